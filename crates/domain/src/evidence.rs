@@ -1,0 +1,105 @@
+//! What a clerk or bank saw before acting for a holder (R-LK-2, R-LK-4, R-PW-4, R-LS-3).
+//!
+//! The holder in person shows the original ID. An agent shows their own ID and the holder's
+//! ID; the region policy may also want a power of attorney (Guangxi, 003) or an employer's
+//! letter (some cities, 001).
+
+use crate::id::IdNumber;
+use crate::policy::AgentPolicy;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub holder_present: bool,
+    pub holder_id_checked: bool,
+    pub agent_id_number: Option<IdNumber>,
+    pub power_of_attorney: bool,
+    pub employer_letter: bool,
+}
+
+/// The pieces of evidence that are missing, in words a clerk can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceMissing(pub Vec<&'static str>);
+
+impl EvidenceMissing {
+    pub fn describe(&self) -> String {
+        format!("missing evidence: {}", self.0.join("; "))
+    }
+}
+
+impl Evidence {
+    /// Evidence for acting on the holder's behalf: the holder in person with ID, or an agent
+    /// with what the policy asks (R-LK-2, R-LK-4).
+    pub fn check_holder_or_agent(&self, holder: &IdNumber, agents: &AgentPolicy) -> Result<(), EvidenceMissing> {
+        let mut missing = Vec::new();
+        if !self.holder_id_checked {
+            missing.push("the holder's original ID card must be checked");
+        }
+        if !self.holder_present {
+            if !agents.allowed {
+                missing.push("the holder must come in person");
+            } else {
+                match &self.agent_id_number {
+                    None => missing.push("the holder is absent: the agent's ID number is required"),
+                    Some(agent) if agent == holder => {
+                        missing.push("the agent's ID number must not be the holder's own")
+                    }
+                    Some(_) => {}
+                }
+                if agents.power_of_attorney && !self.power_of_attorney {
+                    missing.push("this region requires a power of attorney (委托书) for an agent");
+                }
+                if agents.employer_letter && !self.employer_letter {
+                    missing.push("this region requires a letter from the employer for an agent");
+                }
+            }
+        }
+        if missing.is_empty() { Ok(()) } else { Err(EvidenceMissing(missing)) }
+    }
+
+    /// Evidence for an act only the holder can do in person with ID (R-PW-4).
+    pub fn check_holder_in_person(&self) -> Result<(), EvidenceMissing> {
+        let mut missing = Vec::new();
+        if !self.holder_present {
+            missing.push("the holder must come in person");
+        }
+        if !self.holder_id_checked {
+            missing.push("the holder's original ID card must be checked");
+        }
+        if missing.is_empty() { Ok(()) } else { Err(EvidenceMissing(missing)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder() -> IdNumber {
+        IdNumber::parse_shape("11010519491231002X").unwrap()
+    }
+    fn agent() -> IdNumber {
+        IdNumber::parse_shape("110105198001010016").unwrap()
+    }
+
+    // R-LK-2, R-LK-4
+    #[test]
+    fn agents_need_what_the_region_asks() {
+        let national = AgentPolicy { allowed: true, power_of_attorney: false, employer_letter: false };
+        let guangxi = AgentPolicy { power_of_attorney: true, ..national };
+        let by_agent = Evidence {
+            holder_present: false,
+            holder_id_checked: true,
+            agent_id_number: Some(agent()),
+            ..Evidence::default()
+        };
+        assert!(by_agent.check_holder_or_agent(&holder(), &national).is_ok());
+        assert!(by_agent.check_holder_or_agent(&holder(), &guangxi).is_err());
+        let with_poa = Evidence { power_of_attorney: true, ..by_agent.clone() };
+        assert!(with_poa.check_holder_or_agent(&holder(), &guangxi).is_ok());
+        let no_agent_id = Evidence { agent_id_number: None, ..with_poa };
+        assert!(no_agent_id.check_holder_or_agent(&holder(), &guangxi).is_err());
+        let in_person = Evidence { holder_present: true, holder_id_checked: true, ..Evidence::default() };
+        assert!(in_person.check_holder_or_agent(&holder(), &guangxi).is_ok());
+        let unchecked = Evidence { holder_present: true, ..Evidence::default() };
+        assert!(unchecked.check_holder_or_agent(&holder(), &national).is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! The pure domain core of shebao.
+//!
+//! Everything here is plain Rust: no I/O, no clock, no SQL, no JSON. Time comes in as a
+//! `now: Timestamp` argument, rules come in as a [`Policy`]. The service layer loads state,
+//! calls these transitions and stores what they return, in one transaction.
+
+pub mod card;
+pub mod evidence;
+pub mod id;
+pub mod money;
+pub mod password;
+pub mod person;
+pub mod policy;
+pub mod role;
+pub mod throttle;
+pub mod time;
+
+pub use card::{Card, CardNo, CardStatus, FinAccount, PasswordAttempt, PinVerifier, SsAccount, SsActivation, SsPassword};
+pub use evidence::{Evidence, EvidenceMissing};
+pub use id::{IdNumber, IdNumberError};
+pub use money::Fen;
+pub use password::{Pin, PinError, Weakness};
+pub use person::{LegacyCard, Person, PersonKind, Phone, RegionCode};
+pub use policy::{AgentPolicy, InitialPassword, Policy, WeakPasswordRule, WebLoginPolicy};
+pub use role::Role;
+pub use throttle::WebLoginThrottle;

@@ -1,0 +1,70 @@
+//! Region policy: the numbers where the sources disagree (RULES.md "Region profiles").
+//!
+//! The service layer reads these from TOML; the domain only consumes them.
+
+use crate::person::RegionCode;
+use jiff::SignedDuration;
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    /// The region this deployment serves; the default for people and terminals.
+    pub home_region: RegionCode,
+    /// R-LK-1: wrong social-security passwords before the lock.
+    pub ss_password_tries_max: u32,
+    /// D-1: wrong financial passwords before the bank's lock.
+    pub fin_password_tries_max: u32,
+    /// R-PW-3: what the holder is told the initial password is.
+    pub initial_password: InitialPassword,
+    /// R-PW-2: refuse weak passwords or only warn.
+    pub weak_passwords: WeakPasswordRule,
+    /// R-LK-4: what an agent must bring.
+    pub agent: AgentPolicy,
+    /// R-ACT-2: delay between bank activation and the social-security account's activation.
+    pub bank_activation_delay: SignedDuration,
+    /// D-4: throttling of the online query password.
+    pub web_login: WebLoginPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialPassword {
+    /// `123456`, not enabled until changed (national, Guangxi).
+    Fixed123456,
+    /// The last six characters of the social security number (001), `X` read as `0`.
+    IdLastSix,
+    /// The last six digits of the card number (001).
+    CardLastSix,
+    /// No initial password; setting one is voluntary (Shenyang, 000 G).
+    None,
+}
+
+impl InitialPassword {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InitialPassword::Fixed123456 => "123456",
+            InitialPassword::IdLastSix => "id_last_six",
+            InitialPassword::CardLastSix => "card_last_six",
+            InitialPassword::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeakPasswordRule {
+    Refuse,
+    Warn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentPolicy {
+    pub allowed: bool,
+    pub power_of_attorney: bool,
+    pub employer_letter: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebLoginPolicy {
+    pub free_failures: u32,
+    pub first_wait: SignedDuration,
+    pub max_wait: SignedDuration,
+}
