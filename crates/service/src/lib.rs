@@ -1,1 +1,57 @@
+//! shebao use cases. Each public method of [`Service`] is one use case: it checks the actor's
+//! role, parses its input, runs one transaction that applies domain transitions and writes the
+//! audit record beside them, and answers only after the commit.
 
+pub mod clock;
+pub mod error;
+pub mod keys;
+pub mod model;
+pub mod policy;
+pub mod store;
+
+mod admin;
+mod cards;
+mod passwords;
+mod people;
+mod selfservice;
+mod support;
+pub mod views;
+
+pub use admin::NewActor;
+pub use cards::{ActivationChannel, ActivationRequest};
+pub use error::{LockReason, ServiceError};
+pub use people::{NewEmployer, NewLegacyCard, NewPerson};
+pub use passwords::{PasswordChanged, Verified};
+pub use selfservice::LoginResult;
+
+use clock::Clock;
+use keys::PinKeyring;
+use shebao_domain::Policy;
+use std::sync::Arc;
+use store::Database;
+
+/// The use cases, with what they need: the database, the clock, the policy and the PIN keys.
+pub struct Service {
+    pub(crate) db: Database,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) keys: Arc<PinKeyring>,
+}
+
+impl Service {
+    pub fn new(db: Database, clock: Arc<dyn Clock>, policy: Policy, keys: PinKeyring) -> Service {
+        Service { db, clock, policy: Arc::new(policy), keys: Arc::new(keys) }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    pub fn engine_name(&self) -> &'static str {
+        self.db.engine_name()
+    }
+}

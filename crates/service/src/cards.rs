@@ -1,0 +1,309 @@
+//! Issuing cards, looking at them, and activation (R-ACT-1..4, R-ACT-7).
+
+use crate::error::{duplicate_as_exists, LockReason, ServiceError};
+use crate::keys::{random_bytes, PinContext};
+use crate::model::Actor;
+use crate::passwords::check_new_pin;
+use crate::support::{load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role, require_usable, settle, Audit};
+use crate::views::{lock_message, CardView};
+use crate::Service;
+use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
+use zeroize::Zeroizing;
+
+/// How a card is activated (API.md `channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationChannel {
+    /// Financial account at a partner bank; social-security account 24 h later (R-ACT-2).
+    Bank,
+    /// First use at a designated hospital (R-ACT-3).
+    Hospital,
+    /// "K+serial" SMS from the registered phone (R-ACT-3).
+    Sms,
+    /// At the card management centre (R-ACT-3).
+    ServiceCenter,
+    /// Old medical card then new card at a pharmacy, first exchange only (R-ACT-3).
+    PharmacyOldCard,
+    /// The old card's password entered on the new card; the new card keeps it (R-ACT-3, D-11).
+    PharmacyOldPassword,
+}
+
+impl ActivationChannel {
+    pub fn parse(s: &str) -> Option<Self> {
+        use ActivationChannel::*;
+        [Bank, Hospital, Sms, ServiceCenter, PharmacyOldCard, PharmacyOldPassword].into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivationChannel::Bank => "bank",
+            ActivationChannel::Hospital => "hospital",
+            ActivationChannel::Sms => "sms",
+            ActivationChannel::ServiceCenter => "service_center",
+            ActivationChannel::PharmacyOldCard => "pharmacy_old_card",
+            ActivationChannel::PharmacyOldPassword => "pharmacy_old_password",
+        }
+    }
+
+    /// Who may activate through this channel. The bureau's clerks relay SMS activations and
+    /// act at the card management centre.
+    fn roles(self) -> &'static [Role] {
+        match self {
+            ActivationChannel::Bank => &[Role::Bank],
+            ActivationChannel::Hospital => &[Role::Hospital],
+            ActivationChannel::Sms | ActivationChannel::ServiceCenter => &[Role::Clerk],
+            ActivationChannel::PharmacyOldCard | ActivationChannel::PharmacyOldPassword => &[Role::Pharmacy],
+        }
+    }
+}
+
+pub struct ActivationRequest {
+    pub channel: String,
+    pub fin_password: Option<Zeroizing<String>>,
+    pub old_card_password: Option<Zeroizing<String>>,
+    /// SMS channel: the number the message came from and its text, when the gateway passes them.
+    pub sms_from: Option<String>,
+    pub sms_text: Option<String>,
+    /// Pharmacy old-card channel: the old card number the terminal read, when it passes it.
+    pub old_card_number: Option<String>,
+}
+
+impl Service {
+    /// Issues a person's card. One usable card at a time; a new card after that comes through
+    /// replacement (API.md).
+    pub async fn issue_card(&self, actor: &Actor, id_number: &str) -> Result<CardView, ServiceError> {
+        require_role(actor, &[Role::Clerk])?;
+        let id = parse_id_number(id_number)?;
+        let now = self.clock.now();
+        let serial = hex_upper(&*random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?);
+        let (actor, policy) = (actor.clone(), self.policy.clone());
+        self.db
+            .write(move |tx| {
+                let person = load_person(tx, &id, true)?;
+                if let Some(existing) = tx.cards_of(&id)?.into_iter().find(Card::is_usable) {
+                    return Err(ServiceError::AlreadyExists(format!(
+                        "{} already holds card {}; a new card comes through replacement",
+                        id.masked(),
+                        existing.card_no
+                    )));
+                }
+                let seq = tx.next_sequence("card")?;
+                let card_no = CardNo::from_sequence(seq).ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
+                let card = Card::new(card_no, id.clone(), serial, bank_card_no(seq), now);
+                tx.insert_card(&card).map_err(duplicate_as_exists)?;
+                Audit::new("card.issue").card(&card).record(tx, &actor, now)?;
+                Ok(CardView::new(card, &person, &policy, now))
+            })
+            .await
+    }
+
+    /// A card with both accounts as of now (R-LK-5 messages included). Who may look: clerks,
+    /// banks, the hotline, and the holder at their own card.
+    pub async fn card(&self, actor: &Actor, card_no: &str) -> Result<CardView, ServiceError> {
+        require_role(actor, &[Role::Clerk, Role::Bank, Role::Hotline, Role::Admin, Role::Cardholder])?;
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        let policy = self.policy.clone();
+        let own = actor.id_number.clone();
+        let is_holder = actor.role == Role::Cardholder;
+        let view = self
+            .db
+            .read({
+                let (card_no, policy) = (card_no.clone(), policy.clone());
+                move |tx| {
+                    let card = load_card(tx, &card_no, false)?;
+                    if is_holder && own.as_deref() != Some(card.id_number.as_str()) {
+                        // The same answer as an unknown card: a holder learns nothing of others.
+                        return Err(ServiceError::not_found(format!("no card {card_no}")));
+                    }
+                    let mut settled = card.clone();
+                    if settled.settle(now).changed() {
+                        return Ok(None);
+                    }
+                    let person = load_person(tx, &card.id_number, false)?;
+                    Ok(Some(CardView::new(card, &person, &policy, now)))
+                }
+            })
+            .await?;
+        if let Some(view) = view {
+            return Ok(view);
+        }
+        // Time moved the card on (delayed activation, lock expiry): store that first, so the
+        // balance shown is the balance kept.
+        self.db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                if settle(tx, &mut card, now)? {
+                    tx.update_card(&card)?;
+                }
+                let person = load_person(tx, &card.id_number, false)?;
+                Ok(CardView::new(card, &person, &policy, now))
+            })
+            .await
+    }
+
+    /// Activation through one of the channels (R-ACT-1..4).
+    pub async fn activate(&self, actor: &Actor, card_no: &str, request: ActivationRequest) -> Result<CardView, ServiceError> {
+        let channel = ActivationChannel::parse(&request.channel).ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_channel",
+                "channel is one of bank, hospital, sms, service_center, pharmacy_old_card, pharmacy_old_password",
+            )
+        })?;
+        require_role(actor, channel.roles())?;
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        // Bad input is refused before anything is loaded or counted.
+        let fin_pin = match channel {
+            ActivationChannel::Bank => Some(parse_pin(request.fin_password.as_deref().map(String::as_str), "fin_password")?),
+            _ => None,
+        };
+        let old_pin = match channel {
+            ActivationChannel::PharmacyOldPassword => Some(parse_pin(request.old_card_password.as_deref().map(String::as_str), "old_card_password")?),
+            _ => None,
+        };
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        let outcome = self
+            .db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                require_usable(&card)?;
+                settle(tx, &mut card, now)?;
+                let person = load_person(tx, &card.id_number, false)?;
+                let audit = Audit::new("card.activate").card(&card).channel(channel.as_str());
+                match channel {
+                    ActivationChannel::Bank => {
+                        if card.fin.is_active() {
+                            return Err(ServiceError::conflict("already_active", "the financial account is already active"));
+                        }
+                        let pin = fin_pin.ok_or_else(|| ServiceError::Internal("fin pin parsed above".into()))?;
+                        check_new_pin(&policy, &person, &pin)?;
+                        let verifier = keys.seal(PinContext::Financial(card.card_no.as_str()), &pin);
+                        card.activate_at_bank(verifier, now, policy.bank_activation_delay);
+                    }
+                    _ => {
+                        if card.ss.is_active() {
+                            return Err(ServiceError::conflict("already_active", "the social-security account is already active"));
+                        }
+                        let legacy = person.legacy_card.as_ref().filter(|l| l.migrated_at.is_none());
+                        match channel {
+                            ActivationChannel::Sms => {
+                                let phone = person.phone.as_ref().ok_or_else(|| {
+                                    ServiceError::conflict("phone_not_registered", "SMS activation needs a phone number registered with the bureau")
+                                })?;
+                                if request.sms_from.as_deref().is_some_and(|from| from.trim() != phone.as_str()) {
+                                    return Err(ServiceError::invalid("sms_mismatch", "the SMS did not come from the registered phone number"));
+                                }
+                                if request.sms_text.as_deref().is_some_and(|text| !text.trim().eq_ignore_ascii_case(&format!("K{}", card.serial))) {
+                                    return Err(ServiceError::invalid("sms_mismatch", "the SMS text is K followed by the card's serial number"));
+                                }
+                            }
+                            ActivationChannel::PharmacyOldCard => {
+                                let legacy = legacy.ok_or_else(|| {
+                                    ServiceError::conflict("no_legacy_card", "this channel is only for a holder exchanging an old medical card for the first time")
+                                })?;
+                                if request.old_card_number.as_deref().is_some_and(|n| n.trim() != legacy.number) {
+                                    return Err(ServiceError::invalid("invalid_legacy_card", "the old card inserted is not this holder's"));
+                                }
+                            }
+                            ActivationChannel::PharmacyOldPassword => {
+                                let verifier = legacy.and_then(|l| l.password.clone().map(|v| (l.number.clone(), v))).ok_or_else(|| {
+                                    ServiceError::conflict("no_legacy_card", "there is no old medical card with a password to carry over")
+                                })?;
+                                let pin = old_pin.ok_or_else(|| ServiceError::Internal("old pin parsed above".into()))?;
+                                let (number, legacy_verifier) = verifier;
+                                let attempt = card.ss.attempt_with(now, policy.ss_password_tries_max, &legacy_verifier, |v| {
+                                    keys.verify(v, PinContext::Legacy(&number), &pin)
+                                });
+                                match attempt {
+                                    PasswordAttempt::Verified => {
+                                        // D-11: the carried-over password is enabled.
+                                        card.ss.set_password(keys.seal(PinContext::Social(card.id_number.as_str()), &pin));
+                                    }
+                                    PasswordAttempt::Locked => return Err(password_locked()),
+                                    PasswordAttempt::Wrong { remaining } => {
+                                        // The count is kept: commit it, then answer 422.
+                                        tx.update_card(&card)?;
+                                        audit
+                                            .outcome("wrong_password")
+                                            .detail(format!("old card password wrong, {remaining} tries left"))
+                                            .record(tx, &actor, now)?;
+                                        return Ok(Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
+                                    }
+                                    PasswordAttempt::NotEnabled => {
+                                        return Err(ServiceError::Internal("a legacy password attempt always compares".into()));
+                                    }
+                                }
+                            }
+                            _ => {}
+                        }
+                        card.activate_ss(now);
+                        // R-ACT-4: the old card's balance moves over now.
+                        migrate_legacy(tx, &mut card, now)?;
+                    }
+                }
+                tx.update_card(&card)?;
+                audit.record(tx, &actor, now)?;
+                Ok(Ok(CardView::new(card, &person, &policy, now)))
+            })
+            .await?;
+        outcome
+    }
+}
+
+pub(crate) fn password_locked() -> ServiceError {
+    ServiceError::AccountLocked {
+        reason: LockReason::Password,
+        message: lock_message(LockReason::Password).en.to_owned(),
+        locked_until: None,
+    }
+}
+
+/// A 6-digit password from a request field: missing or malformed is 422 `invalid_password`.
+pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, ServiceError> {
+    let value = value.ok_or_else(|| ServiceError::invalid("invalid_password", format!("{field} is required")))?;
+    Pin::parse(value).map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A 19-digit bank card number (the partner bank's BIN `621700`, the card sequence, a Luhn
+/// check digit) for the card face (R-ID-2).
+fn bank_card_no(seq: u64) -> String {
+    let body = format!("621700{seq:012}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bank_card_numbers_pass_luhn() {
+        let n = super::bank_card_no(42);
+        assert_eq!(n.len(), 19);
+        let sum: u32 = n
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            })
+            .sum();
+        assert_eq!(sum % 10, 0, "{n}");
+    }
+}

@@ -1,0 +1,89 @@
+//! The service layer's one error type. Each variant maps to one stable contract code; the
+//! http layer turns it into a status and body. Internal causes (`Store`) are logged there and
+//! never sent to clients.
+
+use crate::store::StoreError;
+
+/// Why an account is locked, in the contract's words (R-LK-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockReason {
+    Password,
+    EmployerArrears,
+    Loss,
+}
+
+impl LockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockReason::Password => "password",
+            LockReason::EmployerArrears => "employer_arrears",
+            LockReason::Loss => "loss",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// 422 with a contract code: `invalid_id_number`, `invalid_password`, `weak_password`,
+    /// `evidence_required`, or another `invalid_*` code for a field.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// 422: a wrong password, counted (R-LK-1). `None` for the web query password, which
+    /// never locks (D-4).
+    #[error("the password is wrong")]
+    WrongPassword { remaining_tries: Option<u32> },
+    /// 423 (R-LK-5): why, and what the holder must do, in plain words.
+    #[error("{message}")]
+    AccountLocked { reason: LockReason, message: String, locked_until: Option<jiff::Timestamp> },
+    /// 409 `not_activated` (R-ACT-5).
+    #[error("{0}")]
+    NotActivated(String),
+    /// 409 with a code: the state does not allow it.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// 409 `already_exists`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 404 `not_found`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 403 `forbidden` (or another code, e.g. `password_change_required`).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 429 `too_many_attempts` (D-4).
+    #[error("too many attempts: try again in {retry_after_s} s")]
+    TooManyAttempts { retry_after_s: u64 },
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Invalid { code, message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::Conflict { code, message: message.into() }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ServiceError::Forbidden { code: "forbidden", message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ServiceError::NotFound(what.into())
+    }
+}
+
+/// A duplicate at the store is the contract's 409 `already_exists`.
+pub(crate) fn duplicate_as_exists(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Duplicate(what) => ServiceError::AlreadyExists(what),
+        other => ServiceError::Store(other),
+    }
+}

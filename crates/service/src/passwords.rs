@@ -1,0 +1,417 @@
+//! The two transaction passwords: verify, change, reset, cancel (R-PW-*, R-LK-*).
+//!
+//! Checks run in the contract's order (STYLE 10): input shape → card exists → card status →
+//! account activated → lock → new-password rules → old password. A wrong password is the
+//! one refusal that changes state: its count commits before the 422 is sent, so a crash
+//! cannot give a guesser a free try, and the per-card serialisation of the store means
+//! concurrent guesses never exceed N in total (R-LK-1).
+
+use crate::cards::{parse_pin, password_locked};
+use crate::error::{LockReason, ServiceError};
+use crate::keys::{PinContext, PinKeyring};
+use crate::model::Actor;
+use crate::support::{load_card, load_person, parse_card_no, require_role, require_usable, settle, Audit};
+use crate::views::FIN_LOCK_MESSAGE;
+use crate::Service;
+use shebao_domain::{Card, Evidence, PasswordAttempt, Person, Pin, Policy, Role, SsPassword, WeakPasswordRule};
+use zeroize::Zeroizing;
+
+/// The answer to a successful verification (API.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub password_enabled: bool,
+}
+
+/// The answer to a change: a weak password accepted under a `warn` policy says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordChanged {
+    pub warning: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Account {
+    Social,
+    Financial,
+}
+
+impl Account {
+    fn context(self, card: &Card) -> PinContext<'_> {
+        match self {
+            Account::Social => PinContext::Social(card.id_number.as_str()),
+            Account::Financial => PinContext::Financial(card.card_no.as_str()),
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Account::Social => "ss",
+            Account::Financial => "fin",
+        }
+    }
+    fn is_active(self, card: &Card) -> bool {
+        match self {
+            Account::Social => card.ss.is_active(),
+            Account::Financial => card.fin.is_active(),
+        }
+    }
+    fn not_activated(self) -> ServiceError {
+        ServiceError::NotActivated(match self {
+            Account::Social => "the social-security account is not activated yet".into(),
+            Account::Financial => "the financial account is not activated yet: activate it at a partner bank branch".into(),
+        })
+    }
+    fn locked_error(self, card: &Card) -> ServiceError {
+        match self {
+            Account::Social => password_locked(),
+            Account::Financial => ServiceError::AccountLocked {
+                reason: LockReason::Password,
+                message: FIN_LOCK_MESSAGE.en.to_owned(),
+                locked_until: card.fin.locked_until,
+            },
+        }
+    }
+    fn is_locked(self, card: &Card, now: jiff::Timestamp) -> bool {
+        match self {
+            Account::Social => card.ss.is_locked(),
+            Account::Financial => card.fin.is_locked(now),
+        }
+    }
+    fn tries_max(self, policy: &Policy) -> u32 {
+        match self {
+            Account::Social => policy.ss_password_tries_max,
+            Account::Financial => policy.fin_password_tries_max,
+        }
+    }
+    /// One attempt, counted in the same step as the comparison.
+    fn attempt(self, card: &mut Card, now: jiff::Timestamp, policy: &Policy, keys: &PinKeyring, pin: &Pin) -> PasswordAttempt {
+        let tries_max = self.tries_max(policy);
+        let context_owner = match self {
+            Account::Social => card.id_number.as_str().to_owned(),
+            Account::Financial => card.card_no.as_str().to_owned(),
+        };
+        let context = match self {
+            Account::Social => PinContext::Social(&context_owner),
+            Account::Financial => PinContext::Financial(&context_owner),
+        };
+        let matches = |v: &shebao_domain::PinVerifier| keys.verify(v, context, pin);
+        match self {
+            Account::Social => card.ss.attempt(now, tries_max, matches),
+            Account::Financial => card.fin.attempt(now, tries_max, matches),
+        }
+    }
+    fn set_password(self, card: &mut Card, keys: &PinKeyring, pin: &Pin) {
+        let verifier = keys.seal(self.context(card), pin);
+        match self {
+            Account::Social => card.ss.set_password(verifier),
+            Account::Financial => card.fin.set_password(verifier),
+        }
+    }
+    fn stale_verifier(self, card: &Card, keys: &PinKeyring) -> bool {
+        let verifier = match self {
+            Account::Social => match &card.ss.password {
+                SsPassword::Enabled(v) => Some(v),
+                SsPassword::NotEnabled => None,
+            },
+            Account::Financial => card.fin.password.as_ref(),
+        };
+        verifier.is_some_and(|v| keys.is_stale(v))
+    }
+}
+
+/// R-PW-2: `000000` always refused; other weak passwords refused or warned by policy.
+pub(crate) fn check_new_pin(policy: &Policy, person: &Person, pin: &Pin) -> Result<Option<&'static str>, ServiceError> {
+    let phone = person.phone.as_ref().map(|p| p.as_str());
+    match pin.weakness(person.id_number.birth_date(), phone) {
+        None => Ok(None),
+        Some(w) if w.always_refused() || policy.weak_passwords == WeakPasswordRule::Refuse => {
+            Err(ServiceError::invalid("weak_password", format!("weak password: {}", w.describe())))
+        }
+        Some(w) => Ok(Some(w.describe())),
+    }
+}
+
+impl Service {
+    /// R-LK-1, D-2, R-PW-9: verify the social-security password at a pharmacy, hospital or
+    /// window.
+    pub async fn verify_ss_password(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>) -> Result<Verified, ServiceError> {
+        require_role(actor, &[Role::Pharmacy, Role::Hospital, Role::Clerk])?;
+        self.verify(actor, card_no, password, Account::Social).await
+    }
+
+    /// R-LK-3, D-1: verify the financial password at a bank branch.
+    pub async fn verify_fin_password(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>) -> Result<Verified, ServiceError> {
+        require_role(actor, &[Role::Bank])?;
+        self.verify(actor, card_no, password, Account::Financial).await
+    }
+
+    async fn verify(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>, account: Account) -> Result<Verified, ServiceError> {
+        let pin = parse_pin(Some(&password), "password")?;
+        drop(password);
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        self.db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                require_usable(&card)?;
+                let mut changed = settle(tx, &mut card, now)?;
+                if !account.is_active(&card) {
+                    if changed {
+                        tx.update_card(&card)?;
+                    }
+                    return Ok(Err(account.not_activated()));
+                }
+                let action = format!("{}_password.verify", account.name());
+                let audit = Audit::new(&action).card(&card);
+                let attempt = account.attempt(&mut card, now, &policy, &keys, &pin);
+                let answer = match attempt {
+                    PasswordAttempt::Locked => {
+                        if changed {
+                            tx.update_card(&card)?;
+                        }
+                        return Ok(Err(account.locked_error(&card)));
+                    }
+                    PasswordAttempt::NotEnabled => Ok(Verified { password_enabled: false }),
+                    PasswordAttempt::Verified => {
+                        // Rotation: a verifier under an old key is rewritten under the current one.
+                        if account.stale_verifier(&card, &keys) {
+                            account.set_password(&mut card, &keys, &pin);
+                        }
+                        Ok(Verified { password_enabled: true })
+                    }
+                    PasswordAttempt::Wrong { remaining } => Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }),
+                };
+                changed = true;
+                let (outcome, detail) = match attempt {
+                    PasswordAttempt::NotEnabled => ("ok", Some("password not enabled: nothing checked (D-2)".to_owned())),
+                    PasswordAttempt::Wrong { remaining: 0 } => ("locked", Some("wrong password; the account is now locked".to_owned())),
+                    PasswordAttempt::Wrong { remaining } => ("wrong_password", Some(format!("{remaining} tries left"))),
+                    _ => ("ok", None),
+                };
+                if changed {
+                    tx.update_card(&card)?;
+                }
+                let audit = audit.outcome(outcome);
+                match detail {
+                    Some(d) => audit.detail(d).record(tx, &actor, now)?,
+                    None => audit.record(tx, &actor, now)?,
+                }
+                Ok(answer)
+            })
+            .await?
+    }
+
+    /// R-PW-3, R-PW-6, R-ACT-5, D-7: the holder sets or changes the social-security password.
+    pub async fn change_ss_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        old_password: Option<Zeroizing<String>>,
+        new_password: Zeroizing<String>,
+    ) -> Result<PasswordChanged, ServiceError> {
+        require_role(actor, &[Role::Pharmacy, Role::Clerk, Role::Bank])?;
+        self.change(actor, card_no, old_password, new_password, Account::Social).await
+    }
+
+    /// R-LK-3: change the financial password at a bank branch with the old one.
+    pub async fn change_fin_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        old_password: Option<Zeroizing<String>>,
+        new_password: Zeroizing<String>,
+    ) -> Result<PasswordChanged, ServiceError> {
+        require_role(actor, &[Role::Bank])?;
+        self.change(actor, card_no, old_password, new_password, Account::Financial).await
+    }
+
+    async fn change(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        old_password: Option<Zeroizing<String>>,
+        new_password: Zeroizing<String>,
+        account: Account,
+    ) -> Result<PasswordChanged, ServiceError> {
+        let new_pin = parse_pin(Some(&new_password), "new_password")?;
+        let old_pin = match old_password.as_deref() {
+            None => None,
+            Some(p) => Some(parse_pin(Some(p), "old_password")?),
+        };
+        drop((new_password, old_password));
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        self.db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                require_usable(&card)?;
+                let settled = settle(tx, &mut card, now)?;
+                let keep_settled = |tx: &mut dyn crate::store::Tx, card: &Card| -> Result<(), ServiceError> {
+                    if settled {
+                        tx.update_card(card)?;
+                    }
+                    Ok(())
+                };
+                // R-ACT-5: an account that is not activated cannot have its password changed.
+                if !account.is_active(&card) {
+                    keep_settled(tx, &card)?;
+                    return Ok(Err(account.not_activated()));
+                }
+                if account.is_locked(&card, now) {
+                    keep_settled(tx, &card)?;
+                    return Ok(Err(account.locked_error(&card)));
+                }
+                let person = load_person(tx, &card.id_number, false)?;
+                let warning = check_new_pin(&policy, &person, &new_pin)?;
+                let action = format!("{}_password.change", account.name());
+                let audit = Audit::new(&action).card(&card);
+                // D-7: while not enabled, the old password is not asked; once enabled it must match.
+                let needs_old = match account {
+                    Account::Social => card.ss.password_enabled(),
+                    Account::Financial => true,
+                };
+                if needs_old {
+                    let Some(old_pin) = old_pin.as_ref() else {
+                        return Err(ServiceError::invalid("invalid_password", "old_password is required to change an enabled password"));
+                    };
+                    match account.attempt(&mut card, now, &policy, &keys, old_pin) {
+                        PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
+                        PasswordAttempt::Locked => return Ok(Err(account.locked_error(&card))),
+                        PasswordAttempt::Wrong { remaining } => {
+                            tx.update_card(&card)?;
+                            audit
+                                .outcome(if remaining == 0 { "locked" } else { "wrong_password" })
+                                .detail(format!("old password wrong, {remaining} tries left"))
+                                .record(tx, &actor, now)?;
+                            return Ok(Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
+                        }
+                    }
+                }
+                account.set_password(&mut card, &keys, &new_pin);
+                tx.update_card(&card)?;
+                let audit = match warning {
+                    Some(w) => audit.detail(format!("password enabled; accepted with a warning: {w}")),
+                    None => audit.detail("password set and enabled"),
+                };
+                audit.record(tx, &actor, now)?;
+                Ok(Ok(PasswordChanged { warning }))
+            })
+            .await?
+    }
+
+    /// R-LK-2, R-LK-4, R-PW-7, R-PW-10: a clerk unlocks and resets the social-security
+    /// password with evidence. With `new_password` the holder's new one is set and enabled;
+    /// without it the original, not-enabled state is restored and the holder sets one again.
+    pub async fn reset_ss_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        new_password: Option<Zeroizing<String>>,
+        evidence: Option<Evidence>,
+    ) -> Result<PasswordChanged, ServiceError> {
+        require_role(actor, &[Role::Clerk])?;
+        self.reset(actor, card_no, new_password, evidence, Account::Social).await
+    }
+
+    /// R-LK-3: a bank branch resets a forgotten financial password, which also lifts its lock.
+    pub async fn reset_fin_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        new_password: Option<Zeroizing<String>>,
+        evidence: Option<Evidence>,
+    ) -> Result<PasswordChanged, ServiceError> {
+        require_role(actor, &[Role::Bank])?;
+        if new_password.is_none() {
+            return Err(ServiceError::invalid("invalid_password", "new_password is required"));
+        }
+        self.reset(actor, card_no, new_password, evidence, Account::Financial).await
+    }
+
+    async fn reset(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        new_password: Option<Zeroizing<String>>,
+        evidence: Option<Evidence>,
+        account: Account,
+    ) -> Result<PasswordChanged, ServiceError> {
+        let evidence = evidence.ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let new_pin = match new_password.as_deref() {
+            None => None,
+            Some(p) => Some(parse_pin(Some(p), "new_password")?),
+        };
+        drop(new_password);
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        self.db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                require_usable(&card)?;
+                settle(tx, &mut card, now)?;
+                evidence
+                    .check_holder_or_agent(&card.id_number, &policy.agent)
+                    .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+                let mut warning = None;
+                if let Some(pin) = &new_pin {
+                    // R-ACT-5: no password on an account that is not activated.
+                    if !account.is_active(&card) {
+                        return Err(account.not_activated());
+                    }
+                    let person = load_person(tx, &card.id_number, false)?;
+                    warning = check_new_pin(&policy, &person, pin)?;
+                }
+                let was_locked = account.is_locked(&card, now);
+                match (account, &new_pin) {
+                    (Account::Social, Some(pin)) => card.ss.reset(Some(keys.seal(account.context(&card), pin))),
+                    (Account::Social, None) => card.ss.reset(None),
+                    (Account::Financial, Some(pin)) => account.set_password(&mut card, &keys, pin),
+                    (Account::Financial, None) => return Err(ServiceError::invalid("invalid_password", "new_password is required")),
+                }
+                tx.update_card(&card)?;
+                let action = format!("{}_password.reset", account.name());
+                let what = match (&new_pin, was_locked) {
+                    (Some(_), true) => "unlocked; new password set and enabled",
+                    (Some(_), false) => "new password set and enabled",
+                    (None, true) => "unlocked; original password restored, not enabled",
+                    (None, false) => "original password restored, not enabled",
+                };
+                Audit::new(&action).card(&card).evidence(&evidence).detail(what).record(tx, &actor, now)?;
+                Ok(PasswordChanged { warning })
+            })
+            .await
+    }
+
+    /// R-PW-4: the holder, in person with card and ID, cancels the social-security password.
+    pub async fn disable_ss_password(&self, actor: &Actor, card_no: &str, evidence: Option<Evidence>) -> Result<(), ServiceError> {
+        require_role(actor, &[Role::Clerk])?;
+        let evidence = evidence.ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let card_no = parse_card_no(card_no)?;
+        let now = self.clock.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |tx| {
+                let mut card = load_card(tx, &card_no, true)?;
+                require_usable(&card)?;
+                settle(tx, &mut card, now)?;
+                evidence
+                    .check_holder_in_person()
+                    .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+                if !card.ss.is_active() {
+                    return Err(Account::Social.not_activated());
+                }
+                if card.ss.is_locked() {
+                    return Err(password_locked());
+                }
+                if !card.ss.password_enabled() {
+                    return Err(ServiceError::conflict("password_not_enabled", "the password is not enabled; there is nothing to cancel"));
+                }
+                card.ss.disable_password();
+                tx.update_card(&card)?;
+                Audit::new("ss_password.disable").card(&card).evidence(&evidence).detail("password cancelled: transactions need no password").record(tx, &actor, now)?;
+                Ok(())
+            })
+            .await
+    }
+}

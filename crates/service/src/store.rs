@@ -1,0 +1,128 @@
+//! The storage boundary: what a use case may ask of a transaction ([`Tx`]), and how work
+//! reaches an engine ([`Engine`]).
+//!
+//! A use case is a closure over `&mut dyn Tx`. The engine runs it inside a transaction and
+//! calls back only after the commit is durable, so no answer ever precedes its commit. The
+//! SQLite engine runs many closures in one transaction (each in its own savepoint) and
+//! commits them together: many requests, one fsync. The PostgreSQL engine runs each closure
+//! in its own transaction on a pool of connections and takes row locks.
+
+use crate::error::ServiceError;
+use crate::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
+use shebao_domain::{Card, CardNo, IdNumber, Person};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write.
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// Stored data that does not parse: a bug or a manual edit.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("the storage engine has stopped")]
+    Stopped,
+}
+
+/// One transaction's view of the database. Methods that load for a change lock the row on
+/// engines that need it (`for_update`).
+pub trait Tx {
+    fn insert_actor(&mut self, actor: &Actor, token_digest: &str) -> Result<(), StoreError>;
+    fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError>;
+
+    fn insert_employer(&mut self, employer: &Employer) -> Result<(), StoreError>;
+    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
+
+    /// The next value of a named counter, starting at 1. Serialises concurrent callers.
+    fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError>;
+
+    fn insert_person(&mut self, person: &Person) -> Result<(), StoreError>;
+    fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError>;
+    fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
+
+    fn insert_card(&mut self, card: &Card) -> Result<(), StoreError>;
+    fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError>;
+    fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
+    /// All cards of a person, newest first.
+    fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError>;
+
+    fn insert_session(&mut self, session: &Session, token_digest: &str) -> Result<(), StoreError>;
+    fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
+    fn audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+
+    fn append_ledger(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    fn ledger(&mut self, card_no: &CardNo) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+/// Called after the transaction ended: `None` if it committed (or was a read), else why not.
+pub type Reply = Box<dyn FnOnce(Option<StoreError>) + Send>;
+/// A unit of work: runs in a transaction, says whether to keep its writes, and how to reply.
+pub type Job = Box<dyn FnOnce(&mut dyn Tx) -> (bool, Reply) + Send>;
+
+/// A running storage engine: bounded queues of jobs for its threads.
+pub struct Engine {
+    pub writes: mpsc::Sender<Job>,
+    pub reads: mpsc::Sender<Job>,
+    pub name: &'static str,
+}
+
+/// The service's handle on the database.
+pub struct Database {
+    engine: Engine,
+}
+
+impl Database {
+    pub fn new(engine: Engine) -> Database {
+        Database { engine }
+    }
+
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name
+    }
+
+    /// Runs `op` in a write transaction. `Ok` commits, `Err` rolls back everything `op` did;
+    /// the result arrives only once the commit is durable.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
+    {
+        submit(&self.engine.writes, op).await
+    }
+
+    /// Runs `op` in a read transaction (a consistent snapshot).
+    pub async fn read<T, F>(&self, op: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
+    {
+        submit(&self.engine.reads, op).await
+    }
+}
+
+async fn submit<T, F>(queue: &mpsc::Sender<Job>, op: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
+{
+    let (answer, answered) = oneshot::channel();
+    let job: Job = Box::new(move |tx: &mut dyn Tx| {
+        let result = op(tx);
+        let keep = result.is_ok();
+        let reply: Reply = Box::new(move |failure: Option<StoreError>| {
+            let result = match failure {
+                Some(e) => Err(ServiceError::Store(e)),
+                None => result,
+            };
+            // The caller may have gone away (client disconnect): the work is done regardless.
+            let _ = answer.send(result);
+        });
+        (keep, reply)
+    });
+    queue.send(job).await.map_err(|_| ServiceError::Store(StoreError::Stopped))?;
+    answered.await.map_err(|_| ServiceError::Store(StoreError::Stopped))?
+}

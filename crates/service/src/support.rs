@@ -1,0 +1,163 @@
+//! Small pieces shared by the use cases: role checks, loading with the contract's precedence,
+//! and writing audit records.
+
+use crate::error::{LockReason, ServiceError};
+use crate::model::{Actor, AuditRecord, LedgerEntry};
+use crate::store::Tx;
+use jiff::Timestamp;
+use shebao_domain::{Card, CardNo, CardStatus, Evidence, IdNumber, Person, Role};
+
+pub(crate) fn require_role(actor: &Actor, allowed: &[Role]) -> Result<(), ServiceError> {
+    if allowed.contains(&actor.role) {
+        Ok(())
+    } else {
+        let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+        Err(ServiceError::forbidden(format!("this needs the role {}; you are {}", names.join(" or "), actor.role)))
+    }
+}
+
+/// The channel an actor works through, for the audit trail (R-PW-9).
+pub(crate) fn channel_of(actor: &Actor) -> &'static str {
+    match actor.role {
+        Role::Admin => "admin",
+        Role::Clerk => "service_window",
+        Role::Bank => "bank_branch",
+        Role::Pharmacy => "pharmacy",
+        Role::Hospital => "hospital",
+        Role::Hotline => "hotline",
+        Role::Employer => "employer",
+        Role::Cardholder => "self_service",
+    }
+}
+
+pub(crate) fn parse_card_no(card_no: &str) -> Result<CardNo, ServiceError> {
+    CardNo::parse(card_no).ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
+}
+
+pub(crate) fn parse_id_number(id: &str) -> Result<IdNumber, ServiceError> {
+    IdNumber::parse_shape(id).map_err(|e| ServiceError::invalid("invalid_id_number", e.to_string()))
+}
+
+/// Loads a card: 404 if unknown.
+pub(crate) fn load_card(tx: &mut dyn Tx, card_no: &CardNo, for_update: bool) -> Result<Card, ServiceError> {
+    tx.card(card_no, for_update)?.ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
+}
+
+/// Card status comes right after existence in the contract's precedence (STYLE 10).
+pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
+    match card.status {
+        CardStatus::Issued | CardStatus::Active => Ok(()),
+        CardStatus::Lost => Err(ServiceError::AccountLocked {
+            reason: LockReason::Loss,
+            message: crate::views::lock_message(LockReason::Loss).en.to_owned(),
+            locked_until: None,
+        }),
+        CardStatus::Replaced => Err(ServiceError::conflict("card_replaced", "this card was replaced; use the new card")),
+    }
+}
+
+pub(crate) fn load_person(tx: &mut dyn Tx, id: &IdNumber, for_update: bool) -> Result<Person, ServiceError> {
+    tx.person(id, for_update)?.ok_or_else(|| ServiceError::not_found(format!("no person {}", id.masked())))
+}
+
+/// Applies what time did to a card (R-ACT-2, R-LK-3) and, when the social-security account
+/// has just activated, moves the old medical card's balance onto it (R-ACT-4). Returns whether
+/// anything changed, so the caller stores the card.
+pub(crate) fn settle(tx: &mut dyn Tx, card: &mut Card, now: Timestamp) -> Result<bool, ServiceError> {
+    let settled = card.settle(now);
+    if let Some(at) = settled.ss_activated_at {
+        migrate_legacy(tx, card, at)?;
+    }
+    Ok(settled.changed())
+}
+
+/// R-ACT-4: on social-security activation the old card's data and balance move to the new
+/// card and the old card stops working for medical use. Once only.
+pub(crate) fn migrate_legacy(tx: &mut dyn Tx, card: &mut Card, at: Timestamp) -> Result<(), ServiceError> {
+    let mut person = load_person(tx, &card.id_number, true)?;
+    let Some(legacy) = person.legacy_card.as_mut() else {
+        return Ok(());
+    };
+    if legacy.migrated_at.is_some() {
+        return Ok(());
+    }
+    legacy.migrated_at = Some(at);
+    let amount = legacy.balance;
+    let reference = legacy.number.clone();
+    card.balance = card
+        .balance
+        .checked_add(amount)
+        .ok_or_else(|| ServiceError::Internal("balance overflow".into()))?;
+    tx.update_person(&person)?;
+    tx.append_ledger(&LedgerEntry {
+        seq: None,
+        card_no: card.card_no.to_string(),
+        id_number: card.id_number.as_str().to_owned(),
+        at,
+        kind: "legacy_transfer".into(),
+        amount,
+        balance_after: card.balance,
+        reference: Some(reference),
+    })?;
+    Ok(())
+}
+
+/// What one audit row says; `record` fills in the actor and the time.
+pub(crate) struct Audit<'a> {
+    pub action: &'a str,
+    pub channel: Option<&'a str>,
+    pub card_no: Option<String>,
+    pub id_number: Option<String>,
+    pub evidence: Option<Evidence>,
+    pub outcome: &'a str,
+    pub detail: Option<String>,
+}
+
+impl<'a> Audit<'a> {
+    pub fn new(action: &'a str) -> Self {
+        Audit { action, channel: None, card_no: None, id_number: None, evidence: None, outcome: "ok", detail: None }
+    }
+    pub fn card(mut self, card: &Card) -> Self {
+        self.card_no = Some(card.card_no.to_string());
+        self.id_number = Some(card.id_number.as_str().to_owned());
+        self
+    }
+    pub fn person(mut self, id: &IdNumber) -> Self {
+        self.id_number = Some(id.as_str().to_owned());
+        self
+    }
+    pub fn channel(mut self, channel: &'a str) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+    pub fn evidence(mut self, evidence: &Evidence) -> Self {
+        self.evidence = Some(evidence.clone());
+        self
+    }
+    pub fn outcome(mut self, outcome: &'a str) -> Self {
+        self.outcome = outcome;
+        self
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn record(self, tx: &mut dyn Tx, actor: &Actor, now: Timestamp) -> Result<(), ServiceError> {
+        tx.append_audit(&AuditRecord {
+            seq: None,
+            at: now,
+            actor_id: actor.id.clone(),
+            actor_role: actor.role,
+            actor_region: actor.region.as_ref().map(|r| r.as_str().to_owned()),
+            channel: self.channel.unwrap_or(channel_of(actor)).to_owned(),
+            action: self.action.to_owned(),
+            card_no: self.card_no,
+            id_number: self.id_number,
+            evidence: self.evidence,
+            outcome: self.outcome.to_owned(),
+            detail: self.detail,
+        })?;
+        Ok(())
+    }
+}
