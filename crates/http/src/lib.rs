@@ -1,1 +1,99 @@
+//! shebao's HTTP API: axum routes, the contract's error shape, and the OpenAPI document
+//! served at `/api/v1/openapi.json` (built from the same handlers, so they cannot drift).
 
+mod error;
+mod extract;
+mod handlers;
+mod wire;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use shebao_service::Service;
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Requests larger than this are refused with 413 (STYLE 17).
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339."),
+    modifiers(&BearerAuth),
+    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The API routes (under `/api/v1`) and the OpenAPI document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use handlers::*;
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(create_actor))
+        .routes(routes!(move_clock))
+        .routes(routes!(register_person))
+        .routes(routes!(get_person))
+        .routes(routes!(create_employer))
+        .routes(routes!(issue_card))
+        .routes(routes!(get_card))
+        .routes(routes!(activate))
+        .routes(routes!(verify_ss))
+        .routes(routes!(change_ss, disable_ss))
+        .routes(routes!(reset_ss))
+        .routes(routes!(verify_fin))
+        .routes(routes!(change_fin))
+        .routes(routes!(reset_fin))
+        .routes(routes!(ledger))
+        .routes(routes!(login))
+        .routes(routes!(change_query_password))
+        .routes(routes!(self_info))
+        .routes(routes!(audit))
+        .split_for_parts();
+    doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    (router, doc)
+}
+
+/// The whole application: `/api/v1/…`, the OpenAPI document, and `/health`.
+pub fn app(service: Arc<Service>) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
+    let api = api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    );
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(handlers::health))
+        .fallback(|| async { error::error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response() })
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(AppState { service })
+}
+
+/// The OpenAPI document as JSON text (for `shebao openapi`).
+pub fn openapi_json() -> String {
+    let (_, mut doc) = api();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.to_pretty_json().unwrap_or_default()
+}

@@ -307,3 +307,39 @@ mod tests {
         assert_eq!(sum % 10, 0, "{n}");
     }
 }
+
+impl Service {
+    /// R-CR-2: every movement on the personal account, for a clerk or the holder.
+    pub async fn ledger(&self, actor: &Actor, card_no: &str) -> Result<Vec<crate::model::LedgerEntry>, ServiceError> {
+        require_role(actor, &[Role::Clerk, Role::Admin, Role::Cardholder])?;
+        let card_no = parse_card_no(card_no)?;
+        let own = (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
+        self.db
+            .read(move |tx| {
+                let card = load_card(tx, &card_no, false)?;
+                if own.as_ref().is_some_and(|id| id != card.id_number.as_str()) {
+                    return Err(ServiceError::not_found(format!("no card {card_no}")));
+                }
+                Ok(tx.ledger(&card_no)?)
+            })
+            .await
+    }
+
+    /// The logged-in holder's own record.
+    pub async fn own_person(&self, actor: &Actor) -> Result<crate::views::PersonView, ServiceError> {
+        require_role(actor, &[Role::Cardholder])?;
+        let id = parse_id_number(actor.id_number.as_deref().unwrap_or_default())?;
+        self.db
+            .read(move |tx| {
+                let person = load_person(tx, &id, false)?;
+                let cards = tx.cards_of(&id)?.into_iter().map(|c| (c.card_no.to_string(), c.status.as_str())).collect();
+                let legacy = person.legacy_card.as_ref().map(|l| crate::views::LegacyView {
+                    number: l.number.clone(),
+                    balance: l.balance,
+                    migrated_at: l.migrated_at,
+                });
+                Ok(crate::views::PersonView { person, cards, legacy })
+            })
+            .await
+    }
+}

@@ -74,7 +74,8 @@ impl PinKeyring {
     pub fn parse(text: &str) -> Result<PinKeyring, KeyError> {
         let mut keys = HashMap::new();
         let mut current = None;
-        for entry in text.split(['\n', ',']).map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let entries = text.lines().map(str::trim).filter(|l| !l.starts_with('#')).flat_map(|l| l.split(','));
+        for entry in entries.map(str::trim).filter(|e| !e.is_empty()) {
             let (id, hex_key) = entry
                 .split_once([' ', ':'])
                 .ok_or_else(|| KeyError::Format("each key is `ID HEX`".into()))?;
@@ -222,6 +223,14 @@ mod tests {
         assert_eq!(v2.key_id, "k2");
         assert_ne!(v2.mac, v.mac);
         assert!(!old.verify(&v2, PinContext::Social("11010519491231002X"), &pin), "unknown key never verifies");
+    }
+
+    #[test]
+    fn comments_and_comma_lists_parse() {
+        let text = format!("# keys, one a line\n{K1}\n");
+        assert_eq!(ring(&text).current, "k1");
+        let list = format!("{},{}", K1.replace(' ', ":"), K2.replace(' ', ":"));
+        assert_eq!(ring(&list).current, "k2");
     }
 
     #[test]

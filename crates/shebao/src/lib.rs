@@ -1,1 +1,198 @@
+//! The shebao server's assembly: configuration → clock, policy, keys, storage engine,
+//! service, HTTP. The binary (`main.rs`) only parses flags and calls in here; the integration
+//! tests start the very same server in-process.
 
+use anyhow::Context;
+use jiff::Timestamp;
+use shebao_service::clock::{Clock, SimClock, SystemClock};
+use shebao_service::keys::{new_token, write_private_file, PinKeyring};
+use shebao_service::store::Database;
+use shebao_service::Service;
+use shebao_storage::{EngineLimits, EngineThreads};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Everything `shebao serve` is told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    /// A shipped policy name or a path to a TOML file.
+    pub policy: String,
+    /// PostgreSQL instead of the embedded SQLite database.
+    pub database_url: Option<String>,
+    /// Start a simulated clock at this instant (demos and tests only).
+    pub sim_clock: Option<Timestamp>,
+    /// An admin token to accept (from `SHEBAO_ADMIN_TOKEN`).
+    pub admin_token: Option<String>,
+    /// PIN keys as text (`ID HEX` lines, from `SHEBAO_PIN_KEYS`); otherwise `SHEBAO_PIN_KEY_FILE`
+    /// or `<data dir>/pin-keys`, created on first start.
+    pub pin_keys: Option<String>,
+    pub pin_key_file: Option<PathBuf>,
+    pub limits: EngineLimits,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            listen: "127.0.0.1:8080".into(),
+            policy: "national".into(),
+            database_url: None,
+            sim_clock: None,
+            admin_token: None,
+            pin_keys: None,
+            pin_key_file: None,
+            limits: EngineLimits::default(),
+        }
+    }
+}
+
+/// The service with its storage threads, ready to serve or to run one command.
+pub struct Runtime {
+    pub service: Arc<Service>,
+    threads: EngineThreads,
+}
+
+impl Runtime {
+    /// Opens everything `config` names. Storage engines start on their own threads.
+    pub async fn open(config: &Config) -> anyhow::Result<Runtime> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let clock: Arc<dyn Clock> = match config.sim_clock {
+            Some(start) => Arc::new(SimClock::new(start)),
+            None => Arc::new(SystemClock),
+        };
+        let policy = shebao_service::policy::load(&config.policy)?;
+        let keys = match (&config.pin_keys, &config.pin_key_file) {
+            (Some(text), _) => PinKeyring::parse(text)?,
+            (None, Some(file)) => PinKeyring::load_or_create(file)?,
+            (None, None) => PinKeyring::load_or_create(&config.data_dir.join("pin-keys"))?,
+        };
+        let now = clock.now().as_microsecond();
+        let (limits, url, path) = (config.limits, config.database_url.clone(), config.data_dir.join("shebao.sqlite"));
+        // The PostgreSQL client blocks on its own runtime: start engines off the async threads.
+        let (engine, threads) = tokio::task::spawn_blocking(move || match url {
+            Some(url) => shebao_storage::postgres::start(&url, limits, now),
+            None => shebao_storage::sqlite::start(&path, limits, now),
+        })
+        .await?
+        .context("starting the storage engine")?;
+        tracing::info!(engine = engine.name, policy = %policy.name, "storage ready");
+        let service = Arc::new(Service::new(Database::new(engine), clock, policy, keys));
+        Ok(Runtime { service, threads })
+    }
+
+    /// Stops the storage threads after everything queued has committed.
+    pub async fn close(self) {
+        let Runtime { service, threads } = self;
+        drop(service);
+        let _ = tokio::task::spawn_blocking(move || threads.join()).await;
+    }
+}
+
+/// The admin token: `SHEBAO_ADMIN_TOKEN` if set; otherwise one generated at first start,
+/// printed once, and kept in the data dir with owner-only permissions.
+async fn admin_token(service: &Service, config: &Config) -> anyhow::Result<Option<String>> {
+    if let Some(token) = &config.admin_token {
+        service.ensure_admin_token(token).await?;
+        return Ok(Some(token.clone()));
+    }
+    let path = config.data_dir.join("admin-token");
+    if path.exists() {
+        return Ok(None);
+    }
+    let token = new_token()?;
+    write_private_file(&path, format!("{}\n", token.as_str()).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    service.ensure_admin_token(&token).await?;
+    println!("First start: the admin token is {} (also stored in {}).", token.as_str(), path.display());
+    Ok(Some(token.to_string()))
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The admin token if this start created or was given one.
+    pub admin_token: Option<String>,
+    pub service: Arc<Service>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Binds, serves in the background, and returns at once.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let runtime = Runtime::open(&config).await?;
+        let admin_token = admin_token(&runtime.service, &config).await?;
+        let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let service = runtime.service.clone();
+        let app = shebao_http::app(runtime.service.clone()).layer(axum::middleware::from_fn(log_request));
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = shutdown_signal() => {}
+                }
+                tracing::info!("shutting down: finishing requests in flight");
+            };
+            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            runtime.close().await;
+            served.context("serving HTTP")
+        });
+        tracing::info!(%addr, "listening");
+        Ok(Server { addr, admin_token, service, stop: Some(stop), task })
+    }
+
+    /// Serves until a signal or `stop`, then drains and closes storage.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
+        task.await?
+    }
+
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        drop(self.service.clone());
+        self.wait().await
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Logs each request by its route template (never the raw path: it may hold an ID number),
+/// status and latency. Bodies are never logged.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(%method, route, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    response
+}
+
+/// The default data directory.
+pub fn default_data_dir() -> &'static Path {
+    Path::new("./shebao-data")
+}

@@ -1,1 +1,113 @@
-fn main(){}
+//! `shebao`: the server and the operator's commands. Flags only; the work is in the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shebao::{Config, Runtime, Server};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "shebao", version, about = "Social security card platform (社会保障卡)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Data directory: the embedded database, the PIN keys and the admin token live here.
+    #[arg(long, default_value = "./shebao-data", env = "SHEBAO_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Region policy: national, guangxi, shenyang, or a path to a TOML file.
+    #[arg(long, default_value = "national", env = "SHEBAO_POLICY")]
+    policy: String,
+    /// Use PostgreSQL (e.g. postgres://user@127.0.0.1/shebao) instead of the embedded database.
+    #[arg(long, env = "SHEBAO_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the HTTP server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SHEBAO_LISTEN")]
+        listen: String,
+        /// Start a simulated clock at this RFC 3339 instant (demos and tests only); enables POST /api/v1/admin/clock.
+        #[arg(long)]
+        sim_clock: Option<jiff::Timestamp>,
+    },
+    /// Creates an actor (clerk, bank, pharmacy, …) and prints its token once.
+    CreateActor {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        employer_id: Option<String>,
+    },
+    /// Validates a policy and prints what it sets.
+    Policy {
+        /// national, guangxi, shenyang, or a path to a TOML file.
+        name: String,
+    },
+    /// Prints the OpenAPI document.
+    Openapi,
+}
+
+fn config(common: Common) -> Config {
+    let mut config = Config::new(common.data_dir);
+    config.policy = common.policy;
+    config.database_url = common.database_url;
+    config.admin_token = std::env::var("SHEBAO_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
+    config.pin_keys = std::env::var("SHEBAO_PIN_KEYS").ok().filter(|t| !t.trim().is_empty());
+    config.pin_key_file = std::env::var_os("SHEBAO_PIN_KEY_FILE").map(PathBuf::from);
+    config
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHEBAO_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { common, listen, sim_clock } => {
+            let mut config = config(common);
+            config.listen = listen;
+            config.sim_clock = sim_clock;
+            if let Some(at) = sim_clock {
+                tracing::warn!(%at, "simulated clock: for demos and tests only");
+            }
+            let server = Server::start(config).await?;
+            println!("shebao listening on http://{}", server.addr);
+            server.wait().await
+        }
+        Command::CreateActor { common, role, name, region, employer_id } => {
+            let runtime = Runtime::open(&config(common)).await?;
+            let created = runtime
+                .service
+                .create_actor_unchecked(None, shebao_service::NewActor { role, name, region, employer_id })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            runtime.close().await;
+            let (actor, token) = created?;
+            println!("actor {} ({}) token: {}", actor.id, actor.role, token.as_str());
+            Ok(())
+        }
+        Command::Policy { name } => {
+            let policy = shebao_service::policy::load(&name).context("loading the policy")?;
+            println!("{policy:#?}");
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", shebao_http::openapi_json());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Errors in the contract's shape: status plus `{"error": {"code", "message", …}}`.
+//! Internal causes are logged here and never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use shebao_service::ServiceError;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError(pub ServiceError);
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError(e)
+    }
+}
+
+/// The error envelope.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: `invalid_id_number`, `invalid_password`, `weak_password`, `wrong_password`,
+    /// `account_locked`, `not_activated`, `evidence_required`, `card_lost`, `filing_required`,
+    /// `filing_too_late`, `forbidden`, `not_found`, `already_exists`, `too_many_attempts`,
+    /// `bad_request`, `unauthorized`, `internal`, and the field codes `invalid_*`.
+    pub code: String,
+    /// What went wrong, in English.
+    pub message: String,
+    /// The same in Chinese, where the message is for a cardholder (lock reasons, R-LK-5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
+    /// With `wrong_password`: tries left before the lock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remaining_tries: Option<u32>,
+    /// With `account_locked`: `password`, `employer_arrears` or `loss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// With a financial `account_locked`: when it lifts (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    /// With `too_many_attempts`: seconds to wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+}
+
+pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let detail = ErrorDetail {
+        code: code.to_owned(),
+        message: message.into(),
+        message_zh: None,
+        remaining_tries: None,
+        reason: None,
+        locked_until: None,
+        retry_after_s: None,
+    };
+    (status, Json(ErrorBody { error: detail })).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.0.to_string();
+        let mut detail = ErrorDetail {
+            code: String::new(),
+            message,
+            message_zh: None,
+            remaining_tries: None,
+            reason: None,
+            locked_until: None,
+            retry_after_s: None,
+        };
+        let status = match self.0 {
+            ServiceError::Invalid { code, .. } => {
+                detail.code = code.into();
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ServiceError::WrongPassword { remaining_tries } => {
+                detail.code = "wrong_password".into();
+                detail.remaining_tries = remaining_tries;
+                detail.message = match remaining_tries {
+                    Some(0) => "the password is wrong; the account is now locked".into(),
+                    Some(1) => "the password is wrong; 1 try left before the account locks".into(),
+                    Some(n) => format!("the password is wrong; {n} tries left before the account locks"),
+                    None => "the password is wrong".into(),
+                };
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ServiceError::AccountLocked { reason, locked_until, .. } => {
+                detail.code = "account_locked".into();
+                detail.reason = Some(reason.as_str().into());
+                detail.locked_until = locked_until.map(|t| t.to_string());
+                let words = match (reason, locked_until) {
+                    (shebao_service::LockReason::Password, Some(_)) => shebao_service::views::FIN_LOCK_MESSAGE,
+                    _ => shebao_service::views::lock_message(reason),
+                };
+                detail.message = words.en.into();
+                detail.message_zh = Some(words.zh.into());
+                StatusCode::LOCKED
+            }
+            ServiceError::NotActivated(_) => {
+                detail.code = "not_activated".into();
+                StatusCode::CONFLICT
+            }
+            ServiceError::Conflict { code, .. } => {
+                detail.code = code.into();
+                StatusCode::CONFLICT
+            }
+            ServiceError::AlreadyExists(_) => {
+                detail.code = "already_exists".into();
+                StatusCode::CONFLICT
+            }
+            ServiceError::NotFound(_) => {
+                detail.code = "not_found".into();
+                StatusCode::NOT_FOUND
+            }
+            ServiceError::Forbidden { code, .. } => {
+                detail.code = code.into();
+                StatusCode::FORBIDDEN
+            }
+            ServiceError::Unauthorized(_) => {
+                detail.code = "unauthorized".into();
+                StatusCode::UNAUTHORIZED
+            }
+            ServiceError::TooManyAttempts { retry_after_s } => {
+                detail.code = "too_many_attempts".into();
+                detail.retry_after_s = Some(retry_after_s);
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(ErrorBody { error: detail })).into_response();
+                if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return response;
+            }
+            ServiceError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                detail.code = "internal".into();
+                detail.message = "the request could not be completed; nothing was changed".into();
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ServiceError::Internal(e) => {
+                tracing::error!(error = %e, "internal failure");
+                detail.code = "internal".into();
+                detail.message = "the request could not be completed; nothing was changed".into();
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (status, Json(ErrorBody { error: detail })).into_response()
+    }
+}

@@ -1,0 +1,76 @@
+//! Request extractors: the bearer token's actor, and JSON bodies that answer 400 in the
+//! contract's shape.
+
+use crate::error::{error_response, ApiError};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use shebao_service::model::Actor;
+use shebao_service::ServiceError;
+use zeroize::Zeroizing;
+
+/// The caller, from `Authorization: Bearer <token>`.
+pub struct Authed(pub Actor);
+
+/// The one path a cardholder with the initial query password may use (R-PW-8).
+const QUERY_PASSWORD_PATH: &str = "/api/v1/self/query-password";
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
+            return Err(error_response(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"));
+        };
+        let actor = state.service.authenticate(token).await.map_err(|e| ApiError(e).into_response())?;
+        if actor.must_change_password && parts.uri.path() != QUERY_PASSWORD_PATH && parts.uri.path() != "/api/v1/self" {
+            return Err(ApiError(ServiceError::Forbidden {
+                code: "password_change_required",
+                message: "change the initial query password first: PUT /api/v1/self/query-password".into(),
+            })
+            .into_response());
+        }
+        Ok(Authed(actor))
+    }
+}
+
+/// A JSON body. Any content type is read as JSON; an empty body is `{}`. JSON that does not
+/// parse, or a required field missing or of the wrong JSON type, is 400 `bad_request`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status();
+            error_response(status, if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_request" }, e.body_text())
+        })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes)
+            .map(JsonBody)
+            .map_err(|e| error_response(StatusCode::BAD_REQUEST, "bad_request", format!("the body is not the expected JSON: {e}")))
+    }
+}
+
+/// A password field: zeroized when dropped, never printed.
+#[derive(Default)]
+pub struct Secret(pub Zeroizing<String>);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}

@@ -1,0 +1,461 @@
+//! Wire types: the JSON the contract names, converted explicitly to and from the service's
+//! types. Only this crate knows JSON.
+
+use crate::extract::Secret;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use shebao_domain::{Evidence, IdNumber};
+use shebao_service::model::{AuditRecord, LedgerEntry};
+use shebao_service::views::{CardView, LockMessage, PersonView};
+use shebao_service::ServiceError;
+use utoipa::ToSchema;
+
+fn ts(t: Timestamp) -> String {
+    // RFC 3339 with the business day's offset, as the contract asks.
+    t.to_zoned(shebao_domain::time::SHANGHAI.clone()).strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string()
+}
+
+fn opt_ts(t: Option<Timestamp>) -> Option<String> {
+    t.map(ts)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewActorRequest {
+    /// admin, clerk, bank, pharmacy, hospital, hotline or employer.
+    pub role: String,
+    pub name: String,
+    /// 6-digit division code; terminals (bank, pharmacy, hospital) default to the policy's home region.
+    pub region: Option<String>,
+    /// Required for an employer actor.
+    pub employer_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewActorResponse {
+    pub id: String,
+    /// Shown once. Only its digest is stored.
+    pub token: String,
+    pub role: String,
+    pub region: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockRequest {
+    /// ISO 8601 duration, e.g. `P1D`, `PT24H`, `PT0S` (read only).
+    pub advance: Option<String>,
+    /// RFC 3339 instant to jump to (never backwards).
+    pub set: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClockResponse {
+    pub now: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyCardRequest {
+    pub number: String,
+    pub balance_fen: i64,
+    /// The old card's 6-digit password, if it had one. Stored only as a keyed verifier.
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Secret>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPersonRequest {
+    /// 18-character citizen ID number (R-ID-1).
+    pub id_number: String,
+    pub name: String,
+    pub phone: Option<String>,
+    /// employee, retiree, resident or flexible.
+    pub kind: String,
+    pub employer_id: Option<String>,
+    pub region: Option<String>,
+    pub contribution_base_fen: Option<i64>,
+    pub legacy_card: Option<LegacyCardRequest>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LegacyCardView {
+    pub number: String,
+    pub balance_fen: i64,
+    /// When its balance moved to the new card (R-ACT-4); it no longer works for medical use.
+    pub migrated_at: Option<String>,
+    pub has_password: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CardRef {
+    pub card_no: String,
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonResponse {
+    pub id_number: String,
+    pub name: String,
+    pub birth_date: String,
+    pub phone: Option<String>,
+    pub kind: String,
+    pub employer_id: Option<String>,
+    pub region: String,
+    pub contribution_base_fen: Option<i64>,
+    pub legacy_card: Option<LegacyCardView>,
+    pub cards: Vec<CardRef>,
+    /// Whether the holder has replaced the initial online query password (R-PW-8).
+    pub query_password_set: bool,
+    pub created_at: String,
+}
+
+impl From<PersonView> for PersonResponse {
+    fn from(v: PersonView) -> Self {
+        let p = v.person;
+        PersonResponse {
+            birth_date: p.id_number.birth_date().to_string(),
+            id_number: p.id_number.as_str().to_owned(),
+            name: p.name,
+            phone: p.phone.map(|x| x.as_str().to_owned()),
+            kind: p.kind.as_str().to_owned(),
+            employer_id: p.employer_id,
+            region: p.region.as_str().to_owned(),
+            contribution_base_fen: p.contribution_base.map(|f| f.0),
+            legacy_card: v.legacy.map(|l| LegacyCardView {
+                number: l.number,
+                balance_fen: l.balance.0,
+                migrated_at: opt_ts(l.migrated_at),
+                has_password: p.legacy_card.as_ref().is_some_and(|c| c.password.is_some()),
+            }),
+            cards: v.cards.into_iter().map(|(card_no, status)| CardRef { card_no, status: status.to_owned() }).collect(),
+            query_password_set: p.query_password_hash.is_some(),
+            created_at: ts(p.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmployerRequest {
+    pub name: String,
+    pub region: Option<String>,
+    pub prev_year_avg_wage_fen: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EmployerResponse {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub prev_year_avg_wage_fen: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCardRequest {
+    pub id_number: String,
+}
+
+/// Plain words for a locked account and what to do (R-LK-5).
+#[derive(Serialize, ToSchema)]
+pub struct LockMessageView {
+    pub zh: String,
+    pub en: String,
+}
+
+impl From<LockMessage> for LockMessageView {
+    fn from(m: LockMessage) -> Self {
+        LockMessageView { zh: m.zh.into(), en: m.en.into() }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SsAccountView {
+    /// `inactive` or `active`.
+    pub state: String,
+    /// After bank activation: when the account activates by itself (R-ACT-2).
+    pub activates_at: Option<String>,
+    pub password_enabled: bool,
+    pub locked: bool,
+    /// `password`, `employer_arrears`, `loss`, or null.
+    pub lock_reason: Option<String>,
+    pub lock_message: Option<LockMessageView>,
+    pub remaining_tries: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FinAccountView {
+    /// `inactive` or `active`.
+    pub state: String,
+    pub locked: bool,
+    /// When the bank lock lifts: 00:00 Asia/Shanghai the next day (R-LK-3).
+    pub locked_until: Option<String>,
+    pub lock_message: Option<LockMessageView>,
+    pub remaining_tries: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CardResponse {
+    pub card_no: String,
+    pub id_number: String,
+    pub name: String,
+    /// `issued`, `active`, `lost` or `replaced`.
+    pub status: String,
+    /// The card's identification code (used in the `K+serial` SMS).
+    pub serial: String,
+    pub bank_card_no: String,
+    pub issued_at: String,
+    pub ss_account: SsAccountView,
+    pub fin_account: FinAccountView,
+    /// Personal medical account balance.
+    pub balance_fen: i64,
+}
+
+fn state(active: bool) -> String {
+    if active { "active" } else { "inactive" }.to_owned()
+}
+
+impl From<CardView> for CardResponse {
+    fn from(v: CardView) -> Self {
+        CardResponse {
+            card_no: v.card.card_no.to_string(),
+            id_number: v.card.id_number.as_str().to_owned(),
+            name: v.holder_name,
+            status: v.card.status.as_str().to_owned(),
+            serial: v.card.serial,
+            bank_card_no: v.card.bank_card_no,
+            issued_at: ts(v.card.issued_at),
+            ss_account: SsAccountView {
+                state: state(v.ss.active),
+                activates_at: opt_ts(v.ss.activates_at),
+                password_enabled: v.ss.password_enabled,
+                locked: v.ss.locked,
+                lock_reason: v.ss.lock_reason.map(|r| r.as_str().to_owned()),
+                lock_message: v.ss.lock_message.map(Into::into),
+                remaining_tries: v.ss.remaining_tries,
+            },
+            fin_account: FinAccountView {
+                state: state(v.fin.active),
+                locked: v.fin.locked,
+                locked_until: opt_ts(v.fin.locked_until),
+                lock_message: v.fin.lock_message.map(Into::into),
+                remaining_tries: v.fin.remaining_tries,
+            },
+            balance_fen: v.card.balance.0,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationRequestBody {
+    /// bank, hospital, sms, service_center, pharmacy_old_card or pharmacy_old_password.
+    pub channel: String,
+    /// Channel `bank`: the holder's new financial password.
+    #[schema(value_type = Option<String>)]
+    pub fin_password: Option<Secret>,
+    /// Channel `pharmacy_old_password`: the old medical card's password, kept on the new card.
+    #[schema(value_type = Option<String>)]
+    pub old_card_password: Option<Secret>,
+    /// Channel `sms`: the sender's number, checked against the registered phone when given.
+    pub sms_from: Option<String>,
+    /// Channel `sms`: the message text, `K` + serial, checked when given.
+    pub sms_text: Option<String>,
+    /// Channel `pharmacy_old_card`: the old card's number as read, checked when given.
+    pub old_card_number: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    #[schema(value_type = String)]
+    pub password: Secret,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifyResponse {
+    pub verified: bool,
+    pub password_enabled: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// Required once the password is enabled (D-7).
+    #[schema(value_type = Option<String>)]
+    pub old_password: Option<Secret>,
+    #[schema(value_type = String)]
+    pub new_password: Secret,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChangedResponse {
+    pub password_enabled: bool,
+    /// Set when a weak password was accepted under a `warn` policy (R-PW-2).
+    pub warning: Option<String>,
+}
+
+/// What the clerk or bank checked (R-LK-2, R-LK-4).
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBody {
+    pub holder_present: bool,
+    pub holder_id_checked: bool,
+    pub agent_id_number: Option<String>,
+    #[serde(default)]
+    pub power_of_attorney: bool,
+    #[serde(default)]
+    pub employer_letter: bool,
+}
+
+impl EvidenceBody {
+    pub fn into_domain(self) -> Result<Evidence, ServiceError> {
+        let agent_id_number = match self.agent_id_number.as_deref() {
+            None => None,
+            Some(s) => Some(IdNumber::parse_shape(s).map_err(|e| ServiceError::invalid("invalid_id_number", format!("agent_id_number: {e}")))?),
+        };
+        Ok(Evidence {
+            holder_present: self.holder_present,
+            holder_id_checked: self.holder_id_checked,
+            agent_id_number,
+            power_of_attorney: self.power_of_attorney,
+            employer_letter: self.employer_letter,
+        })
+    }
+}
+
+pub fn evidence(body: Option<EvidenceBody>) -> Result<Option<Evidence>, ServiceError> {
+    body.map(EvidenceBody::into_domain).transpose()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// Without it the original, not-enabled password is restored (R-PW-7).
+    #[schema(value_type = Option<String>)]
+    pub new_password: Option<Secret>,
+    pub evidence: Option<EvidenceBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceRequest {
+    pub evidence: Option<EvidenceBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub id_number: String,
+    #[schema(value_type = String)]
+    pub query_password: Secret,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub must_change_password: bool,
+    pub expires_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryPasswordRequest {
+    #[schema(value_type = String)]
+    pub old_password: Secret,
+    #[schema(value_type = String)]
+    pub new_password: Secret,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OkResponse {
+    pub ok: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EvidenceView {
+    pub holder_present: bool,
+    pub holder_id_checked: bool,
+    pub agent_id_number: Option<String>,
+    pub power_of_attorney: bool,
+    pub employer_letter: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub region: Option<String>,
+    pub channel: String,
+    pub action: String,
+    pub card_no: Option<String>,
+    pub id_number: Option<String>,
+    pub evidence: Option<EvidenceView>,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+impl From<AuditRecord> for AuditEntry {
+    fn from(a: AuditRecord) -> Self {
+        AuditEntry {
+            seq: a.seq.unwrap_or_default(),
+            at: ts(a.at),
+            actor_id: a.actor_id,
+            actor_role: a.actor_role.as_str().to_owned(),
+            region: a.actor_region,
+            channel: a.channel,
+            action: a.action,
+            card_no: a.card_no,
+            id_number: a.id_number,
+            evidence: a.evidence.map(|e| EvidenceView {
+                holder_present: e.holder_present,
+                holder_id_checked: e.holder_id_checked,
+                agent_id_number: e.agent_id_number.map(|i| i.as_str().to_owned()),
+                power_of_attorney: e.power_of_attorney,
+                employer_letter: e.employer_letter,
+            }),
+            outcome: a.outcome,
+            detail: a.detail,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditResponse {
+    pub records: Vec<AuditEntry>,
+    /// Pass as `after` to read on.
+    pub next_after: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerView {
+    pub seq: i64,
+    pub at: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub balance_after_fen: i64,
+    pub reference: Option<String>,
+}
+
+impl From<LedgerEntry> for LedgerView {
+    fn from(e: LedgerEntry) -> Self {
+        LedgerView {
+            seq: e.seq.unwrap_or_default(),
+            at: ts(e.at),
+            kind: e.kind,
+            amount_fen: e.amount.0,
+            balance_after_fen: e.balance_after.0,
+            reference: e.reference,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerResponse {
+    pub card_no: String,
+    pub entries: Vec<LedgerView>,
+}

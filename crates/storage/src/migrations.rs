@@ -1,0 +1,148 @@
+//! Schema migrations, one list per engine, applied in order inside one transaction and
+//! recorded in `schema_migrations`. The two lists must describe the same tables; the storage
+//! test suite runs on both to keep them honest.
+//!
+//! Types: every integer is 64-bit (`BIGINT`), booleans are 0/1 integers, instants are
+//! microseconds since the Unix epoch, money is integer fen.
+
+const V1_TABLES: &str = "
+CREATE TABLE actors (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    name TEXT NOT NULL,
+    region TEXT,
+    employer_id TEXT,
+    created_at BIGINT NOT NULL,
+    token_digest TEXT NOT NULL UNIQUE
+);
+CREATE TABLE employers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    region TEXT NOT NULL,
+    prev_year_avg_wage_fen BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE sequences (
+    name TEXT PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+CREATE TABLE persons (
+    id_number TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    phone TEXT,
+    kind TEXT NOT NULL,
+    employer_id TEXT REFERENCES employers (id),
+    region TEXT NOT NULL,
+    contribution_base_fen BIGINT,
+    legacy_number TEXT,
+    legacy_balance_fen BIGINT,
+    legacy_password TEXT,
+    legacy_migrated_at BIGINT,
+    query_password_hash TEXT,
+    web_failures BIGINT NOT NULL,
+    web_last_failure_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE cards (
+    card_no TEXT PRIMARY KEY,
+    id_number TEXT NOT NULL REFERENCES persons (id_number),
+    serial TEXT NOT NULL UNIQUE,
+    bank_card_no TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    ss_activation TEXT NOT NULL,
+    ss_activation_at BIGINT,
+    ss_password TEXT,
+    ss_failures BIGINT NOT NULL,
+    ss_locked_at BIGINT,
+    fin_activated_at BIGINT,
+    fin_password TEXT,
+    fin_failures BIGINT NOT NULL,
+    fin_locked_until BIGINT,
+    balance_fen BIGINT NOT NULL CHECK (balance_fen >= 0)
+);
+CREATE INDEX cards_by_person ON cards (id_number);
+CREATE TABLE sessions (
+    token_digest TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
+    id_number TEXT NOT NULL REFERENCES persons (id_number),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+";
+
+const V1_SQLITE_LOGS: &str = "
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    actor_region TEXT,
+    channel TEXT NOT NULL,
+    action TEXT NOT NULL,
+    card_no TEXT,
+    id_number TEXT,
+    ev_holder_present BIGINT,
+    ev_holder_id_checked BIGINT,
+    ev_agent_id_number TEXT,
+    ev_power_of_attorney BIGINT,
+    ev_employer_letter BIGINT,
+    outcome TEXT NOT NULL,
+    detail TEXT
+);
+CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY,
+    card_no TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    balance_after_fen BIGINT NOT NULL,
+    reference TEXT
+);
+";
+
+const V1_POSTGRES_LOGS: &str = "
+CREATE TABLE audit (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_role TEXT NOT NULL,
+    actor_region TEXT,
+    channel TEXT NOT NULL,
+    action TEXT NOT NULL,
+    card_no TEXT,
+    id_number TEXT,
+    ev_holder_present BIGINT,
+    ev_holder_id_checked BIGINT,
+    ev_agent_id_number TEXT,
+    ev_power_of_attorney BIGINT,
+    ev_employer_letter BIGINT,
+    outcome TEXT NOT NULL,
+    detail TEXT
+);
+CREATE TABLE ledger (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    card_no TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    balance_after_fen BIGINT NOT NULL,
+    reference TEXT
+);
+";
+
+const V1_INDEXES: &str = "
+CREATE INDEX audit_by_card ON audit (card_no, seq);
+CREATE INDEX audit_by_person ON audit (id_number, seq);
+CREATE INDEX ledger_by_card ON ledger (card_no, seq);
+";
+
+/// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
+pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
+    vec![(1, "init", vec![V1_TABLES, V1_SQLITE_LOGS, V1_INDEXES], vec![V1_TABLES, V1_POSTGRES_LOGS, V1_INDEXES])]
+}
+
+pub const CREATE_MIGRATIONS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -1,0 +1,431 @@
+//! The statements, written once for both engines (`$n` placeholders; the SQLite connection
+//! rewrites them and drops `FOR UPDATE`, which its single writer makes unnecessary).
+
+use crate::sql::{Row, SqlConn, Value};
+use shebao_domain::{
+    Card, CardNo, CardStatus, Evidence, FinAccount, Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, PinVerifier,
+    RegionCode, Role, SsAccount, SsActivation, SsPassword, WebLoginThrottle,
+};
+use shebao_service::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
+use shebao_service::store::{StoreError, Tx};
+
+/// The shared `Tx` implementation over any engine's connection.
+pub struct SqlTx<'c, C: SqlConn>(pub &'c mut C);
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+fn verifier_text(v: &PinVerifier) -> String {
+    format!("{}:{}", v.key_id, hex_encode(&v.mac))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_verifier(text: &str) -> Result<PinVerifier, StoreError> {
+    let (key_id, hex) = text.split_once(':').ok_or_else(|| corrupt("verifier without key id"))?;
+    if hex.len() % 2 != 0 {
+        return Err(corrupt("verifier hex"));
+    }
+    let mac = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| corrupt("verifier hex"))?;
+    Ok(PinVerifier { key_id: key_id.to_owned(), mac })
+}
+
+fn id_number(text: &str) -> Result<IdNumber, StoreError> {
+    IdNumber::parse_shape(text).map_err(|e| corrupt(format!("stored ID number: {e}")))
+}
+
+fn region(text: &str) -> Result<RegionCode, StoreError> {
+    RegionCode::parse(text).ok_or_else(|| corrupt("stored region"))
+}
+
+fn role(text: &str) -> Result<Role, StoreError> {
+    text.parse().map_err(|_| corrupt(format!("stored role {text}")))
+}
+
+fn actor_from(row: &Row) -> Result<Actor, StoreError> {
+    Ok(Actor {
+        id: row.text(0)?,
+        role: role(&row.text(1)?)?,
+        name: row.text(2)?,
+        region: row.opt_text(3)?.as_deref().map(region).transpose()?,
+        employer_id: row.opt_text(4)?,
+        id_number: None,
+        must_change_password: false,
+        created_at: row.time(5)?,
+    })
+}
+
+const PERSON_SELECT: &str = "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, \
+    legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, \
+    web_failures, web_last_failure_at, created_at FROM persons WHERE id_number = $1";
+
+fn person_from(row: &Row) -> Result<Person, StoreError> {
+    let legacy_card = match row.opt_text(7)? {
+        None => None,
+        Some(number) => Some(LegacyCard {
+            number,
+            balance: Fen(row.int(8)?),
+            password: row.opt_text(9)?.as_deref().map(parse_verifier).transpose()?,
+            migrated_at: row.opt_time(10)?,
+        }),
+    };
+    Ok(Person {
+        id_number: id_number(&row.text(0)?)?,
+        name: row.text(1)?,
+        phone: row.opt_text(2)?.as_deref().map(|p| Phone::parse(p).ok_or_else(|| corrupt("stored phone"))).transpose()?,
+        kind: PersonKind::parse(&row.text(3)?).ok_or_else(|| corrupt("stored person kind"))?,
+        employer_id: row.opt_text(4)?,
+        region: region(&row.text(5)?)?,
+        contribution_base: row.opt_int(6)?.map(Fen),
+        legacy_card,
+        query_password_hash: row.opt_text(11)?,
+        web_login: WebLoginThrottle {
+            failures: u32::try_from(row.int(12)?).map_err(|_| corrupt("web_failures"))?,
+            last_failure_at: row.opt_time(13)?,
+        },
+        created_at: row.time(14)?,
+    })
+}
+
+fn person_values(p: &Person) -> Vec<Value> {
+    let legacy = p.legacy_card.as_ref();
+    vec![
+        p.id_number.as_str().into(),
+        p.name.as_str().into(),
+        p.phone.as_ref().map(|x| x.as_str()).into(),
+        p.kind.as_str().into(),
+        p.employer_id.clone().into(),
+        p.region.as_str().into(),
+        p.contribution_base.map(|f| f.0).into(),
+        legacy.map(|l| l.number.clone()).into(),
+        legacy.map(|l| l.balance.0).into(),
+        legacy.and_then(|l| l.password.as_ref()).map(verifier_text).into(),
+        legacy.and_then(|l| l.migrated_at).into(),
+        p.query_password_hash.clone().into(),
+        i64::from(p.web_login.failures).into(),
+        p.web_login.last_failure_at.into(),
+        p.created_at.into(),
+    ]
+}
+
+fn card_from(row: &Row) -> Result<Card, StoreError> {
+    let ss_activation = match (row.text(6)?.as_str(), row.opt_time(7)?) {
+        ("inactive", _) => SsActivation::Inactive,
+        ("pending", Some(at)) => SsActivation::Pending { at },
+        ("active", Some(since)) => SsActivation::Active { since },
+        (other, _) => return Err(corrupt(format!("ss_activation {other}"))),
+    };
+    let count = |i: usize| -> Result<u32, StoreError> { u32::try_from(row.int(i)?).map_err(|_| corrupt("failure count")) };
+    Ok(Card {
+        card_no: CardNo::parse(&row.text(0)?).ok_or_else(|| corrupt("stored card number"))?,
+        id_number: id_number(&row.text(1)?)?,
+        serial: row.text(2)?,
+        bank_card_no: row.text(3)?,
+        status: CardStatus::parse(&row.text(4)?).ok_or_else(|| corrupt("card status"))?,
+        issued_at: row.time(5)?,
+        ss: SsAccount {
+            activation: ss_activation,
+            password: match row.opt_text(8)? {
+                Some(v) => SsPassword::Enabled(parse_verifier(&v)?),
+                None => SsPassword::NotEnabled,
+            },
+            failures: count(9)?,
+            locked_at: row.opt_time(10)?,
+        },
+        fin: FinAccount {
+            activated_at: row.opt_time(11)?,
+            password: row.opt_text(12)?.as_deref().map(parse_verifier).transpose()?,
+            failures: count(13)?,
+            locked_until: row.opt_time(14)?,
+        },
+        balance: Fen(row.int(15)?),
+    })
+}
+
+fn card_values(c: &Card) -> Vec<Value> {
+    let (activation, activation_at) = match c.ss.activation {
+        SsActivation::Inactive => ("inactive", None),
+        SsActivation::Pending { at } => ("pending", Some(at)),
+        SsActivation::Active { since } => ("active", Some(since)),
+    };
+    vec![
+        c.card_no.as_str().into(),
+        c.id_number.as_str().into(),
+        c.serial.as_str().into(),
+        c.bank_card_no.as_str().into(),
+        c.status.as_str().into(),
+        c.issued_at.into(),
+        activation.into(),
+        activation_at.into(),
+        match &c.ss.password {
+            SsPassword::Enabled(v) => Some(verifier_text(v)),
+            SsPassword::NotEnabled => None,
+        }
+        .into(),
+        i64::from(c.ss.failures).into(),
+        c.ss.locked_at.into(),
+        c.fin.activated_at.into(),
+        c.fin.password.as_ref().map(verifier_text).into(),
+        i64::from(c.fin.failures).into(),
+        c.fin.locked_until.into(),
+        c.balance.0.into(),
+    ]
+}
+
+fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
+    let evidence = match row.opt_bool(9)? {
+        None => None,
+        Some(holder_present) => Some(Evidence {
+            holder_present,
+            holder_id_checked: row.bool(10)?,
+            agent_id_number: row.opt_text(11)?.as_deref().map(id_number).transpose()?,
+            power_of_attorney: row.bool(12)?,
+            employer_letter: row.bool(13)?,
+        }),
+    };
+    Ok(AuditRecord {
+        seq: Some(row.int(0)?),
+        at: row.time(1)?,
+        actor_id: row.text(2)?,
+        actor_role: role(&row.text(3)?)?,
+        actor_region: row.opt_text(4)?,
+        channel: row.text(5)?,
+        action: row.text(6)?,
+        card_no: row.opt_text(7)?,
+        id_number: row.opt_text(8)?,
+        evidence,
+        outcome: row.text(14)?,
+        detail: row.opt_text(15)?,
+    })
+}
+
+fn ledger_from(row: &Row) -> Result<LedgerEntry, StoreError> {
+    Ok(LedgerEntry {
+        seq: Some(row.int(0)?),
+        card_no: row.text(1)?,
+        id_number: row.text(2)?,
+        at: row.time(3)?,
+        kind: row.text(4)?,
+        amount: Fen(row.int(5)?),
+        balance_after: Fen(row.int(6)?),
+        reference: row.opt_text(7)?,
+    })
+}
+
+fn one<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    rows.first().map(f).transpose()
+}
+
+fn expect_one_row(changed: u64, what: &str) -> Result<(), StoreError> {
+    if changed == 1 { Ok(()) } else { Err(StoreError::Database(format!("{what}: {changed} rows changed, expected 1"))) }
+}
+
+impl<C: SqlConn> Tx for SqlTx<'_, C> {
+    fn insert_actor(&mut self, a: &Actor, token_digest: &str) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                a.id.as_str().into(),
+                a.role.as_str().into(),
+                a.name.as_str().into(),
+                a.region.as_ref().map(|r| r.as_str()).into(),
+                a.employer_id.clone().into(),
+                a.created_at.into(),
+                token_digest.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError> {
+        const SQL: &str = "SELECT id, role, name, region, employer_id, created_at FROM actors WHERE token_digest = $1";
+        one(self.0.query(SQL, &[token_digest.into()])?, actor_from)
+    }
+
+    fn insert_employer(&mut self, e: &Employer) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO employers (id, name, region, prev_year_avg_wage_fen, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[e.id.as_str().into(), e.name.as_str().into(), e.region.as_str().into(), e.prev_year_avg_wage.map(|f| f.0).into(), e.created_at.into()],
+        )?;
+        Ok(())
+    }
+
+    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError> {
+        let rows = self.0.query("SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id = $1", &[id.into()])?;
+        one(rows, |r| {
+            Ok(Employer {
+                id: r.text(0)?,
+                name: r.text(1)?,
+                region: region(&r.text(2)?)?,
+                prev_year_avg_wage: r.opt_int(3)?.map(Fen),
+                created_at: r.time(4)?,
+            })
+        })
+    }
+
+    fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError> {
+        let rows = self.0.query(
+            "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            &[name.into()],
+        )?;
+        let value = rows.first().ok_or_else(|| corrupt("sequence returned nothing"))?.int(0)?;
+        u64::try_from(value).map_err(|_| corrupt("negative sequence"))
+    }
+
+    fn insert_person(&mut self, p: &Person) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO persons (id_number, name, phone, kind, employer_id, region, contribution_base_fen, legacy_number, \
+             legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, web_failures, web_last_failure_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &person_values(p),
+        )?;
+        Ok(())
+    }
+
+    fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError> {
+        const FOR_UPDATE: &str = concat!(
+            "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, ",
+            "legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, ",
+            "web_failures, web_last_failure_at, created_at FROM persons WHERE id_number = $1 FOR UPDATE"
+        );
+        let sql = if for_update { FOR_UPDATE } else { PERSON_SELECT };
+        one(self.0.query(sql, &[id.as_str().into()])?, person_from)
+    }
+
+    fn update_person(&mut self, p: &Person) -> Result<(), StoreError> {
+        let changed = self.0.exec(
+            "UPDATE persons SET name = $2, phone = $3, kind = $4, employer_id = $5, region = $6, contribution_base_fen = $7, \
+             legacy_number = $8, legacy_balance_fen = $9, legacy_password = $10, legacy_migrated_at = $11, \
+             query_password_hash = $12, web_failures = $13, web_last_failure_at = $14, created_at = $15 WHERE id_number = $1",
+            &person_values(p),
+        )?;
+        expect_one_row(changed, "update person")
+    }
+
+    fn insert_card(&mut self, c: &Card) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO cards (card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ss_activation_at, \
+             ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            &card_values(c),
+        )?;
+        Ok(())
+    }
+
+    fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError> {
+        const PLAIN: &str = concat!(
+            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
+            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
+            "fin_locked_until, balance_fen FROM cards WHERE card_no = $1"
+        );
+        const FOR_UPDATE: &str = concat!(
+            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
+            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
+            "fin_locked_until, balance_fen FROM cards WHERE card_no = $1 FOR UPDATE"
+        );
+        one(self.0.query(if for_update { FOR_UPDATE } else { PLAIN }, &[card_no.as_str().into()])?, card_from)
+    }
+
+    fn update_card(&mut self, c: &Card) -> Result<(), StoreError> {
+        let changed = self.0.exec(
+            "UPDATE cards SET id_number = $2, serial = $3, bank_card_no = $4, status = $5, issued_at = $6, ss_activation = $7, \
+             ss_activation_at = $8, ss_password = $9, ss_failures = $10, ss_locked_at = $11, fin_activated_at = $12, \
+             fin_password = $13, fin_failures = $14, fin_locked_until = $15, balance_fen = $16 WHERE card_no = $1",
+            &card_values(c),
+        )?;
+        expect_one_row(changed, "update card")
+    }
+
+    fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
+            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
+            "fin_locked_until, balance_fen FROM cards WHERE id_number = $1 ORDER BY issued_at DESC, card_no DESC"
+        );
+        self.0.query(SQL, &[id.as_str().into()])?.iter().map(card_from).collect()
+    }
+
+    fn insert_session(&mut self, s: &Session, token_digest: &str) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO sessions (token_digest, id, id_number, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[token_digest.into(), s.id.as_str().into(), s.id_number.as_str().into(), s.created_at.into(), s.expires_at.into()],
+        )?;
+        Ok(())
+    }
+
+    fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+        let rows = self.0.query("SELECT id, id_number, created_at, expires_at FROM sessions WHERE token_digest = $1", &[token_digest.into()])?;
+        one(rows, |r| Ok(Session { id: r.text(0)?, id_number: r.text(1)?, created_at: r.time(2)?, expires_at: r.time(3)? }))
+    }
+
+    fn append_audit(&mut self, a: &AuditRecord) -> Result<(), StoreError> {
+        let ev = a.evidence.as_ref();
+        self.0.exec(
+            "INSERT INTO audit (at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, ev_holder_present, \
+             ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            &[
+                a.at.into(),
+                a.actor_id.as_str().into(),
+                a.actor_role.as_str().into(),
+                a.actor_region.clone().into(),
+                a.channel.as_str().into(),
+                a.action.as_str().into(),
+                a.card_no.clone().into(),
+                a.id_number.clone().into(),
+                ev.map(|e| i64::from(e.holder_present)).into(),
+                ev.map(|e| i64::from(e.holder_id_checked)).into(),
+                ev.and_then(|e| e.agent_id_number.as_ref()).map(|i| i.as_str()).into(),
+                ev.map(|e| i64::from(e.power_of_attorney)).into(),
+                ev.map(|e| i64::from(e.employer_letter)).into(),
+                a.outcome.as_str().into(),
+                a.detail.clone().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        // `$n IS NULL OR …` keeps one statement for every filter combination.
+        const SQL: &str = "SELECT seq, at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, \
+            ev_holder_present, ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail \
+            FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR card_no = $1) AND (CAST($2 AS TEXT) IS NULL OR id_number = $2) AND seq > $3 \
+            ORDER BY seq LIMIT $4";
+        let rows = self.0.query(
+            SQL,
+            &[q.card_no.clone().into(), q.id_number.clone().into(), q.after_seq.unwrap_or(0).into(), i64::from(q.limit).into()],
+        )?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    fn append_ledger(&mut self, e: &LedgerEntry) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                e.card_no.as_str().into(),
+                e.id_number.as_str().into(),
+                e.at.into(),
+                e.kind.as_str().into(),
+                e.amount.0.into(),
+                e.balance_after.0.into(),
+                e.reference.clone().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn ledger(&mut self, card_no: &CardNo) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows = self.0.query(
+            "SELECT seq, card_no, id_number, at, kind, amount_fen, balance_after_fen, reference FROM ledger WHERE card_no = $1 ORDER BY seq",
+            &[card_no.as_str().into()],
+        )?;
+        rows.iter().map(ledger_from).collect()
+    }
+}

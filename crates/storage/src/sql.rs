@@ -1,0 +1,113 @@
+//! A small value layer so one set of statements runs on both engines.
+
+use jiff::Timestamp;
+use shebao_service::store::StoreError;
+
+/// A bound or returned value. Nulls carry their type: PostgreSQL checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(Some(i64::from(v)))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        Value::Text(v.map(str::to_owned))
+    }
+}
+impl From<Timestamp> for Value {
+    fn from(v: Timestamp) -> Self {
+        Value::Int(Some(micros(v)))
+    }
+}
+impl From<Option<Timestamp>> for Value {
+    fn from(v: Option<Timestamp>) -> Self {
+        Value::Int(v.map(micros))
+    }
+}
+
+/// Instants are stored as microseconds since the Unix epoch: sortable and exact on both
+/// engines.
+pub fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub struct Row(pub Vec<Value>);
+
+fn corrupt(i: usize, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("column {i}: expected {what}"))
+}
+
+impl Row {
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.0.get(i) {
+            Some(Value::Int(v)) => Ok(*v),
+            _ => Err(corrupt(i, "an integer")),
+        }
+    }
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.opt_int(i)?.ok_or_else(|| corrupt(i, "a non-null integer"))
+    }
+    pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        Ok(self.int(i)? != 0)
+    }
+    pub fn opt_bool(&self, i: usize) -> Result<Option<bool>, StoreError> {
+        Ok(self.opt_int(i)?.map(|v| v != 0))
+    }
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.0.get(i) {
+            Some(Value::Text(v)) => Ok(v.clone()),
+            // SQLite has no column types: a NULL reads back as an integer NULL.
+            Some(Value::Int(None)) => Ok(None),
+            _ => Err(corrupt(i, "text")),
+        }
+    }
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i)?.ok_or_else(|| corrupt(i, "non-null text"))
+    }
+    pub fn opt_time(&self, i: usize) -> Result<Option<Timestamp>, StoreError> {
+        self.opt_int(i)?
+            .map(|v| Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+    pub fn time(&self, i: usize) -> Result<Timestamp, StoreError> {
+        self.opt_time(i)?.ok_or_else(|| corrupt(i, "a timestamp"))
+    }
+}
+
+/// A connection inside a transaction, as the shared queries see it.
+pub trait SqlConn {
+    /// Runs a statement; returns the rows it changed.
+    fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError>;
+    fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+}

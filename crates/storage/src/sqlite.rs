@@ -1,0 +1,235 @@
+//! The embedded engine: SQLite in WAL mode with `synchronous=FULL`.
+//!
+//! One writer thread owns the only write connection. It takes a job from the queue, then
+//! whatever else is already waiting (up to `group_commit_jobs_max`), and runs them all in one
+//! transaction, each inside its own savepoint: a job that fails rolls back to its savepoint
+//! and leaves the others intact. One `COMMIT` (one fsync) then makes the whole group durable,
+//! and only after it does any job's caller hear back. Readers run on their own connections
+//! against WAL snapshots and never wait for the writer.
+
+use crate::migrations;
+use crate::queries::SqlTx;
+use crate::sql::{Row, SqlConn, Value};
+use crate::{EngineLimits, EngineThreads};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use shebao_service::store::{Engine, Job, Reply, StoreError};
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    {
+        return StoreError::Duplicate(e.to_string());
+    }
+    StoreError::Database(e.to_string())
+}
+
+/// A connection plus the `$n` → `?n` rewrite of each statement, done once.
+struct SqliteConn {
+    conn: Connection,
+    rewritten: HashMap<&'static str, String>,
+}
+
+impl SqliteConn {
+    fn new(conn: Connection) -> Self {
+        conn.set_prepared_statement_cache_capacity(128);
+        SqliteConn { conn, rewritten: HashMap::new() }
+    }
+
+    fn sql(&mut self, sql: &'static str) -> &str {
+        self.rewritten.entry(sql).or_insert_with(|| {
+            // SQLite has one writer; row locks are meaningless there.
+            sql.trim_end_matches(" FOR UPDATE").replace('$', "?")
+        })
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+            Value::Int(None) | Value::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+impl SqlConn for SqliteConn {
+    fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
+        let sql = self.sql(sql).to_owned();
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let n = stmt.execute(rusqlite::params_from_iter(params.iter())).map_err(db_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let sql = self.sql(sql).to_owned();
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(db_err)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db_err)? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i).map_err(db_err)? {
+                    ValueRef::Null => Value::Int(None),
+                    ValueRef::Integer(v) => Value::Int(Some(v)),
+                    ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
+                    ValueRef::Real(_) | ValueRef::Blob(_) => return Err(StoreError::Corrupt(format!("column {i} has an unexpected type"))),
+                });
+            }
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+}
+
+fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+    // WAL: readers never block the writer; FULL: a commit survives power loss.
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(db_err)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection, now_micros: i64) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+    let result = (|| {
+        conn.execute_batch(migrations::CREATE_MIGRATIONS_TABLE).map_err(db_err)?;
+        for (version, name, sqlite, _) in migrations::all() {
+            let applied: i64 = conn
+                .query_row("SELECT count(*) FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+                .map_err(db_err)?;
+            if applied > 0 {
+                continue;
+            }
+            for part in sqlite {
+                conn.execute_batch(part).map_err(db_err)?;
+            }
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![version, name, now_micros])
+                .map_err(db_err)?;
+            tracing::info!(version, name, "applied SQLite migration");
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(db_err),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Opens (creating if needed) the database file, migrates it and starts the threads.
+pub fn start(path: &Path, limits: EngineLimits, now_micros: i64) -> Result<(Engine, EngineThreads), StoreError> {
+    let writer_conn = open(path, false)?;
+    migrate(&writer_conn, now_micros)?;
+    let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
+    let (reads, read_queue) = mpsc::channel::<Job>(limits.read_queue_max);
+    let mut threads = Vec::new();
+    let batch_max = limits.group_commit_jobs_max.max(1);
+    threads.push(
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(SqliteConn::new(writer_conn), write_queue, batch_max))
+            .map_err(|e| StoreError::Database(e.to_string()))?,
+    );
+    let read_queue = Arc::new(Mutex::new(read_queue));
+    for i in 0..limits.reader_threads.max(1) {
+        let conn = SqliteConn::new(open(path, true)?);
+        let queue = read_queue.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("sqlite-reader-{i}"))
+                .spawn(move || reader_loop(conn, queue))
+                .map_err(|e| StoreError::Database(e.to_string()))?,
+        );
+    }
+    Ok((Engine { writes, reads, name: "sqlite" }, EngineThreads(threads)))
+}
+
+/// Runs one job inside a savepoint; a panic or an error rolls back only this job.
+fn run_in_savepoint(conn: &mut SqliteConn, job: Job) -> Reply {
+    if let Err(e) = conn.conn.execute_batch("SAVEPOINT job") {
+        let err = db_err(e);
+        return Box::new(move |_| drop(err));
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut SqlTx(conn))));
+    let keep = matches!(outcome, Ok((true, _)));
+    if !keep {
+        let _ = conn.conn.execute_batch("ROLLBACK TO job");
+    }
+    let _ = conn.conn.execute_batch("RELEASE job");
+    match outcome {
+        Ok((_, reply)) => reply,
+        // The job's reply went down with it: its caller sees the engine as stopped for this job.
+        Err(_) => {
+            tracing::error!("a storage job panicked; its writes were rolled back");
+            Box::new(|_| {})
+        }
+    }
+}
+
+fn writer_loop(mut conn: SqliteConn, mut queue: mpsc::Receiver<Job>, batch_max: usize) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < batch_max {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.conn.execute_batch("BEGIN IMMEDIATE") {
+            let msg = e.to_string();
+            tracing::error!(error = %msg, "cannot begin a write transaction");
+            for job in batch {
+                drop(job); // Dropping the job drops its answer channel: the caller gets an error.
+            }
+            continue;
+        }
+        let replies: Vec<Reply> = batch.into_iter().map(|job| run_in_savepoint(&mut conn, job)).collect();
+        let failure = match conn.conn.execute_batch("COMMIT") {
+            Ok(()) => None,
+            Err(e) => {
+                let _ = conn.conn.execute_batch("ROLLBACK");
+                tracing::error!(error = %e, "group commit failed; every job in it is refused");
+                Some(e.to_string())
+            }
+        };
+        for reply in replies {
+            reply(failure.clone().map(StoreError::Database));
+        }
+    }
+    // The queue closed: shutdown. Everything acknowledged is committed; checkpoint the WAL.
+    let _ = conn.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+fn reader_loop(mut conn: SqliteConn, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let job = {
+            let mut queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.blocking_recv()
+        };
+        let Some(job) = job else { return };
+        if conn.conn.execute_batch("BEGIN").is_err() {
+            continue;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut SqlTx(&mut conn))));
+        let _ = conn.conn.execute_batch("ROLLBACK");
+        if let Ok((_, reply)) = outcome {
+            reply(None);
+        }
+    }
+}
