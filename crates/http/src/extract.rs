@@ -17,8 +17,9 @@ use zeroize::Zeroizing;
 /// The caller, from `Authorization: Bearer <token>`.
 pub struct Authed(pub Actor);
 
-/// The one path a cardholder with the initial query password may use (R-PW-8).
-const QUERY_PASSWORD_PATH: &str = "/api/v1/self/query-password";
+/// The paths (inside `/api/v1`, which nesting strips) a cardholder with the initial query
+/// password may use (R-PW-8).
+const ALLOWED_BEFORE_CHANGE: [&str; 2] = ["/self/query-password", "/self"];
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = Response;
@@ -29,7 +30,7 @@ impl FromRequestParts<AppState> for Authed {
             return Err(error_response(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"));
         };
         let actor = state.service.authenticate(token).await.map_err(|e| ApiError(e).into_response())?;
-        if actor.must_change_password && parts.uri.path() != QUERY_PASSWORD_PATH && parts.uri.path() != "/api/v1/self" {
+        if actor.must_change_password && !ALLOWED_BEFORE_CHANGE.contains(&parts.uri.path()) {
             return Err(ApiError(ServiceError::Forbidden {
                 code: "password_change_required",
                 message: "change the initial query password first: PUT /api/v1/self/query-password".into(),

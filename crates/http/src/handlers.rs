@@ -60,7 +60,7 @@ pub async fn move_clock(State(s): State<AppState>, Authed(actor): Authed, JsonBo
         .map(|a| a.parse::<jiff::Timestamp>().map_err(|e| ServiceError::invalid("invalid_clock", format!("set is an RFC 3339 instant: {e}"))))
         .transpose()?;
     let now = s.service.move_clock(&actor, advance, set)?;
-    Ok(Json(ClockResponse { now: now.to_string() }))
+    Ok(Json(ClockResponse { now: ts(now) }))
 }
 
 #[utoipa::path(post, path = "/persons", tag = "people", request_body = NewPersonRequest,
@@ -210,7 +210,7 @@ pub async fn ledger(State(s): State<AppState>, Authed(actor): Authed, Path(p): P
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(State(s): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
     let r = s.service.login(&req.id_number, req.query_password.0).await?;
-    Ok(Json(LoginResponse { token: r.token.to_string(), must_change_password: r.must_change_password, expires_at: r.expires_at.to_string() }))
+    Ok(Json(LoginResponse { token: r.token.to_string(), must_change_password: r.must_change_password, expires_at: ts(r.expires_at) }))
 }
 
 #[utoipa::path(put, path = "/self/query-password", tag = "self-service", request_body = QueryPasswordRequest,

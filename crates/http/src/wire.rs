@@ -10,7 +10,7 @@ use shebao_service::views::{CardView, LockMessage, PersonView};
 use shebao_service::ServiceError;
 use utoipa::ToSchema;
 
-fn ts(t: Timestamp) -> String {
+pub(crate) fn ts(t: Timestamp) -> String {
     // RFC 3339 with the business day's offset, as the contract asks.
     t.to_zoned(shebao_domain::time::SHANGHAI.clone()).strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string()
 }

@@ -115,7 +115,6 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The admin token if this start created or was given one.
     pub admin_token: Option<String>,
-    pub service: Arc<Service>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -128,7 +127,6 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let service = runtime.service.clone();
         let app = shebao_http::app(runtime.service.clone()).layer(axum::middleware::from_fn(log_request));
         let task = tokio::spawn(async move {
             let shutdown = async move {
@@ -143,7 +141,7 @@ impl Server {
             served.context("serving HTTP")
         });
         tracing::info!(%addr, "listening");
-        Ok(Server { addr, admin_token, service, stop: Some(stop), task })
+        Ok(Server { addr, admin_token, stop: Some(stop), task })
     }
 
     /// Serves until a signal or `stop`, then drains and closes storage.
@@ -156,7 +154,6 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        drop(self.service.clone());
         self.wait().await
     }
 }

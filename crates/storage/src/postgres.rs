@@ -18,7 +18,11 @@ fn db_err(e: postgres::Error) -> StoreError {
     if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
         return StoreError::Duplicate(e.to_string());
     }
-    StoreError::Database(e.to_string())
+    // The driver's Display says only "db error"; the server's message says what failed.
+    match e.as_db_error() {
+        Some(db) => StoreError::Database(format!("{}: {}", db.code().code(), db.message())),
+        None => StoreError::Database(e.to_string()),
+    }
 }
 
 struct PgConn<'a, 't> {
@@ -88,7 +92,7 @@ fn connect(url: &str) -> Result<Client, StoreError> {
 fn migrate(client: &mut Client, now_micros: i64) -> Result<(), StoreError> {
     let mut tx = client.transaction().map_err(db_err)?;
     // Several servers may start at once: one migrates, the others wait and find it done.
-    tx.execute("SELECT pg_advisory_xact_lock(7_400_211)", &[]).map_err(db_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock(7400211)", &[]).map_err(db_err)?;
     tx.batch_execute(migrations::CREATE_MIGRATIONS_TABLE).map_err(db_err)?;
     for (version, name, _, postgres) in migrations::all() {
         let applied: i64 = tx

@@ -1,1 +1,13 @@
+//! The one integration-test binary (STYLE 13): every scenario runs against the real server
+//! on 127.0.0.1:0, once on SQLite and once on PostgreSQL, with a simulated clock. Tests
+//! cite the rule they prove.
 
+mod helpers;
+
+mod activation;
+mod api;
+mod audit;
+mod concurrency;
+mod passwords;
+mod people;
+mod selfservice;

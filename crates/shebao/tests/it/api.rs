@@ -1,0 +1,69 @@
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+on_both_engines!(openapi_lists_the_contract, admin_and_clock);
+
+async fn openapi_lists_the_contract(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let (s, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/admin/actors",
+        "/admin/clock",
+        "/health",
+        "/persons",
+        "/persons/{id_number}",
+        "/cards",
+        "/cards/{card_no}",
+        "/cards/{card_no}/activation",
+        "/cards/{card_no}/ss-password/verify",
+        "/cards/{card_no}/ss-password",
+        "/cards/{card_no}/ss-password/reset",
+        "/cards/{card_no}/fin-password/verify",
+        "/cards/{card_no}/fin-password",
+        "/cards/{card_no}/fin-password/reset",
+        "/cards/{card_no}/ledger",
+        "/self/login",
+        "/self/query-password",
+        "/audit",
+        "/employers",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+    }
+    assert!(paths["/cards/{card_no}/ss-password"].get("delete").is_some());
+    let (s, h) = app.call(Method::GET, "/health", None, None).await;
+    assert_eq!((s, h), (StatusCode::OK, json!({"status": "ok"})));
+}
+
+async fn admin_and_clock(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    assert_eq!(app.post("/admin/actors", &clerk, json!({"role": "clerk", "name": "x"})).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = app.post("/admin/actors", ADMIN, json!({"role": "wizard", "name": "x"})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_role")));
+    let (s, v) = app.post("/admin/actors", ADMIN, json!({"role": "pharmacy", "name": "药店"})).await;
+    assert_eq!((s, v["region"].as_str()), (StatusCode::CREATED, Some("110000")), "terminals default to the home region");
+    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "PT0S"})).await;
+    assert_eq!((s, v["now"].as_str()), (StatusCode::OK, Some("2026-03-02T09:00:00+08:00")));
+    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "P1D"})).await;
+    assert_eq!((s, v["now"].as_str()), (StatusCode::OK, Some("2026-03-03T09:00:00+08:00")));
+    let (s, _) = app.post("/admin/clock", ADMIN, json!({"set": "2026-01-01T00:00:00Z"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "never backwards");
+    let (s, _) = app.post("/admin/clock", ADMIN, json!({"advance": "soon"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.call(Method::GET, "/nowhere", None, None).await.0, StatusCode::NOT_FOUND);
+}
+
+// Without --sim-clock the clock endpoint does not exist.
+#[tokio::test]
+async fn clock_endpoint_is_404_without_sim_clock() {
+    let mut config = config(Engine::Sqlite, "national");
+    config.sim_clock = None;
+    let app = TestApp::start(Engine::Sqlite, config).await;
+    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "P1D"})).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
