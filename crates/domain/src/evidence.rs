@@ -29,7 +29,11 @@ impl EvidenceMissing {
 impl Evidence {
     /// Evidence for acting on the holder's behalf: the holder in person with ID, or an agent
     /// with what the policy asks (R-LK-2, R-LK-4).
-    pub fn check_holder_or_agent(&self, holder: &IdNumber, agents: &AgentPolicy) -> Result<(), EvidenceMissing> {
+    pub fn check_holder_or_agent(
+        &self,
+        holder: &IdNumber,
+        agents: &AgentPolicy,
+    ) -> Result<(), EvidenceMissing> {
         let mut missing = Vec::new();
         if !self.holder_id_checked {
             missing.push("the holder's original ID card must be checked");
@@ -53,7 +57,11 @@ impl Evidence {
                 }
             }
         }
-        if missing.is_empty() { Ok(()) } else { Err(EvidenceMissing(missing)) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(EvidenceMissing(missing))
+        }
     }
 
     /// Evidence for an act only the holder can do in person with ID (R-PW-4).
@@ -65,7 +73,11 @@ impl Evidence {
         if !self.holder_id_checked {
             missing.push("the holder's original ID card must be checked");
         }
-        if missing.is_empty() { Ok(()) } else { Err(EvidenceMissing(missing)) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(EvidenceMissing(missing))
+        }
     }
 }
 
@@ -83,8 +95,15 @@ mod tests {
     // R-LK-2, R-LK-4
     #[test]
     fn agents_need_what_the_region_asks() {
-        let national = AgentPolicy { allowed: true, power_of_attorney: false, employer_letter: false };
-        let guangxi = AgentPolicy { power_of_attorney: true, ..national };
+        let national = AgentPolicy {
+            allowed: true,
+            power_of_attorney: false,
+            employer_letter: false,
+        };
+        let guangxi = AgentPolicy {
+            power_of_attorney: true,
+            ..national
+        };
         let by_agent = Evidence {
             holder_present: false,
             holder_id_checked: true,
@@ -93,13 +112,34 @@ mod tests {
         };
         assert!(by_agent.check_holder_or_agent(&holder(), &national).is_ok());
         assert!(by_agent.check_holder_or_agent(&holder(), &guangxi).is_err());
-        let with_poa = Evidence { power_of_attorney: true, ..by_agent.clone() };
+        let with_poa = Evidence {
+            power_of_attorney: true,
+            ..by_agent.clone()
+        };
         assert!(with_poa.check_holder_or_agent(&holder(), &guangxi).is_ok());
-        let no_agent_id = Evidence { agent_id_number: None, ..with_poa };
-        assert!(no_agent_id.check_holder_or_agent(&holder(), &guangxi).is_err());
-        let in_person = Evidence { holder_present: true, holder_id_checked: true, ..Evidence::default() };
+        let no_agent_id = Evidence {
+            agent_id_number: None,
+            ..with_poa
+        };
+        assert!(
+            no_agent_id
+                .check_holder_or_agent(&holder(), &guangxi)
+                .is_err()
+        );
+        let in_person = Evidence {
+            holder_present: true,
+            holder_id_checked: true,
+            ..Evidence::default()
+        };
         assert!(in_person.check_holder_or_agent(&holder(), &guangxi).is_ok());
-        let unchecked = Evidence { holder_present: true, ..Evidence::default() };
-        assert!(unchecked.check_holder_or_agent(&holder(), &national).is_err());
+        let unchecked = Evidence {
+            holder_present: true,
+            ..Evidence::default()
+        };
+        assert!(
+            unchecked
+                .check_holder_or_agent(&holder(), &national)
+                .is_err()
+        );
     }
 }

@@ -34,9 +34,9 @@ const CHECK_CHARS: [u8; 11] = *b"10X98765432";
 /// Province-level codes of GB/T 2260 (with 71 Taiwan, 81 Hong Kong, 82 Macao and 83 for
 /// residence permits of Taiwan residents).
 const PROVINCES: [&str; 35] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
-    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
-    "83",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82", "83",
 ];
 
 impl IdNumber {
@@ -58,13 +58,19 @@ impl IdNumber {
         if bytes.len() != 18 {
             return Err(IdNumberError::Length);
         }
-        if !bytes[..17].iter().all(u8::is_ascii_digit) || !(bytes[17].is_ascii_digit() || bytes[17] == b'X') {
+        if !bytes[..17].iter().all(u8::is_ascii_digit)
+            || !(bytes[17].is_ascii_digit() || bytes[17] == b'X')
+        {
             return Err(IdNumberError::Characters);
         }
         if !PROVINCES.contains(&&upper[..2]) {
             return Err(IdNumberError::Province);
         }
-        let sum: u32 = bytes[..17].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = bytes[..17]
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         if CHECK_CHARS[(sum % 11) as usize] != bytes[17] {
             return Err(IdNumberError::CheckDigit);
         }
@@ -120,7 +126,11 @@ mod tests {
 
     /// Builds a valid number from 17 digits by computing its check character.
     pub(crate) fn with_check(first17: &str) -> String {
-        let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+        let sum: u32 = first17
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(b, w)| u32::from(b - b'0') * w)
+            .sum();
         format!("{first17}{}", CHECK_CHARS[(sum % 11) as usize] as char)
     }
 
@@ -136,15 +146,33 @@ mod tests {
     // R-ID-1
     #[test]
     fn rejects_bad_check_digit_dates_and_shapes() {
-        assert_eq!(IdNumber::parse("110105194912310021", TODAY), Err(IdNumberError::CheckDigit));
-        assert_eq!(IdNumber::parse("1101051949123100", TODAY), Err(IdNumberError::Length));
-        assert_eq!(IdNumber::parse("11010519491231002Y", TODAY), Err(IdNumberError::Characters));
+        assert_eq!(
+            IdNumber::parse("110105194912310021", TODAY),
+            Err(IdNumberError::CheckDigit)
+        );
+        assert_eq!(
+            IdNumber::parse("1101051949123100", TODAY),
+            Err(IdNumberError::Length)
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491231002Y", TODAY),
+            Err(IdNumberError::Characters)
+        );
         let feb30 = with_check("11010519490230002");
-        assert_eq!(IdNumber::parse(&feb30, TODAY), Err(IdNumberError::BirthDate));
+        assert_eq!(
+            IdNumber::parse(&feb30, TODAY),
+            Err(IdNumberError::BirthDate)
+        );
         let future = with_check("11010520300101002");
-        assert_eq!(IdNumber::parse(&future, TODAY), Err(IdNumberError::BirthDateInFuture));
+        assert_eq!(
+            IdNumber::parse(&future, TODAY),
+            Err(IdNumberError::BirthDateInFuture)
+        );
         let bad_province = with_check("99010519491231002");
-        assert_eq!(IdNumber::parse(&bad_province, TODAY), Err(IdNumberError::Province));
+        assert_eq!(
+            IdNumber::parse(&bad_province, TODAY),
+            Err(IdNumberError::Province)
+        );
     }
 
     // R-PW-8: last 8 digits, final X becomes 0.

@@ -15,7 +15,10 @@ pub mod role;
 pub mod throttle;
 pub mod time;
 
-pub use card::{Card, CardNo, CardStatus, FinAccount, PasswordAttempt, PinVerifier, SsAccount, SsActivation, SsPassword};
+pub use card::{
+    Card, CardNo, CardStatus, FinAccount, PasswordAttempt, PinVerifier, SsAccount, SsActivation,
+    SsPassword,
+};
 pub use evidence::{Evidence, EvidenceMissing};
 pub use id::{IdNumber, IdNumberError};
 pub use money::Fen;

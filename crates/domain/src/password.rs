@@ -73,7 +73,10 @@ impl Pin {
         if d.iter().all(|&b| b == d[0]) {
             return Some(Weakness::Repeated);
         }
-        let steps: Vec<i16> = d.windows(2).map(|w| i16::from(w[1]) - i16::from(w[0])).collect();
+        let steps: Vec<i16> = d
+            .windows(2)
+            .map(|w| i16::from(w[1]) - i16::from(w[0]))
+            .collect();
         if steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == -1) {
             return Some(Weakness::Sequential);
         }
@@ -116,8 +119,20 @@ mod tests {
     // R-PW-2: exactly six ASCII digits.
     #[test]
     fn only_six_ascii_digits_parse() {
-        for bad in ["12345", "1234567", "12345a", " 12345", "１２３４５６", "-12345", ""] {
-            assert_eq!(Pin::parse(bad).unwrap_err(), PinError::NotSixDigits, "{bad:?}");
+        for bad in [
+            "12345",
+            "1234567",
+            "12345a",
+            " 12345",
+            "１２３４５６",
+            "-12345",
+            "",
+        ] {
+            assert_eq!(
+                Pin::parse(bad).unwrap_err(),
+                PinError::NotSixDigits,
+                "{bad:?}"
+            );
         }
         assert!(Pin::parse("902113").is_ok());
     }

@@ -27,9 +27,14 @@ impl PersonKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [PersonKind::Employee, PersonKind::Retiree, PersonKind::Resident, PersonKind::Flexible]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            PersonKind::Employee,
+            PersonKind::Retiree,
+            PersonKind::Resident,
+            PersonKind::Flexible,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -53,7 +58,8 @@ pub struct Phone(String);
 impl Phone {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
-        (s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit())).then(|| Phone(s.to_owned()))
+        (s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Phone(s.to_owned()))
     }
     pub fn as_str(&self) -> &str {
         &self.0

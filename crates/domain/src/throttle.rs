@@ -25,13 +25,23 @@ impl WebLoginThrottle {
         };
         let remaining = last.duration_since(now).checked_add(wait).unwrap_or(wait);
         // `last - now + wait` is the time left to wait.
-        if remaining.is_positive() { Err(remaining) } else { Ok(()) }
+        if remaining.is_positive() {
+            Err(remaining)
+        } else {
+            Ok(())
+        }
     }
 
     fn wait(&self, policy: &WebLoginPolicy) -> Option<SignedDuration> {
         let over = self.failures.checked_sub(policy.free_failures)?;
         let factor = 1i32.checked_shl(over.min(30)).unwrap_or(i32::MAX);
-        Some(policy.first_wait.checked_mul(factor).unwrap_or(policy.max_wait).min(policy.max_wait))
+        Some(
+            policy
+                .first_wait
+                .checked_mul(factor)
+                .unwrap_or(policy.max_wait)
+                .min(policy.max_wait),
+        )
     }
 
     pub fn record_failure(&mut self, now: Timestamp) {
@@ -72,7 +82,10 @@ mod tests {
         for _ in 0..20 {
             t.record_failure(later);
         }
-        assert_eq!(t.check(later, &POLICY), Err(SignedDuration::from_secs(3600)));
+        assert_eq!(
+            t.check(later, &POLICY),
+            Err(SignedDuration::from_secs(3600))
+        );
         t.record_success();
         assert!(t.check(later, &POLICY).is_ok());
     }

@@ -1,9 +1,9 @@
 //! Errors in the contract's shape: status plus `{"error": {"code", "message", …}}`.
 //! Internal causes are logged here and never sent.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shebao_service::ServiceError;
 use utoipa::ToSchema;
@@ -85,17 +85,25 @@ impl IntoResponse for ApiError {
                 detail.message = match remaining_tries {
                     Some(0) => "the password is wrong; the account is now locked".into(),
                     Some(1) => "the password is wrong; 1 try left before the account locks".into(),
-                    Some(n) => format!("the password is wrong; {n} tries left before the account locks"),
+                    Some(n) => {
+                        format!("the password is wrong; {n} tries left before the account locks")
+                    }
                     None => "the password is wrong".into(),
                 };
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ServiceError::AccountLocked { reason, locked_until, .. } => {
+            ServiceError::AccountLocked {
+                reason,
+                locked_until,
+                ..
+            } => {
                 detail.code = "account_locked".into();
                 detail.reason = Some(reason.as_str().into());
                 detail.locked_until = locked_until.map(crate::wire::ts);
                 let words = match (reason, locked_until) {
-                    (shebao_service::LockReason::Password, Some(_)) => shebao_service::views::FIN_LOCK_MESSAGE,
+                    (shebao_service::LockReason::Password, Some(_)) => {
+                        shebao_service::views::FIN_LOCK_MESSAGE
+                    }
                     _ => shebao_service::views::lock_message(reason),
                 };
                 detail.message = words.en.into();
@@ -129,7 +137,11 @@ impl IntoResponse for ApiError {
             ServiceError::TooManyAttempts { retry_after_s } => {
                 detail.code = "too_many_attempts".into();
                 detail.retry_after_s = Some(retry_after_s);
-                let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(ErrorBody { error: detail })).into_response();
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(ErrorBody { error: detail }),
+                )
+                    .into_response();
                 if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }

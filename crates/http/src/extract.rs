@@ -1,17 +1,17 @@
 //! Request extractors: the bearer token's actor, and JSON bodies that answer 400 in the
 //! contract's shape.
 
-use crate::error::{error_response, ApiError};
 use crate::AppState;
+use crate::error::{ApiError, error_response};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use shebao_service::model::Actor;
+use serde::de::DeserializeOwned;
 use shebao_service::ServiceError;
+use shebao_service::model::Actor;
 use zeroize::Zeroizing;
 
 /// The caller, from `Authorization: Bearer <token>`.
@@ -24,16 +24,35 @@ const ALLOWED_BEFORE_CHANGE: [&str; 2] = ["/self/query-password", "/self"];
 impl FromRequestParts<AppState> for Authed {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
-            return Err(error_response(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer <token>"));
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let Some(token) = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        else {
+            return Err(error_response(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send Authorization: Bearer <token>",
+            ));
         };
-        let actor = state.service.authenticate(token).await.map_err(|e| ApiError(e).into_response())?;
+        let actor = state
+            .service
+            .authenticate(token)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
         if actor.must_change_password && !ALLOWED_BEFORE_CHANGE.contains(&parts.uri.path()) {
             return Err(ApiError(ServiceError::Forbidden {
                 code: "password_change_required",
-                message: "change the initial query password first: PUT /api/v1/self/query-password".into(),
+                message: "change the initial query password first: PUT /api/v1/self/query-password"
+                    .into(),
             })
             .into_response());
         }
@@ -51,12 +70,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             let status = e.status();
-            error_response(status, if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "bad_request" }, e.body_text())
+            error_response(
+                status,
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                },
+                e.body_text(),
+            )
         })?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes)
-            .map(JsonBody)
-            .map_err(|e| error_response(StatusCode::BAD_REQUEST, "bad_request", format!("the body is not the expected JSON: {e}")))
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(bytes).map(JsonBody).map_err(|e| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not the expected JSON: {e}"),
+            )
+        })
     }
 }
 

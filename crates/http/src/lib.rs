@@ -39,7 +39,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -86,7 +89,10 @@ pub fn app(service: Arc<Service>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(handlers::health))
-        .fallback(|| async { error::error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response() })
+        .fallback(|| async {
+            error::error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+                .into_response()
+        })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(AppState { service })
 }

@@ -5,14 +5,16 @@ use crate::extract::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use shebao_domain::{Evidence, IdNumber};
+use shebao_service::ServiceError;
 use shebao_service::model::{AuditRecord, LedgerEntry};
 use shebao_service::views::{CardView, LockMessage, PersonView};
-use shebao_service::ServiceError;
 use utoipa::ToSchema;
 
 pub(crate) fn ts(t: Timestamp) -> String {
     // RFC 3339 with the business day's offset, as the contract asks.
-    t.to_zoned(shebao_domain::time::SHANGHAI.clone()).strftime("%Y-%m-%dT%H:%M:%S%.f%:z").to_string()
+    t.to_zoned(shebao_domain::time::SHANGHAI.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%.f%:z")
+        .to_string()
 }
 
 fn opt_ts(t: Option<Timestamp>) -> Option<String> {
@@ -129,7 +131,14 @@ impl From<PersonView> for PersonResponse {
                 migrated_at: opt_ts(l.migrated_at),
                 has_password: p.legacy_card.as_ref().is_some_and(|c| c.password.is_some()),
             }),
-            cards: v.cards.into_iter().map(|(card_no, status)| CardRef { card_no, status: status.to_owned() }).collect(),
+            cards: v
+                .cards
+                .into_iter()
+                .map(|(card_no, status)| CardRef {
+                    card_no,
+                    status: status.to_owned(),
+                })
+                .collect(),
             query_password_set: p.query_password_hash.is_some(),
             created_at: ts(p.created_at),
         }
@@ -167,7 +176,10 @@ pub struct LockMessageView {
 
 impl From<LockMessage> for LockMessageView {
     fn from(m: LockMessage) -> Self {
-        LockMessageView { zh: m.zh.into(), en: m.en.into() }
+        LockMessageView {
+            zh: m.zh.into(),
+            en: m.en.into(),
+        }
     }
 }
 
@@ -314,7 +326,9 @@ impl EvidenceBody {
     pub fn into_domain(self) -> Result<Evidence, ServiceError> {
         let agent_id_number = match self.agent_id_number.as_deref() {
             None => None,
-            Some(s) => Some(IdNumber::parse_shape(s).map_err(|e| ServiceError::invalid("invalid_id_number", format!("agent_id_number: {e}")))?),
+            Some(s) => Some(IdNumber::parse_shape(s).map_err(|e| {
+                ServiceError::invalid("invalid_id_number", format!("agent_id_number: {e}"))
+            })?),
         };
         Ok(Evidence {
             holder_present: self.holder_present,

@@ -1,12 +1,15 @@
 //! Issuing cards, looking at them, and activation (R-ACT-1..4, R-ACT-7).
 
-use crate::error::{duplicate_as_exists, LockReason, ServiceError};
-use crate::keys::{random_bytes, PinContext};
+use crate::Service;
+use crate::error::{LockReason, ServiceError, duplicate_as_exists};
+use crate::keys::{PinContext, random_bytes};
 use crate::model::Actor;
 use crate::passwords::check_new_pin;
-use crate::support::{load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role, require_usable, settle, Audit};
-use crate::views::{lock_message, CardView};
-use crate::Service;
+use crate::support::{
+    Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
+    require_usable, settle,
+};
+use crate::views::{CardView, lock_message};
 use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
 use zeroize::Zeroizing;
 
@@ -30,7 +33,16 @@ pub enum ActivationChannel {
 impl ActivationChannel {
     pub fn parse(s: &str) -> Option<Self> {
         use ActivationChannel::*;
-        [Bank, Hospital, Sms, ServiceCenter, PharmacyOldCard, PharmacyOldPassword].into_iter().find(|c| c.as_str() == s)
+        [
+            Bank,
+            Hospital,
+            Sms,
+            ServiceCenter,
+            PharmacyOldCard,
+            PharmacyOldPassword,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -51,7 +63,9 @@ impl ActivationChannel {
             ActivationChannel::Bank => &[Role::Bank],
             ActivationChannel::Hospital => &[Role::Hospital],
             ActivationChannel::Sms | ActivationChannel::ServiceCenter => &[Role::Clerk],
-            ActivationChannel::PharmacyOldCard | ActivationChannel::PharmacyOldPassword => &[Role::Pharmacy],
+            ActivationChannel::PharmacyOldCard | ActivationChannel::PharmacyOldPassword => {
+                &[Role::Pharmacy]
+            }
         }
     }
 }
@@ -70,11 +84,16 @@ pub struct ActivationRequest {
 impl Service {
     /// Issues a person's card. One usable card at a time; a new card after that comes through
     /// replacement (API.md).
-    pub async fn issue_card(&self, actor: &Actor, id_number: &str) -> Result<CardView, ServiceError> {
+    pub async fn issue_card(
+        &self,
+        actor: &Actor,
+        id_number: &str,
+    ) -> Result<CardView, ServiceError> {
         require_role(actor, &[Role::Clerk])?;
         let id = parse_id_number(id_number)?;
         let now = self.clock.now();
-        let serial = hex_upper(&*random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?);
+        let serial =
+            hex_upper(&*random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?);
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
@@ -87,10 +106,13 @@ impl Service {
                     )));
                 }
                 let seq = tx.next_sequence("card")?;
-                let card_no = CardNo::from_sequence(seq).ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
+                let card_no = CardNo::from_sequence(seq)
+                    .ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
                 let card = Card::new(card_no, id.clone(), serial, bank_card_no(seq), now);
                 tx.insert_card(&card).map_err(duplicate_as_exists)?;
-                Audit::new("card.issue").card(&card).record(tx, &actor, now)?;
+                Audit::new("card.issue")
+                    .card(&card)
+                    .record(tx, &actor, now)?;
                 Ok(CardView::new(card, &person, &policy, now))
             })
             .await
@@ -99,7 +121,16 @@ impl Service {
     /// A card with both accounts as of now (R-LK-5 messages included). Who may look: clerks,
     /// banks, the hotline, and the holder at their own card.
     pub async fn card(&self, actor: &Actor, card_no: &str) -> Result<CardView, ServiceError> {
-        require_role(actor, &[Role::Clerk, Role::Bank, Role::Hotline, Role::Admin, Role::Cardholder])?;
+        require_role(
+            actor,
+            &[
+                Role::Clerk,
+                Role::Bank,
+                Role::Hotline,
+                Role::Admin,
+                Role::Cardholder,
+            ],
+        )?;
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
         let policy = self.policy.clone();
@@ -142,7 +173,12 @@ impl Service {
     }
 
     /// Activation through one of the channels (R-ACT-1..4).
-    pub async fn activate(&self, actor: &Actor, card_no: &str, request: ActivationRequest) -> Result<CardView, ServiceError> {
+    pub async fn activate(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        request: ActivationRequest,
+    ) -> Result<CardView, ServiceError> {
         let channel = ActivationChannel::parse(&request.channel).ok_or_else(|| {
             ServiceError::invalid(
                 "invalid_channel",
@@ -154,16 +190,21 @@ impl Service {
         let now = self.clock.now();
         // Bad input is refused before anything is loaded or counted.
         let fin_pin = match channel {
-            ActivationChannel::Bank => Some(parse_pin(request.fin_password.as_deref().map(String::as_str), "fin_password")?),
+            ActivationChannel::Bank => Some(parse_pin(
+                request.fin_password.as_deref().map(String::as_str),
+                "fin_password",
+            )?),
             _ => None,
         };
         let old_pin = match channel {
-            ActivationChannel::PharmacyOldPassword => Some(parse_pin(request.old_card_password.as_deref().map(String::as_str), "old_card_password")?),
+            ActivationChannel::PharmacyOldPassword => Some(parse_pin(
+                request.old_card_password.as_deref().map(String::as_str),
+                "old_card_password",
+            )?),
             _ => None,
         };
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
-        let outcome = self
-            .db
+        self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
                 require_usable(&card)?;
@@ -245,8 +286,7 @@ impl Service {
                 audit.record(tx, &actor, now)?;
                 Ok(Ok(CardView::new(card, &person, &policy, now)))
             })
-            .await?;
-        outcome
+            .await?
     }
 }
 
@@ -260,8 +300,10 @@ pub(crate) fn password_locked() -> ServiceError {
 
 /// A 6-digit password from a request field: missing or malformed is 422 `invalid_password`.
 pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, ServiceError> {
-    let value = value.ok_or_else(|| ServiceError::invalid("invalid_password", format!("{field} is required")))?;
-    Pin::parse(value).map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
+    let value = value
+        .ok_or_else(|| ServiceError::invalid("invalid_password", format!("{field} is required")))?;
+    Pin::parse(value)
+        .map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
@@ -301,7 +343,11 @@ mod tests {
             .enumerate()
             .map(|(i, b)| {
                 let d = u32::from(b - b'0');
-                if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+                if i % 2 == 1 {
+                    if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+                } else {
+                    d
+                }
             })
             .sum();
         assert_eq!(sum % 10, 0, "{n}");
@@ -310,10 +356,15 @@ mod tests {
 
 impl Service {
     /// R-CR-2: every movement on the personal account, for a clerk or the holder.
-    pub async fn ledger(&self, actor: &Actor, card_no: &str) -> Result<Vec<crate::model::LedgerEntry>, ServiceError> {
+    pub async fn ledger(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+    ) -> Result<Vec<crate::model::LedgerEntry>, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin, Role::Cardholder])?;
         let card_no = parse_card_no(card_no)?;
-        let own = (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
+        let own =
+            (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
         self.db
             .read(move |tx| {
                 let card = load_card(tx, &card_no, false)?;
@@ -326,19 +377,33 @@ impl Service {
     }
 
     /// The logged-in holder's own record.
-    pub async fn own_person(&self, actor: &Actor) -> Result<crate::views::PersonView, ServiceError> {
+    pub async fn own_person(
+        &self,
+        actor: &Actor,
+    ) -> Result<crate::views::PersonView, ServiceError> {
         require_role(actor, &[Role::Cardholder])?;
         let id = parse_id_number(actor.id_number.as_deref().unwrap_or_default())?;
         self.db
             .read(move |tx| {
                 let person = load_person(tx, &id, false)?;
-                let cards = tx.cards_of(&id)?.into_iter().map(|c| (c.card_no.to_string(), c.status.as_str())).collect();
-                let legacy = person.legacy_card.as_ref().map(|l| crate::views::LegacyView {
-                    number: l.number.clone(),
-                    balance: l.balance,
-                    migrated_at: l.migrated_at,
-                });
-                Ok(crate::views::PersonView { person, cards, legacy })
+                let cards = tx
+                    .cards_of(&id)?
+                    .into_iter()
+                    .map(|c| (c.card_no.to_string(), c.status.as_str()))
+                    .collect();
+                let legacy = person
+                    .legacy_card
+                    .as_ref()
+                    .map(|l| crate::views::LegacyView {
+                        number: l.number.clone(),
+                        balance: l.balance,
+                        migrated_at: l.migrated_at,
+                    });
+                Ok(crate::views::PersonView {
+                    person,
+                    cards,
+                    legacy,
+                })
             })
             .await
     }

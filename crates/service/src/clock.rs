@@ -36,18 +36,25 @@ pub enum ClockError {
 
 impl SimClock {
     pub fn new(start: Timestamp) -> SimClock {
-        SimClock { now: Mutex::new(start) }
+        SimClock {
+            now: Mutex::new(start),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Timestamp> {
-        self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.now
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Moves forward by an ISO 8601 duration, calendar units counted in Asia/Shanghai.
     pub fn advance(&self, span: Span) -> Result<Timestamp, ClockError> {
         let mut now = self.lock();
         let zoned = now.to_zoned(shebao_domain::time::SHANGHAI.clone());
-        let next = zoned.checked_add(span).map_err(|e| ClockError::Duration(e.to_string()))?.timestamp();
+        let next = zoned
+            .checked_add(span)
+            .map_err(|e| ClockError::Duration(e.to_string()))?
+            .timestamp();
         if next < *now {
             return Err(ClockError::Backwards(next));
         }

@@ -34,7 +34,11 @@ pub enum ServiceError {
     WrongPassword { remaining_tries: Option<u32> },
     /// 423 (R-LK-5): why, and what the holder must do, in plain words.
     #[error("{message}")]
-    AccountLocked { reason: LockReason, message: String, locked_until: Option<jiff::Timestamp> },
+    AccountLocked {
+        reason: LockReason,
+        message: String,
+        locked_until: Option<jiff::Timestamp>,
+    },
     /// 409 `not_activated` (R-ACT-5).
     #[error("{0}")]
     NotActivated(String),
@@ -64,15 +68,24 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Invalid { code, message: message.into() }
+        ServiceError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        ServiceError::Conflict { code, message: message.into() }
+        ServiceError::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        ServiceError::Forbidden { code: "forbidden", message: message.into() }
+        ServiceError::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {

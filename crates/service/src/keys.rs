@@ -7,8 +7,8 @@
 //! constant time. Rotation: add a new key as the current one; old verifiers still verify with
 //! their own key id and are rewritten under the current key on the next right password.
 
-use argon2::password_hash::{phc::PasswordHash, PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use hmac::{Hmac, KeyInit, Mac};
 use shebao_domain::{Pin, PinVerifier};
 use sm3::{Digest, Sm3};
@@ -64,7 +64,12 @@ pub struct PinKeyring {
 
 impl std::fmt::Debug for PinKeyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PinKeyring(current {}, {} keys)", self.current, self.keys.len())
+        write!(
+            f,
+            "PinKeyring(current {}, {} keys)",
+            self.current,
+            self.keys.len()
+        )
     }
 }
 
@@ -74,18 +79,29 @@ impl PinKeyring {
     pub fn parse(text: &str) -> Result<PinKeyring, KeyError> {
         let mut keys = HashMap::new();
         let mut current = None;
-        let entries = text.lines().map(str::trim).filter(|l| !l.starts_with('#')).flat_map(|l| l.split(','));
+        let entries = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(|l| l.split(','));
         for entry in entries.map(str::trim).filter(|e| !e.is_empty()) {
             let (id, hex_key) = entry
                 .split_once([' ', ':'])
                 .ok_or_else(|| KeyError::Format("each key is `ID HEX`".into()))?;
             let (id, hex_key) = (id.trim(), hex_key.trim());
             if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                return Err(KeyError::Format(format!("key id {id:?} must be 1-16 letters or digits")));
+                return Err(KeyError::Format(format!(
+                    "key id {id:?} must be 1-16 letters or digits"
+                )));
             }
-            let bytes = Zeroizing::new(hex::decode(hex_key).map_err(|_| KeyError::Format(format!("key {id} is not hex")))?);
+            let bytes = Zeroizing::new(
+                hex::decode(hex_key)
+                    .map_err(|_| KeyError::Format(format!("key {id} is not hex")))?,
+            );
             if bytes.len() < 32 {
-                return Err(KeyError::Format(format!("key {id} is shorter than 32 bytes")));
+                return Err(KeyError::Format(format!(
+                    "key {id} is shorter than 32 bytes"
+                )));
             }
             keys.insert(id.to_owned(), bytes);
             current = Some(id.to_owned());
@@ -97,7 +113,10 @@ impl PinKeyring {
     /// Loads the keyring from `path`, creating it with one fresh key (owner-only permissions)
     /// if it does not exist.
     pub fn load_or_create(path: &Path) -> Result<PinKeyring, KeyError> {
-        let err = |message: String| KeyError::File { path: path.display().to_string(), message };
+        let err = |message: String| KeyError::File {
+            path: path.display().to_string(),
+            message,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => PinKeyring::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -123,8 +142,14 @@ impl PinKeyring {
 
     /// A verifier under the current key.
     pub fn seal(&self, context: PinContext<'_>, pin: &Pin) -> PinVerifier {
-        let mac = self.mac(&self.current, context, pin).map(|m| m.finalize().into_bytes().to_vec()).unwrap_or_default();
-        PinVerifier { key_id: self.current.clone(), mac }
+        let mac = self
+            .mac(&self.current, context, pin)
+            .map(|m| m.finalize().into_bytes().to_vec())
+            .unwrap_or_default();
+        PinVerifier {
+            key_id: self.current.clone(),
+            mac,
+        }
     }
 
     /// Constant-time check of `pin` against a stored verifier. An unknown key id never
@@ -147,13 +172,16 @@ impl PinKeyring {
 
 /// argon2id with the crate's defaults (RFC 9106 second recommendation: m=19 MiB, t=2, p=1).
 pub fn hash_query_password(password: &str) -> Result<String, KeyError> {
-    let hash: PasswordHash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| KeyError::Random(e.to_string()))?;
+    let hash: PasswordHash = Argon2::default()
+        .hash_password(password.as_bytes())
+        .map_err(|e| KeyError::Random(e.to_string()))?;
     Ok(hash.to_string())
 }
 
-
 pub fn verify_query_password(hash: &str, password: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 /// Constant-time equality of two strings (for the initial query password).
@@ -169,7 +197,10 @@ pub fn random_bytes<const N: usize>() -> Result<Zeroizing<[u8; N]>, KeyError> {
 
 /// A new bearer token: `shb_` and 64 hex characters (256 bits).
 pub fn new_token() -> Result<Zeroizing<String>, KeyError> {
-    Ok(Zeroizing::new(format!("shb_{}", hex::encode(*random_bytes::<32>()?))))
+    Ok(Zeroizing::new(format!(
+        "shb_{}",
+        hex::encode(*random_bytes::<32>()?)
+    )))
 }
 
 /// Tokens are stored as their SM3 digest: a leaked table gives no usable token. Tokens carry
@@ -215,14 +246,21 @@ mod tests {
         assert!(old.verify(&v, PinContext::Social("11010519491231002X"), &pin));
         assert!(!old.verify(&v, PinContext::Social("110105198001010016"), &pin));
         assert!(!old.verify(&v, PinContext::Financial("11010519491231002X"), &pin));
-        assert!(!old.verify(&v, PinContext::Social("11010519491231002X"), &Pin::parse("902114").unwrap()));
+        assert!(!old.verify(
+            &v,
+            PinContext::Social("11010519491231002X"),
+            &Pin::parse("902114").unwrap()
+        ));
         let rotated = ring(&format!("{K1}\n{K2}"));
         assert!(rotated.verify(&v, PinContext::Social("11010519491231002X"), &pin));
         assert!(rotated.is_stale(&v));
         let v2 = rotated.seal(PinContext::Social("11010519491231002X"), &pin);
         assert_eq!(v2.key_id, "k2");
         assert_ne!(v2.mac, v.mac);
-        assert!(!old.verify(&v2, PinContext::Social("11010519491231002X"), &pin), "unknown key never verifies");
+        assert!(
+            !old.verify(&v2, PinContext::Social("11010519491231002X"), &pin),
+            "unknown key never verifies"
+        );
     }
 
     #[test]
@@ -237,7 +275,12 @@ mod tests {
     fn short_or_malformed_keys_are_refused() {
         assert!(PinKeyring::parse("k1 0101").is_err());
         assert!(PinKeyring::parse("").is_err());
-        assert!(PinKeyring::parse("k-1 0101010101010101010101010101010101010101010101010101010101010101").is_err());
+        assert!(
+            PinKeyring::parse(
+                "k-1 0101010101010101010101010101010101010101010101010101010101010101"
+            )
+            .is_err()
+        );
     }
 
     // R-PW-8: query passwords are argon2id hashes.

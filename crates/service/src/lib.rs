@@ -20,8 +20,8 @@ pub mod views;
 pub use admin::NewActor;
 pub use cards::{ActivationChannel, ActivationRequest};
 pub use error::{LockReason, ServiceError};
-pub use people::{NewEmployer, NewLegacyCard, NewPerson};
 pub use passwords::{PasswordChanged, Verified};
+pub use people::{NewEmployer, NewLegacyCard, NewPerson};
 pub use selfservice::LoginResult;
 
 use clock::Clock;
@@ -40,7 +40,12 @@ pub struct Service {
 
 impl Service {
     pub fn new(db: Database, clock: Arc<dyn Clock>, policy: Policy, keys: PinKeyring) -> Service {
-        Service { db, clock, policy: Arc::new(policy), keys: Arc::new(keys) }
+        Service {
+            db,
+            clock,
+            policy: Arc::new(policy),
+            keys: Arc::new(keys),
+        }
     }
 
     pub fn policy(&self) -> &Policy {

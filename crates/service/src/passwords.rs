@@ -6,14 +6,18 @@
 //! cannot give a guesser a free try, and the per-card serialisation of the store means
 //! concurrent guesses never exceed N in total (R-LK-1).
 
+use crate::Service;
 use crate::cards::{parse_pin, password_locked};
 use crate::error::{LockReason, ServiceError};
 use crate::keys::{PinContext, PinKeyring};
 use crate::model::Actor;
-use crate::support::{load_card, load_person, parse_card_no, require_role, require_usable, settle, Audit};
+use crate::support::{
+    Audit, load_card, load_person, parse_card_no, require_role, require_usable, settle,
+};
 use crate::views::FIN_LOCK_MESSAGE;
-use crate::Service;
-use shebao_domain::{Card, Evidence, PasswordAttempt, Person, Pin, Policy, Role, SsPassword, WeakPasswordRule};
+use shebao_domain::{
+    Card, Evidence, PasswordAttempt, Person, Pin, Policy, Role, SsPassword, WeakPasswordRule,
+};
 use zeroize::Zeroizing;
 
 /// The answer to a successful verification (API.md).
@@ -56,7 +60,10 @@ impl Account {
     fn not_activated(self) -> ServiceError {
         ServiceError::NotActivated(match self {
             Account::Social => "the social-security account is not activated yet".into(),
-            Account::Financial => "the financial account is not activated yet: activate it at a partner bank branch".into(),
+            Account::Financial => {
+                "the financial account is not activated yet: activate it at a partner bank branch"
+                    .into()
+            }
         })
     }
     fn locked_error(self, card: &Card) -> ServiceError {
@@ -82,7 +89,14 @@ impl Account {
         }
     }
     /// One attempt, counted in the same step as the comparison.
-    fn attempt(self, card: &mut Card, now: jiff::Timestamp, policy: &Policy, keys: &PinKeyring, pin: &Pin) -> PasswordAttempt {
+    fn attempt(
+        self,
+        card: &mut Card,
+        now: jiff::Timestamp,
+        policy: &Policy,
+        keys: &PinKeyring,
+        pin: &Pin,
+    ) -> PasswordAttempt {
         let tries_max = self.tries_max(policy);
         let context_owner = match self {
             Account::Social => card.id_number.as_str().to_owned(),
@@ -118,13 +132,17 @@ impl Account {
 }
 
 /// R-PW-2: `000000` always refused; other weak passwords refused or warned by policy.
-pub(crate) fn check_new_pin(policy: &Policy, person: &Person, pin: &Pin) -> Result<Option<&'static str>, ServiceError> {
+pub(crate) fn check_new_pin(
+    policy: &Policy,
+    person: &Person,
+    pin: &Pin,
+) -> Result<Option<&'static str>, ServiceError> {
     let phone = person.phone.as_ref().map(|p| p.as_str());
     match pin.weakness(person.id_number.birth_date(), phone) {
         None => Ok(None),
-        Some(w) if w.always_refused() || policy.weak_passwords == WeakPasswordRule::Refuse => {
-            Err(ServiceError::invalid("weak_password", format!("weak password: {}", w.describe())))
-        }
+        Some(w) if w.always_refused() || policy.weak_passwords == WeakPasswordRule::Refuse => Err(
+            ServiceError::invalid("weak_password", format!("weak password: {}", w.describe())),
+        ),
         Some(w) => Ok(Some(w.describe())),
     }
 }
@@ -132,18 +150,35 @@ pub(crate) fn check_new_pin(policy: &Policy, person: &Person, pin: &Pin) -> Resu
 impl Service {
     /// R-LK-1, D-2, R-PW-9: verify the social-security password at a pharmacy, hospital or
     /// window.
-    pub async fn verify_ss_password(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>) -> Result<Verified, ServiceError> {
+    pub async fn verify_ss_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        password: Zeroizing<String>,
+    ) -> Result<Verified, ServiceError> {
         require_role(actor, &[Role::Pharmacy, Role::Hospital, Role::Clerk])?;
         self.verify(actor, card_no, password, Account::Social).await
     }
 
     /// R-LK-3, D-1: verify the financial password at a bank branch.
-    pub async fn verify_fin_password(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>) -> Result<Verified, ServiceError> {
+    pub async fn verify_fin_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        password: Zeroizing<String>,
+    ) -> Result<Verified, ServiceError> {
         require_role(actor, &[Role::Bank])?;
-        self.verify(actor, card_no, password, Account::Financial).await
+        self.verify(actor, card_no, password, Account::Financial)
+            .await
     }
 
-    async fn verify(&self, actor: &Actor, card_no: &str, password: Zeroizing<String>, account: Account) -> Result<Verified, ServiceError> {
+    async fn verify(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        password: Zeroizing<String>,
+        account: Account,
+    ) -> Result<Verified, ServiceError> {
         let pin = parse_pin(Some(&password), "password")?;
         drop(password);
         let card_no = parse_card_no(card_no)?;
@@ -153,9 +188,9 @@ impl Service {
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
                 require_usable(&card)?;
-                let mut changed = settle(tx, &mut card, now)?;
+                let settled = settle(tx, &mut card, now)?;
                 if !account.is_active(&card) {
-                    if changed {
+                    if settled {
                         tx.update_card(&card)?;
                     }
                     return Ok(Err(account.not_activated()));
@@ -165,31 +200,43 @@ impl Service {
                 let attempt = account.attempt(&mut card, now, &policy, &keys, &pin);
                 let answer = match attempt {
                     PasswordAttempt::Locked => {
-                        if changed {
+                        if settled {
                             tx.update_card(&card)?;
                         }
                         return Ok(Err(account.locked_error(&card)));
                     }
-                    PasswordAttempt::NotEnabled => Ok(Verified { password_enabled: false }),
+                    PasswordAttempt::NotEnabled => Ok(Verified {
+                        password_enabled: false,
+                    }),
                     PasswordAttempt::Verified => {
                         // Rotation: a verifier under an old key is rewritten under the current one.
                         if account.stale_verifier(&card, &keys) {
                             account.set_password(&mut card, &keys, &pin);
                         }
-                        Ok(Verified { password_enabled: true })
+                        Ok(Verified {
+                            password_enabled: true,
+                        })
                     }
-                    PasswordAttempt::Wrong { remaining } => Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }),
+                    PasswordAttempt::Wrong { remaining } => Err(ServiceError::WrongPassword {
+                        remaining_tries: Some(remaining),
+                    }),
                 };
-                changed = true;
                 let (outcome, detail) = match attempt {
-                    PasswordAttempt::NotEnabled => ("ok", Some("password not enabled: nothing checked (D-2)".to_owned())),
-                    PasswordAttempt::Wrong { remaining: 0 } => ("locked", Some("wrong password; the account is now locked".to_owned())),
-                    PasswordAttempt::Wrong { remaining } => ("wrong_password", Some(format!("{remaining} tries left"))),
+                    PasswordAttempt::NotEnabled => (
+                        "ok",
+                        Some("password not enabled: nothing checked (D-2)".to_owned()),
+                    ),
+                    PasswordAttempt::Wrong { remaining: 0 } => (
+                        "locked",
+                        Some("wrong password; the account is now locked".to_owned()),
+                    ),
+                    PasswordAttempt::Wrong { remaining } => {
+                        ("wrong_password", Some(format!("{remaining} tries left")))
+                    }
                     _ => ("ok", None),
                 };
-                if changed {
-                    tx.update_card(&card)?;
-                }
+                // Every attempt that got this far is stored with its audit record (R-PW-9).
+                tx.update_card(&card)?;
                 let audit = audit.outcome(outcome);
                 match detail {
                     Some(d) => audit.detail(d).record(tx, &actor, now)?,
@@ -209,7 +256,8 @@ impl Service {
         new_password: Zeroizing<String>,
     ) -> Result<PasswordChanged, ServiceError> {
         require_role(actor, &[Role::Pharmacy, Role::Clerk, Role::Bank])?;
-        self.change(actor, card_no, old_password, new_password, Account::Social).await
+        self.change(actor, card_no, old_password, new_password, Account::Social)
+            .await
     }
 
     /// R-LK-3: change the financial password at a bank branch with the old one.
@@ -221,7 +269,14 @@ impl Service {
         new_password: Zeroizing<String>,
     ) -> Result<PasswordChanged, ServiceError> {
         require_role(actor, &[Role::Bank])?;
-        self.change(actor, card_no, old_password, new_password, Account::Financial).await
+        self.change(
+            actor,
+            card_no,
+            old_password,
+            new_password,
+            Account::Financial,
+        )
+        .await
     }
 
     async fn change(
@@ -246,12 +301,13 @@ impl Service {
                 let mut card = load_card(tx, &card_no, true)?;
                 require_usable(&card)?;
                 let settled = settle(tx, &mut card, now)?;
-                let keep_settled = |tx: &mut dyn crate::store::Tx, card: &Card| -> Result<(), ServiceError> {
-                    if settled {
-                        tx.update_card(card)?;
-                    }
-                    Ok(())
-                };
+                let keep_settled =
+                    |tx: &mut dyn crate::store::Tx, card: &Card| -> Result<(), ServiceError> {
+                        if settled {
+                            tx.update_card(card)?;
+                        }
+                        Ok(())
+                    };
                 // R-ACT-5: an account that is not activated cannot have its password changed.
                 if !account.is_active(&card) {
                     keep_settled(tx, &card)?;
@@ -272,7 +328,10 @@ impl Service {
                 };
                 if needs_old {
                     let Some(old_pin) = old_pin.as_ref() else {
-                        return Err(ServiceError::invalid("invalid_password", "old_password is required to change an enabled password"));
+                        return Err(ServiceError::invalid(
+                            "invalid_password",
+                            "old_password is required to change an enabled password",
+                        ));
                     };
                     match account.attempt(&mut card, now, &policy, &keys, old_pin) {
                         PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
@@ -280,17 +339,25 @@ impl Service {
                         PasswordAttempt::Wrong { remaining } => {
                             tx.update_card(&card)?;
                             audit
-                                .outcome(if remaining == 0 { "locked" } else { "wrong_password" })
+                                .outcome(if remaining == 0 {
+                                    "locked"
+                                } else {
+                                    "wrong_password"
+                                })
                                 .detail(format!("old password wrong, {remaining} tries left"))
                                 .record(tx, &actor, now)?;
-                            return Ok(Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
+                            return Ok(Err(ServiceError::WrongPassword {
+                                remaining_tries: Some(remaining),
+                            }));
                         }
                     }
                 }
                 account.set_password(&mut card, &keys, &new_pin);
                 tx.update_card(&card)?;
                 let audit = match warning {
-                    Some(w) => audit.detail(format!("password enabled; accepted with a warning: {w}")),
+                    Some(w) => {
+                        audit.detail(format!("password enabled; accepted with a warning: {w}"))
+                    }
                     None => audit.detail("password set and enabled"),
                 };
                 audit.record(tx, &actor, now)?;
@@ -310,7 +377,8 @@ impl Service {
         evidence: Option<Evidence>,
     ) -> Result<PasswordChanged, ServiceError> {
         require_role(actor, &[Role::Clerk])?;
-        self.reset(actor, card_no, new_password, evidence, Account::Social).await
+        self.reset(actor, card_no, new_password, evidence, Account::Social)
+            .await
     }
 
     /// R-LK-3: a bank branch resets a forgotten financial password, which also lifts its lock.
@@ -323,9 +391,13 @@ impl Service {
     ) -> Result<PasswordChanged, ServiceError> {
         require_role(actor, &[Role::Bank])?;
         if new_password.is_none() {
-            return Err(ServiceError::invalid("invalid_password", "new_password is required"));
+            return Err(ServiceError::invalid(
+                "invalid_password",
+                "new_password is required",
+            ));
         }
-        self.reset(actor, card_no, new_password, evidence, Account::Financial).await
+        self.reset(actor, card_no, new_password, evidence, Account::Financial)
+            .await
     }
 
     async fn reset(
@@ -336,7 +408,8 @@ impl Service {
         evidence: Option<Evidence>,
         account: Account,
     ) -> Result<PasswordChanged, ServiceError> {
-        let evidence = evidence.ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let evidence = evidence
+            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
         let new_pin = match new_password.as_deref() {
             None => None,
             Some(p) => Some(parse_pin(Some(p), "new_password")?),
@@ -364,10 +437,17 @@ impl Service {
                 }
                 let was_locked = account.is_locked(&card, now);
                 match (account, &new_pin) {
-                    (Account::Social, Some(pin)) => card.ss.reset(Some(keys.seal(account.context(&card), pin))),
+                    (Account::Social, Some(pin)) => {
+                        card.ss.reset(Some(keys.seal(account.context(&card), pin)))
+                    }
                     (Account::Social, None) => card.ss.reset(None),
                     (Account::Financial, Some(pin)) => account.set_password(&mut card, &keys, pin),
-                    (Account::Financial, None) => return Err(ServiceError::invalid("invalid_password", "new_password is required")),
+                    (Account::Financial, None) => {
+                        return Err(ServiceError::invalid(
+                            "invalid_password",
+                            "new_password is required",
+                        ));
+                    }
                 }
                 tx.update_card(&card)?;
                 let action = format!("{}_password.reset", account.name());
@@ -377,16 +457,26 @@ impl Service {
                     (None, true) => "unlocked; original password restored, not enabled",
                     (None, false) => "original password restored, not enabled",
                 };
-                Audit::new(&action).card(&card).evidence(&evidence).detail(what).record(tx, &actor, now)?;
+                Audit::new(&action)
+                    .card(&card)
+                    .evidence(&evidence)
+                    .detail(what)
+                    .record(tx, &actor, now)?;
                 Ok(PasswordChanged { warning })
             })
             .await
     }
 
     /// R-PW-4: the holder, in person with card and ID, cancels the social-security password.
-    pub async fn disable_ss_password(&self, actor: &Actor, card_no: &str, evidence: Option<Evidence>) -> Result<(), ServiceError> {
+    pub async fn disable_ss_password(
+        &self,
+        actor: &Actor,
+        card_no: &str,
+        evidence: Option<Evidence>,
+    ) -> Result<(), ServiceError> {
         require_role(actor, &[Role::Clerk])?;
-        let evidence = evidence.ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let evidence = evidence
+            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
         let actor = actor.clone();
@@ -405,11 +495,18 @@ impl Service {
                     return Err(password_locked());
                 }
                 if !card.ss.password_enabled() {
-                    return Err(ServiceError::conflict("password_not_enabled", "the password is not enabled; there is nothing to cancel"));
+                    return Err(ServiceError::conflict(
+                        "password_not_enabled",
+                        "the password is not enabled; there is nothing to cancel",
+                    ));
                 }
                 card.ss.disable_password();
                 tx.update_card(&card)?;
-                Audit::new("ss_password.disable").card(&card).evidence(&evidence).detail("password cancelled: transactions need no password").record(tx, &actor, now)?;
+                Audit::new("ss_password.disable")
+                    .card(&card)
+                    .evidence(&evidence)
+                    .detail("password cancelled: transactions need no password")
+                    .record(tx, &actor, now)?;
                 Ok(())
             })
             .await

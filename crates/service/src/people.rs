@@ -1,13 +1,15 @@
 //! People and employers (R-ID-1, R-ID-3).
 
-use crate::error::{duplicate_as_exists, ServiceError};
+use crate::Service;
+use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::PinContext;
 use crate::model::{Actor, Employer};
-use crate::support::{parse_id_number, require_role, Audit};
+use crate::support::{Audit, parse_id_number, require_role};
 use crate::views::{LegacyView, PersonView};
-use crate::Service;
 use shebao_domain::time::business_date;
-use shebao_domain::{Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, RegionCode, Role, WebLoginThrottle};
+use shebao_domain::{
+    Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, RegionCode, Role, WebLoginThrottle,
+};
 use zeroize::Zeroizing;
 
 pub struct NewPerson {
@@ -37,23 +39,40 @@ const NAME_CHARS_MAX: usize = 64;
 
 fn parse_name(name: &str, field: &str) -> Result<String, ServiceError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > NAME_CHARS_MAX || name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid("invalid_name", format!("{field} must be 1-{NAME_CHARS_MAX} printable characters")));
+    if name.is_empty()
+        || name.chars().count() > NAME_CHARS_MAX
+        || name.chars().any(char::is_control)
+    {
+        return Err(ServiceError::invalid(
+            "invalid_name",
+            format!("{field} must be 1-{NAME_CHARS_MAX} printable characters"),
+        ));
     }
     Ok(name.to_owned())
 }
 
-pub(crate) fn parse_region(region: Option<&str>, default: &RegionCode) -> Result<RegionCode, ServiceError> {
+pub(crate) fn parse_region(
+    region: Option<&str>,
+    default: &RegionCode,
+) -> Result<RegionCode, ServiceError> {
     match region {
         None => Ok(default.clone()),
-        Some(r) => RegionCode::parse(r)
-            .ok_or_else(|| ServiceError::invalid("invalid_region", "region is a 6-digit administrative division code")),
+        Some(r) => RegionCode::parse(r).ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_region",
+                "region is a 6-digit administrative division code",
+            )
+        }),
     }
 }
 
 impl Service {
     /// Registers an insured person (R-ID-1). An employer registers its own employees (R-ID-3).
-    pub async fn register_person(&self, actor: &Actor, input: NewPerson) -> Result<PersonView, ServiceError> {
+    pub async fn register_person(
+        &self,
+        actor: &Actor,
+        input: NewPerson,
+    ) -> Result<PersonView, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Employer])?;
         let now = self.clock.now();
         // R-ID-1: GB 11643 check digit and a real birth date not after today.
@@ -63,43 +82,72 @@ impl Service {
         let phone = match input.phone.as_deref() {
             None => None,
             Some(p) => Some(Phone::parse(p).ok_or_else(|| {
-                ServiceError::invalid("invalid_phone", "phone is an 11-digit mainland mobile number starting with 1")
+                ServiceError::invalid(
+                    "invalid_phone",
+                    "phone is an 11-digit mainland mobile number starting with 1",
+                )
             })?),
         };
         let kind = PersonKind::parse(&input.kind).ok_or_else(|| {
-            ServiceError::invalid("invalid_kind", "kind is one of employee, retiree, resident, flexible")
+            ServiceError::invalid(
+                "invalid_kind",
+                "kind is one of employee, retiree, resident, flexible",
+            )
         })?;
         let employer_id = match (actor.role, input.employer_id) {
             // An employer registers people for itself only.
             (Role::Employer, Some(given)) if Some(&given) != actor.employer_id.as_ref() => {
-                return Err(ServiceError::forbidden("an employer registers its own employees only"));
+                return Err(ServiceError::forbidden(
+                    "an employer registers its own employees only",
+                ));
             }
             (Role::Employer, _) => actor.employer_id.clone(),
             (_, given) => given,
         };
         let region = parse_region(input.region.as_deref(), &self.policy.home_region)?;
         let contribution_base = match input.contribution_base_fen {
-            Some(v) if v < 0 => return Err(ServiceError::invalid("invalid_amount", "contribution_base_fen must not be negative")),
+            Some(v) if v < 0 => {
+                return Err(ServiceError::invalid(
+                    "invalid_amount",
+                    "contribution_base_fen must not be negative",
+                ));
+            }
             other => other.map(Fen),
         };
         let legacy_card = match input.legacy_card {
             None => None,
             Some(legacy) => {
                 let number = legacy.number.trim().to_owned();
-                if number.is_empty() || number.len() > 32 || !number.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err(ServiceError::invalid("invalid_legacy_card", "legacy_card.number is 1-32 letters or digits"));
+                if number.is_empty()
+                    || number.len() > 32
+                    || !number.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return Err(ServiceError::invalid(
+                        "invalid_legacy_card",
+                        "legacy_card.number is 1-32 letters or digits",
+                    ));
                 }
                 if legacy.balance_fen < 0 {
-                    return Err(ServiceError::invalid("invalid_amount", "legacy_card.balance_fen must not be negative"));
+                    return Err(ServiceError::invalid(
+                        "invalid_amount",
+                        "legacy_card.balance_fen must not be negative",
+                    ));
                 }
                 let password = match legacy.password.as_deref() {
                     None => None,
                     Some(p) => {
-                        let pin = Pin::parse(p).map_err(|e| ServiceError::invalid("invalid_password", e.to_string()))?;
+                        let pin = Pin::parse(p).map_err(|e| {
+                            ServiceError::invalid("invalid_password", e.to_string())
+                        })?;
                         Some(self.keys.seal(PinContext::Legacy(&number), &pin))
                     }
                 };
-                Some(LegacyCard { number, balance: Fen(legacy.balance_fen), password, migrated_at: None })
+                Some(LegacyCard {
+                    number,
+                    balance: Fen(legacy.balance_fen),
+                    password,
+                    migrated_at: None,
+                })
             }
         };
         let person = Person {
@@ -124,11 +172,20 @@ impl Service {
                     return Err(ServiceError::not_found(format!("no employer {employer}")));
                 }
                 if tx.person(&person.id_number, true)?.is_some() {
-                    return Err(ServiceError::AlreadyExists(format!("{} is already registered", person.id_number.masked())));
+                    return Err(ServiceError::AlreadyExists(format!(
+                        "{} is already registered",
+                        person.id_number.masked()
+                    )));
                 }
                 tx.insert_person(&person).map_err(duplicate_as_exists)?;
-                Audit::new("person.register").person(&person.id_number).record(tx, &actor, now)?;
-                Ok(PersonView { legacy: legacy_view(&person), person, cards: Vec::new() })
+                Audit::new("person.register")
+                    .person(&person.id_number)
+                    .record(tx, &actor, now)?;
+                Ok(PersonView {
+                    legacy: legacy_view(&person),
+                    person,
+                    cards: Vec::new(),
+                })
             })
             .await
     }
@@ -139,28 +196,53 @@ impl Service {
         self.db
             .read(move |tx| {
                 let person = crate::support::load_person(tx, &id, false)?;
-                let cards = tx.cards_of(&id)?.into_iter().map(|c| (c.card_no.to_string(), c.status.as_str())).collect();
-                Ok(PersonView { legacy: legacy_view(&person), person, cards })
+                let cards = tx
+                    .cards_of(&id)?
+                    .into_iter()
+                    .map(|c| (c.card_no.to_string(), c.status.as_str()))
+                    .collect();
+                Ok(PersonView {
+                    legacy: legacy_view(&person),
+                    person,
+                    cards,
+                })
             })
             .await
     }
 
-    pub async fn create_employer(&self, actor: &Actor, input: NewEmployer) -> Result<Employer, ServiceError> {
+    pub async fn create_employer(
+        &self,
+        actor: &Actor,
+        input: NewEmployer,
+    ) -> Result<Employer, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin])?;
         let now = self.clock.now();
         let name = parse_name(&input.name, "name")?;
         let region = parse_region(input.region.as_deref(), &self.policy.home_region)?;
         let prev_year_avg_wage = match input.prev_year_avg_wage_fen {
-            Some(v) if v < 0 => return Err(ServiceError::invalid("invalid_amount", "prev_year_avg_wage_fen must not be negative")),
+            Some(v) if v < 0 => {
+                return Err(ServiceError::invalid(
+                    "invalid_amount",
+                    "prev_year_avg_wage_fen must not be negative",
+                ));
+            }
             other => other.map(Fen),
         };
         let actor = actor.clone();
         self.db
             .write(move |tx| {
                 let seq = tx.next_sequence("employer")?;
-                let employer = Employer { id: format!("E{seq:06}"), name, region, prev_year_avg_wage, created_at: now };
+                let employer = Employer {
+                    id: format!("E{seq:06}"),
+                    name,
+                    region,
+                    prev_year_avg_wage,
+                    created_at: now,
+                };
                 tx.insert_employer(&employer).map_err(duplicate_as_exists)?;
-                Audit::new("employer.create").detail(format!("employer {}", employer.id)).record(tx, &actor, now)?;
+                Audit::new("employer.create")
+                    .detail(format!("employer {}", employer.id))
+                    .record(tx, &actor, now)?;
                 Ok(employer)
             })
             .await
@@ -168,5 +250,9 @@ impl Service {
 }
 
 fn legacy_view(person: &Person) -> Option<LegacyView> {
-    person.legacy_card.as_ref().map(|l| LegacyView { number: l.number.clone(), balance: l.balance, migrated_at: l.migrated_at })
+    person.legacy_card.as_ref().map(|l| LegacyView {
+        number: l.number.clone(),
+        balance: l.balance,
+        migrated_at: l.migrated_at,
+    })
 }

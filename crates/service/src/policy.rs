@@ -4,7 +4,9 @@
 
 use jiff::SignedDuration;
 use serde::Deserialize;
-use shebao_domain::{AgentPolicy, InitialPassword, Policy, RegionCode, WeakPasswordRule, WebLoginPolicy};
+use shebao_domain::{
+    AgentPolicy, InitialPassword, Policy, RegionCode, WeakPasswordRule, WebLoginPolicy,
+};
 
 /// The policies shipped in the binary, by name.
 pub const SHIPPED: [(&str, &str); 3] = [
@@ -15,7 +17,9 @@ pub const SHIPPED: [(&str, &str); 3] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("unknown policy {0:?}: shipped policies are national, guangxi, shenyang, or give a path to a .toml file")]
+    #[error(
+        "unknown policy {0:?}: shipped policies are national, guangxi, shenyang, or give a path to a .toml file"
+    )]
     Unknown(String),
     #[error("policy file {path}: {message}")]
     Read { path: String, message: String },
@@ -77,31 +81,47 @@ pub fn load(name_or_path: &str) -> Result<Policy, PolicyError> {
         return parse(text);
     }
     if name_or_path.ends_with(".toml") || name_or_path.contains('/') {
-        let text = std::fs::read_to_string(name_or_path)
-            .map_err(|e| PolicyError::Read { path: name_or_path.to_owned(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(name_or_path).map_err(|e| PolicyError::Read {
+            path: name_or_path.to_owned(),
+            message: e.to_string(),
+        })?;
         return parse(&text);
     }
     Err(PolicyError::Unknown(name_or_path.to_owned()))
 }
 
 pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-    let file: PolicyFile =
-        toml::from_str(text).map_err(|e| PolicyError::Invalid { name: "(unnamed)".into(), message: e.to_string() })?;
-    let invalid = |message: &str| PolicyError::Invalid { name: file.name.clone(), message: message.to_owned() };
-    let home_region = RegionCode::parse(&file.home_region).ok_or_else(|| invalid("home_region is a 6-digit division code"))?;
+    let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError::Invalid {
+        name: "(unnamed)".into(),
+        message: e.to_string(),
+    })?;
+    let invalid = |message: &str| PolicyError::Invalid {
+        name: file.name.clone(),
+        message: message.to_owned(),
+    };
+    let home_region = RegionCode::parse(&file.home_region)
+        .ok_or_else(|| invalid("home_region is a 6-digit division code"))?;
     // R-LK-1: the sources name 3, 5 and 6; anything from 1 to 10 is a plausible region rule.
     if !(1..=10).contains(&file.ss_password.tries_max) {
-        return Err(invalid("ss_password.tries_max must be between 1 and 10 (R-LK-1)"));
+        return Err(invalid(
+            "ss_password.tries_max must be between 1 and 10 (R-LK-1)",
+        ));
     }
     if !(1..=10).contains(&file.fin_password.tries_max) {
-        return Err(invalid("fin_password.tries_max must be between 1 and 10 (D-1)"));
+        return Err(invalid(
+            "fin_password.tries_max must be between 1 and 10 (D-1)",
+        ));
     }
     let initial_password = match file.ss_password.initial.as_str() {
         "123456" => InitialPassword::Fixed123456,
         "id_last_six" => InitialPassword::IdLastSix,
         "card_last_six" => InitialPassword::CardLastSix,
         "none" => InitialPassword::None,
-        _ => return Err(invalid("ss_password.initial is one of 123456, id_last_six, card_last_six, none (R-PW-3)")),
+        _ => {
+            return Err(invalid(
+                "ss_password.initial is one of 123456, id_last_six, card_last_six, none (R-PW-3)",
+            ));
+        }
     };
     let weak_passwords = match file.ss_password.weak.as_str() {
         "refuse" => WeakPasswordRule::Refuse,
@@ -109,11 +129,15 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         _ => return Err(invalid("ss_password.weak is refuse or warn (R-PW-2)")),
     };
     if !(1..=168).contains(&file.activation.bank_delay_hours) {
-        return Err(invalid("activation.bank_delay_hours must be between 1 and 168 (R-ACT-2)"));
+        return Err(invalid(
+            "activation.bank_delay_hours must be between 1 and 168 (R-ACT-2)",
+        ));
     }
     let w = &file.web_login;
     if w.first_wait_s == 0 || w.max_wait_s < w.first_wait_s || w.max_wait_s > 86_400 {
-        return Err(invalid("web_login needs 0 < first_wait_s <= max_wait_s <= 86400 (D-4)"));
+        return Err(invalid(
+            "web_login needs 0 < first_wait_s <= max_wait_s <= 86400 (D-4)",
+        ));
     }
     Ok(Policy {
         name: file.name.clone(),
@@ -127,7 +151,9 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             power_of_attorney: file.agent.power_of_attorney,
             employer_letter: file.agent.employer_letter,
         },
-        bank_activation_delay: SignedDuration::from_hours(i64::from(file.activation.bank_delay_hours)),
+        bank_activation_delay: SignedDuration::from_hours(i64::from(
+            file.activation.bank_delay_hours,
+        )),
         web_login: WebLoginPolicy {
             free_failures: w.free_failures,
             first_wait: SignedDuration::from_secs(i64::from(w.first_wait_s)),
@@ -153,12 +179,18 @@ mod tests {
         assert_eq!(shenyang.ss_password_tries_max, 5);
         assert_eq!(shenyang.initial_password, InitialPassword::None);
         assert_eq!(national.fin_password_tries_max, 3);
-        assert_eq!(national.bank_activation_delay, SignedDuration::from_hours(24));
+        assert_eq!(
+            national.bank_activation_delay,
+            SignedDuration::from_hours(24)
+        );
     }
 
     #[test]
     fn bad_values_name_the_field() {
-        let text = SHIPPED[0].1.replace("tries_max = 3                 # R-LK-1", "tries_max = 0 # R-LK-1");
+        let text = SHIPPED[0].1.replace(
+            "tries_max = 3                 # R-LK-1",
+            "tries_max = 0 # R-LK-1",
+        );
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("ss_password.tries_max"), "{err}");
         let unknown = format!("{}\nsurprise = 1\n", SHIPPED[0].1);

@@ -123,6 +123,11 @@ where
         });
         (keep, reply)
     });
-    queue.send(job).await.map_err(|_| ServiceError::Store(StoreError::Stopped))?;
-    answered.await.map_err(|_| ServiceError::Store(StoreError::Stopped))?
+    queue
+        .send(job)
+        .await
+        .map_err(|_| ServiceError::Store(StoreError::Stopped))?;
+    answered
+        .await
+        .map_err(|_| ServiceError::Store(StoreError::Stopped))?
 }

@@ -12,7 +12,11 @@ pub(crate) fn require_role(actor: &Actor, allowed: &[Role]) -> Result<(), Servic
         Ok(())
     } else {
         let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-        Err(ServiceError::forbidden(format!("this needs the role {}; you are {}", names.join(" or "), actor.role)))
+        Err(ServiceError::forbidden(format!(
+            "this needs the role {}; you are {}",
+            names.join(" or "),
+            actor.role
+        )))
     }
 }
 
@@ -39,8 +43,13 @@ pub(crate) fn parse_id_number(id: &str) -> Result<IdNumber, ServiceError> {
 }
 
 /// Loads a card: 404 if unknown.
-pub(crate) fn load_card(tx: &mut dyn Tx, card_no: &CardNo, for_update: bool) -> Result<Card, ServiceError> {
-    tx.card(card_no, for_update)?.ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
+pub(crate) fn load_card(
+    tx: &mut dyn Tx,
+    card_no: &CardNo,
+    for_update: bool,
+) -> Result<Card, ServiceError> {
+    tx.card(card_no, for_update)?
+        .ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
 }
 
 /// Card status comes right after existence in the contract's precedence (STYLE 10).
@@ -52,18 +61,30 @@ pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
             message: crate::views::lock_message(LockReason::Loss).en.to_owned(),
             locked_until: None,
         }),
-        CardStatus::Replaced => Err(ServiceError::conflict("card_replaced", "this card was replaced; use the new card")),
+        CardStatus::Replaced => Err(ServiceError::conflict(
+            "card_replaced",
+            "this card was replaced; use the new card",
+        )),
     }
 }
 
-pub(crate) fn load_person(tx: &mut dyn Tx, id: &IdNumber, for_update: bool) -> Result<Person, ServiceError> {
-    tx.person(id, for_update)?.ok_or_else(|| ServiceError::not_found(format!("no person {}", id.masked())))
+pub(crate) fn load_person(
+    tx: &mut dyn Tx,
+    id: &IdNumber,
+    for_update: bool,
+) -> Result<Person, ServiceError> {
+    tx.person(id, for_update)?
+        .ok_or_else(|| ServiceError::not_found(format!("no person {}", id.masked())))
 }
 
 /// Applies what time did to a card (R-ACT-2, R-LK-3) and, when the social-security account
 /// has just activated, moves the old medical card's balance onto it (R-ACT-4). Returns whether
 /// anything changed, so the caller stores the card.
-pub(crate) fn settle(tx: &mut dyn Tx, card: &mut Card, now: Timestamp) -> Result<bool, ServiceError> {
+pub(crate) fn settle(
+    tx: &mut dyn Tx,
+    card: &mut Card,
+    now: Timestamp,
+) -> Result<bool, ServiceError> {
     let settled = card.settle(now);
     if let Some(at) = settled.ss_activated_at {
         migrate_legacy(tx, card, at)?;
@@ -73,7 +94,11 @@ pub(crate) fn settle(tx: &mut dyn Tx, card: &mut Card, now: Timestamp) -> Result
 
 /// R-ACT-4: on social-security activation the old card's data and balance move to the new
 /// card and the old card stops working for medical use. Once only.
-pub(crate) fn migrate_legacy(tx: &mut dyn Tx, card: &mut Card, at: Timestamp) -> Result<(), ServiceError> {
+pub(crate) fn migrate_legacy(
+    tx: &mut dyn Tx,
+    card: &mut Card,
+    at: Timestamp,
+) -> Result<(), ServiceError> {
     let mut person = load_person(tx, &card.id_number, true)?;
     let Some(legacy) = person.legacy_card.as_mut() else {
         return Ok(());
@@ -115,7 +140,15 @@ pub(crate) struct Audit<'a> {
 
 impl<'a> Audit<'a> {
     pub fn new(action: &'a str) -> Self {
-        Audit { action, channel: None, card_no: None, id_number: None, evidence: None, outcome: "ok", detail: None }
+        Audit {
+            action,
+            channel: None,
+            card_no: None,
+            id_number: None,
+            evidence: None,
+            outcome: "ok",
+            detail: None,
+        }
     }
     pub fn card(mut self, card: &Card) -> Self {
         self.card_no = Some(card.card_no.to_string());
@@ -143,7 +176,12 @@ impl<'a> Audit<'a> {
         self
     }
 
-    pub fn record(self, tx: &mut dyn Tx, actor: &Actor, now: Timestamp) -> Result<(), ServiceError> {
+    pub fn record(
+        self,
+        tx: &mut dyn Tx,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
         tx.append_audit(&AuditRecord {
             seq: None,
             at: now,

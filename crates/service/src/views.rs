@@ -94,7 +94,12 @@ impl CardView {
             lock_message: fin_locked.then_some(FIN_LOCK_MESSAGE),
             remaining_tries: card.fin.remaining_tries(now, policy.fin_password_tries_max),
         };
-        CardView { holder_name: holder.name.clone(), card, ss, fin }
+        CardView {
+            holder_name: holder.name.clone(),
+            card,
+            ss,
+            fin,
+        }
     }
 }
 

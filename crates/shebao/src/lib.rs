@@ -4,10 +4,10 @@
 
 use anyhow::Context;
 use jiff::Timestamp;
-use shebao_service::clock::{Clock, SimClock, SystemClock};
-use shebao_service::keys::{new_token, write_private_file, PinKeyring};
-use shebao_service::store::Database;
 use shebao_service::Service;
+use shebao_service::clock::{Clock, SimClock, SystemClock};
+use shebao_service::keys::{PinKeyring, new_token, write_private_file};
+use shebao_service::store::Database;
 use shebao_storage::{EngineLimits, EngineThreads};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,7 +59,8 @@ pub struct Runtime {
 impl Runtime {
     /// Opens everything `config` names. Storage engines start on their own threads.
     pub async fn open(config: &Config) -> anyhow::Result<Runtime> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let clock: Arc<dyn Clock> = match config.sim_clock {
             Some(start) => Arc::new(SimClock::new(start)),
             None => Arc::new(SystemClock),
@@ -71,7 +72,11 @@ impl Runtime {
             (None, None) => PinKeyring::load_or_create(&config.data_dir.join("pin-keys"))?,
         };
         let now = clock.now().as_microsecond();
-        let (limits, url, path) = (config.limits, config.database_url.clone(), config.data_dir.join("shebao.sqlite"));
+        let (limits, url, path) = (
+            config.limits,
+            config.database_url.clone(),
+            config.data_dir.join("shebao.sqlite"),
+        );
         // The PostgreSQL client blocks on its own runtime: start engines off the async threads.
         let (engine, threads) = tokio::task::spawn_blocking(move || match url {
             Some(url) => shebao_storage::postgres::start(&url, limits, now),
@@ -104,9 +109,14 @@ async fn admin_token(service: &Service, config: &Config) -> anyhow::Result<Optio
         return Ok(None);
     }
     let token = new_token()?;
-    write_private_file(&path, format!("{}\n", token.as_str()).as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    write_private_file(&path, format!("{}\n", token.as_str()).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
     service.ensure_admin_token(&token).await?;
-    println!("First start: the admin token is {} (also stored in {}).", token.as_str(), path.display());
+    println!(
+        "First start: the admin token is {} (also stored in {}).",
+        token.as_str(),
+        path.display()
+    );
     Ok(Some(token.to_string()))
 }
 
@@ -124,10 +134,13 @@ impl Server {
     pub async fn start(config: Config) -> anyhow::Result<Server> {
         let runtime = Runtime::open(&config).await?;
         let admin_token = admin_token(&runtime.service, &config).await?;
-        let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = shebao_http::app(runtime.service.clone()).layer(axum::middleware::from_fn(log_request));
+        let app =
+            shebao_http::app(runtime.service.clone()).layer(axum::middleware::from_fn(log_request));
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 tokio::select! {
@@ -136,12 +149,19 @@ impl Server {
                 }
                 tracing::info!("shutting down: finishing requests in flight");
             };
-            let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await;
             runtime.close().await;
             served.context("serving HTTP")
         });
         tracing::info!(%addr, "listening");
-        Ok(Server { addr, admin_token, stop: Some(stop), task })
+        Ok(Server {
+            addr,
+            admin_token,
+            stop: Some(stop),
+            task,
+        })
     }
 
     /// Serves until a signal or `stop`, then drains and closes storage.
@@ -161,10 +181,11 @@ impl Server {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -176,7 +197,10 @@ async fn shutdown_signal() {
 
 /// Logs each request by its route template (never the raw path: it may hold an ID number),
 /// status and latency. Bodies are never logged.
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let method = request.method().clone();
     let route = request
         .extensions()

@@ -6,7 +6,11 @@ use shebao::{Config, Runtime, Server};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "shebao", version, about = "Social security card platform (社会保障卡)")]
+#[command(
+    name = "shebao",
+    version,
+    about = "Social security card platform (社会保障卡)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -64,8 +68,12 @@ fn config(common: Common) -> Config {
     let mut config = Config::new(common.data_dir);
     config.policy = common.policy;
     config.database_url = common.database_url;
-    config.admin_token = std::env::var("SHEBAO_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
-    config.pin_keys = std::env::var("SHEBAO_PIN_KEYS").ok().filter(|t| !t.trim().is_empty());
+    config.admin_token = std::env::var("SHEBAO_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    config.pin_keys = std::env::var("SHEBAO_PIN_KEYS")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
     config.pin_key_file = std::env::var_os("SHEBAO_PIN_KEY_FILE").map(PathBuf::from);
     config
 }
@@ -73,11 +81,18 @@ fn config(common: Common) -> Config {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHEBAO_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHEBAO_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { common, listen, sim_clock } => {
+        Command::Serve {
+            common,
+            listen,
+            sim_clock,
+        } => {
             let mut config = config(common);
             config.listen = listen;
             config.sim_clock = sim_clock;
@@ -88,16 +103,35 @@ async fn main() -> anyhow::Result<()> {
             println!("shebao listening on http://{}", server.addr);
             server.wait().await
         }
-        Command::CreateActor { common, role, name, region, employer_id } => {
+        Command::CreateActor {
+            common,
+            role,
+            name,
+            region,
+            employer_id,
+        } => {
             let runtime = Runtime::open(&config(common)).await?;
             let created = runtime
                 .service
-                .create_actor_unchecked(None, shebao_service::NewActor { role, name, region, employer_id })
+                .create_actor_unchecked(
+                    None,
+                    shebao_service::NewActor {
+                        role,
+                        name,
+                        region,
+                        employer_id,
+                    },
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"));
             runtime.close().await;
             let (actor, token) = created?;
-            println!("actor {} ({}) token: {}", actor.id, actor.role, token.as_str());
+            println!(
+                "actor {} ({}) token: {}",
+                actor.id,
+                actor.role,
+                token.as_str()
+            );
             Ok(())
         }
         Command::Policy { name } => {

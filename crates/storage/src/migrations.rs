@@ -141,8 +141,12 @@ CREATE INDEX ledger_by_card ON ledger (card_no, seq);
 
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
-    vec![(1, "init", vec![V1_TABLES, V1_SQLITE_LOGS, V1_INDEXES], vec![V1_TABLES, V1_POSTGRES_LOGS, V1_INDEXES])]
+    vec![(
+        1,
+        "init",
+        vec![V1_TABLES, V1_SQLITE_LOGS, V1_INDEXES],
+        vec![V1_TABLES, V1_POSTGRES_LOGS, V1_INDEXES],
+    )]
 }
 
-pub const CREATE_MIGRATIONS_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -10,7 +10,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use shebao_service::store::{Engine, Job, StoreError};
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -76,7 +76,10 @@ impl SqlConn for PgConn<'_, '_> {
                     } else if *t == Type::TEXT || *t == Type::VARCHAR {
                         Value::Text(row.try_get::<_, Option<String>>(i).map_err(db_err)?)
                     } else {
-                        return Err(StoreError::Corrupt(format!("column {} has type {t}", column.name())));
+                        return Err(StoreError::Corrupt(format!(
+                            "column {} has type {t}",
+                            column.name()
+                        )));
                     });
                 }
                 Ok(Row(values))
@@ -92,11 +95,16 @@ fn connect(url: &str) -> Result<Client, StoreError> {
 fn migrate(client: &mut Client, now_micros: i64) -> Result<(), StoreError> {
     let mut tx = client.transaction().map_err(db_err)?;
     // Several servers may start at once: one migrates, the others wait and find it done.
-    tx.execute("SELECT pg_advisory_xact_lock(7400211)", &[]).map_err(db_err)?;
-    tx.batch_execute(migrations::CREATE_MIGRATIONS_TABLE).map_err(db_err)?;
+    tx.execute("SELECT pg_advisory_xact_lock(7400211)", &[])
+        .map_err(db_err)?;
+    tx.batch_execute(migrations::CREATE_MIGRATIONS_TABLE)
+        .map_err(db_err)?;
     for (version, name, _, postgres) in migrations::all() {
         let applied: i64 = tx
-            .query_one("SELECT count(*) FROM schema_migrations WHERE version = $1", &[&version])
+            .query_one(
+                "SELECT count(*) FROM schema_migrations WHERE version = $1",
+                &[&version],
+            )
             .map_err(db_err)?
             .get(0);
         if applied > 0 {
@@ -105,15 +113,22 @@ fn migrate(client: &mut Client, now_micros: i64) -> Result<(), StoreError> {
         for part in postgres {
             tx.batch_execute(part).map_err(db_err)?;
         }
-        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)", &[&version, &name, &now_micros])
-            .map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[&version, &name, &now_micros],
+        )
+        .map_err(db_err)?;
         tracing::info!(version, name, "applied PostgreSQL migration");
     }
     tx.commit().map_err(db_err)
 }
 
 /// Connects, migrates and starts the worker threads.
-pub fn start(url: &str, limits: EngineLimits, now_micros: i64) -> Result<(Engine, EngineThreads), StoreError> {
+pub fn start(
+    url: &str,
+    limits: EngineLimits,
+    now_micros: i64,
+) -> Result<(Engine, EngineThreads), StoreError> {
     let mut first = connect(url)?;
     migrate(&mut first, now_micros)?;
     let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
@@ -127,9 +142,17 @@ pub fn start(url: &str, limits: EngineLimits, now_micros: i64) -> Result<(Engine
     }
     for (i, client) in clients.into_iter().enumerate() {
         let is_writer = i < limits.pg_writer_connections.max(1);
-        let queue = if is_writer { write_queue.clone() } else { read_queue.clone() };
+        let queue = if is_writer {
+            write_queue.clone()
+        } else {
+            read_queue.clone()
+        };
         let url = url.to_owned();
-        let name = if is_writer { format!("pg-writer-{i}") } else { format!("pg-reader-{i}") };
+        let name = if is_writer {
+            format!("pg-writer-{i}")
+        } else {
+            format!("pg-reader-{i}")
+        };
         threads.push(
             std::thread::Builder::new()
                 .name(name)
@@ -137,10 +160,22 @@ pub fn start(url: &str, limits: EngineLimits, now_micros: i64) -> Result<(Engine
                 .map_err(|e| StoreError::Database(e.to_string()))?,
         );
     }
-    Ok((Engine { writes, reads, name: "postgres" }, EngineThreads(threads)))
+    Ok((
+        Engine {
+            writes,
+            reads,
+            name: "postgres",
+        },
+        EngineThreads(threads),
+    ))
 }
 
-fn worker_loop(url: String, mut client: Client, queue: Arc<Mutex<mpsc::Receiver<Job>>>, read_only: bool) {
+fn worker_loop(
+    url: String,
+    mut client: Client,
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+    read_only: bool,
+) {
     let mut statements: HashMap<&'static str, Statement> = HashMap::new();
     loop {
         let job = {
@@ -158,7 +193,11 @@ fn worker_loop(url: String, mut client: Client, queue: Arc<Mutex<mpsc::Receiver<
             }
         }
         let started = if read_only {
-            client.build_transaction().read_only(true).isolation_level(IsolationLevel::RepeatableRead).start()
+            client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .start()
         } else {
             client.transaction()
         };
@@ -172,7 +211,12 @@ fn worker_loop(url: String, mut client: Client, queue: Arc<Mutex<mpsc::Receiver<
                 continue;
             }
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut SqlTx(&mut PgConn { tx: &mut tx, statements: &mut statements }))));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            job(&mut SqlTx(&mut PgConn {
+                tx: &mut tx,
+                statements: &mut statements,
+            }))
+        }));
         match outcome {
             Ok((keep, reply)) if keep && !read_only => match tx.commit() {
                 Ok(()) => reply(None),

@@ -3,8 +3,8 @@
 
 use crate::sql::{Row, SqlConn, Value};
 use shebao_domain::{
-    Card, CardNo, CardStatus, Evidence, FinAccount, Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, PinVerifier,
-    RegionCode, Role, SsAccount, SsActivation, SsPassword, WebLoginThrottle,
+    Card, CardNo, CardStatus, Evidence, Fen, FinAccount, IdNumber, LegacyCard, Person, PersonKind,
+    Phone, PinVerifier, RegionCode, Role, SsAccount, SsActivation, SsPassword, WebLoginThrottle,
 };
 use shebao_service::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
 use shebao_service::store::{StoreError, Tx};
@@ -25,7 +25,9 @@ fn hex_encode(bytes: &[u8]) -> String {
 }
 
 fn parse_verifier(text: &str) -> Result<PinVerifier, StoreError> {
-    let (key_id, hex) = text.split_once(':').ok_or_else(|| corrupt("verifier without key id"))?;
+    let (key_id, hex) = text
+        .split_once(':')
+        .ok_or_else(|| corrupt("verifier without key id"))?;
     if hex.len() % 2 != 0 {
         return Err(corrupt("verifier hex"));
     }
@@ -34,7 +36,10 @@ fn parse_verifier(text: &str) -> Result<PinVerifier, StoreError> {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
         .collect::<Result<Vec<u8>, _>>()
         .map_err(|_| corrupt("verifier hex"))?;
-    Ok(PinVerifier { key_id: key_id.to_owned(), mac })
+    Ok(PinVerifier {
+        key_id: key_id.to_owned(),
+        mac,
+    })
 }
 
 fn id_number(text: &str) -> Result<IdNumber, StoreError> {
@@ -46,7 +51,8 @@ fn region(text: &str) -> Result<RegionCode, StoreError> {
 }
 
 fn role(text: &str) -> Result<Role, StoreError> {
-    text.parse().map_err(|_| corrupt(format!("stored role {text}")))
+    text.parse()
+        .map_err(|_| corrupt(format!("stored role {text}")))
 }
 
 fn actor_from(row: &Row) -> Result<Actor, StoreError> {
@@ -72,14 +78,22 @@ fn person_from(row: &Row) -> Result<Person, StoreError> {
         Some(number) => Some(LegacyCard {
             number,
             balance: Fen(row.int(8)?),
-            password: row.opt_text(9)?.as_deref().map(parse_verifier).transpose()?,
+            password: row
+                .opt_text(9)?
+                .as_deref()
+                .map(parse_verifier)
+                .transpose()?,
             migrated_at: row.opt_time(10)?,
         }),
     };
     Ok(Person {
         id_number: id_number(&row.text(0)?)?,
         name: row.text(1)?,
-        phone: row.opt_text(2)?.as_deref().map(|p| Phone::parse(p).ok_or_else(|| corrupt("stored phone"))).transpose()?,
+        phone: row
+            .opt_text(2)?
+            .as_deref()
+            .map(|p| Phone::parse(p).ok_or_else(|| corrupt("stored phone")))
+            .transpose()?,
         kind: PersonKind::parse(&row.text(3)?).ok_or_else(|| corrupt("stored person kind"))?,
         employer_id: row.opt_text(4)?,
         region: region(&row.text(5)?)?,
@@ -106,7 +120,10 @@ fn person_values(p: &Person) -> Vec<Value> {
         p.contribution_base.map(|f| f.0).into(),
         legacy.map(|l| l.number.clone()).into(),
         legacy.map(|l| l.balance.0).into(),
-        legacy.and_then(|l| l.password.as_ref()).map(verifier_text).into(),
+        legacy
+            .and_then(|l| l.password.as_ref())
+            .map(verifier_text)
+            .into(),
         legacy.and_then(|l| l.migrated_at).into(),
         p.query_password_hash.clone().into(),
         i64::from(p.web_login.failures).into(),
@@ -122,7 +139,9 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
         ("active", Some(since)) => SsActivation::Active { since },
         (other, _) => return Err(corrupt(format!("ss_activation {other}"))),
     };
-    let count = |i: usize| -> Result<u32, StoreError> { u32::try_from(row.int(i)?).map_err(|_| corrupt("failure count")) };
+    let count = |i: usize| -> Result<u32, StoreError> {
+        u32::try_from(row.int(i)?).map_err(|_| corrupt("failure count"))
+    };
     Ok(Card {
         card_no: CardNo::parse(&row.text(0)?).ok_or_else(|| corrupt("stored card number"))?,
         id_number: id_number(&row.text(1)?)?,
@@ -141,7 +160,11 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
         },
         fin: FinAccount {
             activated_at: row.opt_time(11)?,
-            password: row.opt_text(12)?.as_deref().map(parse_verifier).transpose()?,
+            password: row
+                .opt_text(12)?
+                .as_deref()
+                .map(parse_verifier)
+                .transpose()?,
             failures: count(13)?,
             locked_until: row.opt_time(14)?,
         },
@@ -219,12 +242,21 @@ fn ledger_from(row: &Row) -> Result<LedgerEntry, StoreError> {
     })
 }
 
-fn one<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+fn one<T>(
+    rows: Vec<Row>,
+    f: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
     rows.first().map(f).transpose()
 }
 
 fn expect_one_row(changed: u64, what: &str) -> Result<(), StoreError> {
-    if changed == 1 { Ok(()) } else { Err(StoreError::Database(format!("{what}: {changed} rows changed, expected 1"))) }
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Database(format!(
+            "{what}: {changed} rows changed, expected 1"
+        )))
+    }
 }
 
 impl<C: SqlConn> Tx for SqlTx<'_, C> {
@@ -275,7 +307,10 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
             &[name.into()],
         )?;
-        let value = rows.first().ok_or_else(|| corrupt("sequence returned nothing"))?.int(0)?;
+        let value = rows
+            .first()
+            .ok_or_else(|| corrupt("sequence returned nothing"))?
+            .int(0)?;
         u64::try_from(value).map_err(|_| corrupt("negative sequence"))
     }
 
@@ -295,7 +330,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             "legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, ",
             "web_failures, web_last_failure_at, created_at FROM persons WHERE id_number = $1 FOR UPDATE"
         );
-        let sql = if for_update { FOR_UPDATE } else { PERSON_SELECT };
+        let sql = if for_update {
+            FOR_UPDATE
+        } else {
+            PERSON_SELECT
+        };
         one(self.0.query(sql, &[id.as_str().into()])?, person_from)
     }
 
@@ -330,7 +369,13 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
             "fin_locked_until, balance_fen FROM cards WHERE card_no = $1 FOR UPDATE"
         );
-        one(self.0.query(if for_update { FOR_UPDATE } else { PLAIN }, &[card_no.as_str().into()])?, card_from)
+        one(
+            self.0.query(
+                if for_update { FOR_UPDATE } else { PLAIN },
+                &[card_no.as_str().into()],
+            )?,
+            card_from,
+        )
     }
 
     fn update_card(&mut self, c: &Card) -> Result<(), StoreError> {
@@ -349,7 +394,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
             "fin_locked_until, balance_fen FROM cards WHERE id_number = $1 ORDER BY issued_at DESC, card_no DESC"
         );
-        self.0.query(SQL, &[id.as_str().into()])?.iter().map(card_from).collect()
+        self.0
+            .query(SQL, &[id.as_str().into()])?
+            .iter()
+            .map(card_from)
+            .collect()
     }
 
     fn insert_session(&mut self, s: &Session, token_digest: &str) -> Result<(), StoreError> {
@@ -361,8 +410,18 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
     }
 
     fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError> {
-        let rows = self.0.query("SELECT id, id_number, created_at, expires_at FROM sessions WHERE token_digest = $1", &[token_digest.into()])?;
-        one(rows, |r| Ok(Session { id: r.text(0)?, id_number: r.text(1)?, created_at: r.time(2)?, expires_at: r.time(3)? }))
+        let rows = self.0.query(
+            "SELECT id, id_number, created_at, expires_at FROM sessions WHERE token_digest = $1",
+            &[token_digest.into()],
+        )?;
+        one(rows, |r| {
+            Ok(Session {
+                id: r.text(0)?,
+                id_number: r.text(1)?,
+                created_at: r.time(2)?,
+                expires_at: r.time(3)?,
+            })
+        })
     }
 
     fn append_audit(&mut self, a: &AuditRecord) -> Result<(), StoreError> {
@@ -400,7 +459,12 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             ORDER BY seq LIMIT $4";
         let rows = self.0.query(
             SQL,
-            &[q.card_no.clone().into(), q.id_number.clone().into(), q.after_seq.unwrap_or(0).into(), i64::from(q.limit).into()],
+            &[
+                q.card_no.clone().into(),
+                q.id_number.clone().into(),
+                q.after_seq.unwrap_or(0).into(),
+                i64::from(q.limit).into(),
+            ],
         )?;
         rows.iter().map(audit_from).collect()
     }

@@ -76,7 +76,8 @@ impl Row {
         }
     }
     pub fn int(&self, i: usize) -> Result<i64, StoreError> {
-        self.opt_int(i)?.ok_or_else(|| corrupt(i, "a non-null integer"))
+        self.opt_int(i)?
+            .ok_or_else(|| corrupt(i, "a non-null integer"))
     }
     pub fn bool(&self, i: usize) -> Result<bool, StoreError> {
         Ok(self.int(i)? != 0)

@@ -15,7 +15,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use shebao_service::store::{Engine, Job, Reply, StoreError};
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 fn db_err(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
         && f.code == rusqlite::ErrorCode::ConstraintViolation
-        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
     {
         return StoreError::Duplicate(e.to_string());
     }
@@ -39,7 +40,10 @@ struct SqliteConn {
 impl SqliteConn {
     fn new(conn: Connection) -> Self {
         conn.set_prepared_statement_cache_capacity(128);
-        SqliteConn { conn, rewritten: HashMap::new() }
+        SqliteConn {
+            conn,
+            rewritten: HashMap::new(),
+        }
     }
 
     fn sql(&mut self, sql: &'static str) -> &str {
@@ -64,7 +68,9 @@ impl SqlConn for SqliteConn {
     fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
         let sql = self.sql(sql).to_owned();
         let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter())).map_err(db_err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(db_err)?;
         Ok(n as u64)
     }
 
@@ -72,7 +78,9 @@ impl SqlConn for SqliteConn {
         let sql = self.sql(sql).to_owned();
         let mut stmt = self.conn.prepare_cached(&sql).map_err(db_err)?;
         let columns = stmt.column_count();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(db_err)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(db_err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db_err)? {
             let mut values = Vec::with_capacity(columns);
@@ -81,7 +89,11 @@ impl SqlConn for SqliteConn {
                     ValueRef::Null => Value::Int(None),
                     ValueRef::Integer(v) => Value::Int(Some(v)),
                     ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
-                    ValueRef::Real(_) | ValueRef::Blob(_) => return Err(StoreError::Corrupt(format!("column {i} has an unexpected type"))),
+                    ValueRef::Real(_) | ValueRef::Blob(_) => {
+                        return Err(StoreError::Corrupt(format!(
+                            "column {i} has an unexpected type"
+                        )));
+                    }
                 });
             }
             out.push(Row(values));
@@ -94,22 +106,33 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(db_err)?;
     // WAL: readers never block the writer; FULL: a commit survives power loss.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(db_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )
+    .map_err(db_err)?;
     Ok(conn)
 }
 
 fn migrate(conn: &Connection, now_micros: i64) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
     let result = (|| {
-        conn.execute_batch(migrations::CREATE_MIGRATIONS_TABLE).map_err(db_err)?;
+        conn.execute_batch(migrations::CREATE_MIGRATIONS_TABLE)
+            .map_err(db_err)?;
         for (version, name, sqlite, _) in migrations::all() {
             let applied: i64 = conn
-                .query_row("SELECT count(*) FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+                .query_row(
+                    "SELECT count(*) FROM schema_migrations WHERE version = ?1",
+                    [version],
+                    |r| r.get(0),
+                )
                 .map_err(db_err)?;
             if applied > 0 {
                 continue;
@@ -117,8 +140,11 @@ fn migrate(conn: &Connection, now_micros: i64) -> Result<(), StoreError> {
             for part in sqlite {
                 conn.execute_batch(part).map_err(db_err)?;
             }
-            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![version, name, now_micros])
-                .map_err(db_err)?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![version, name, now_micros],
+            )
+            .map_err(db_err)?;
             tracing::info!(version, name, "applied SQLite migration");
         }
         Ok(())
@@ -133,7 +159,11 @@ fn migrate(conn: &Connection, now_micros: i64) -> Result<(), StoreError> {
 }
 
 /// Opens (creating if needed) the database file, migrates it and starts the threads.
-pub fn start(path: &Path, limits: EngineLimits, now_micros: i64) -> Result<(Engine, EngineThreads), StoreError> {
+pub fn start(
+    path: &Path,
+    limits: EngineLimits,
+    now_micros: i64,
+) -> Result<(Engine, EngineThreads), StoreError> {
     let writer_conn = open(path, false)?;
     migrate(&writer_conn, now_micros)?;
     let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
@@ -157,7 +187,14 @@ pub fn start(path: &Path, limits: EngineLimits, now_micros: i64) -> Result<(Engi
                 .map_err(|e| StoreError::Database(e.to_string()))?,
         );
     }
-    Ok((Engine { writes, reads, name: "sqlite" }, EngineThreads(threads)))
+    Ok((
+        Engine {
+            writes,
+            reads,
+            name: "sqlite",
+        },
+        EngineThreads(threads),
+    ))
 }
 
 /// Runs one job inside a savepoint; a panic or an error rolls back only this job.
@@ -199,7 +236,10 @@ fn writer_loop(mut conn: SqliteConn, mut queue: mpsc::Receiver<Job>, batch_max: 
             }
             continue;
         }
-        let replies: Vec<Reply> = batch.into_iter().map(|job| run_in_savepoint(&mut conn, job)).collect();
+        let replies: Vec<Reply> = batch
+            .into_iter()
+            .map(|job| run_in_savepoint(&mut conn, job))
+            .collect();
         let failure = match conn.conn.execute_batch("COMMIT") {
             Ok(()) => None,
             Err(e) => {

@@ -28,7 +28,8 @@ pub struct CardNo(String);
 impl CardNo {
     pub fn parse(s: &str) -> Option<CardNo> {
         let b = s.as_bytes();
-        (b.len() == 9 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)).then(|| CardNo(s.to_owned()))
+        (b.len() == 9 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit))
+            .then(|| CardNo(s.to_owned()))
     }
 
     /// The card number of the `sequence`-th card issued.
@@ -86,9 +87,14 @@ impl CardStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [CardStatus::Issued, CardStatus::Active, CardStatus::Lost, CardStatus::Replaced]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [
+            CardStatus::Issued,
+            CardStatus::Active,
+            CardStatus::Lost,
+            CardStatus::Replaced,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -96,8 +102,12 @@ impl CardStatus {
 pub enum SsActivation {
     Inactive,
     /// Bank activation happened; the account activates by itself at `at` (R-ACT-2).
-    Pending { at: Timestamp },
-    Active { since: Timestamp },
+    Pending {
+        at: Timestamp,
+    },
+    Active {
+        since: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +124,9 @@ pub enum PasswordAttempt {
     NotEnabled,
     Verified,
     /// Wrong; `remaining` tries before the lock. `remaining == 0` means this try locked it.
-    Wrong { remaining: u32 },
+    Wrong {
+        remaining: u32,
+    },
     /// Already locked: nothing was checked or counted.
     Locked,
 }
@@ -170,7 +182,13 @@ impl Settled {
 }
 
 impl Card {
-    pub fn new(card_no: CardNo, id_number: crate::id::IdNumber, serial: String, bank_card_no: String, now: Timestamp) -> Card {
+    pub fn new(
+        card_no: CardNo,
+        id_number: crate::id::IdNumber,
+        serial: String,
+        bank_card_no: String,
+        now: Timestamp,
+    ) -> Card {
         Card {
             card_no,
             id_number,
@@ -178,8 +196,18 @@ impl Card {
             bank_card_no,
             status: CardStatus::Issued,
             issued_at: now,
-            ss: SsAccount { activation: SsActivation::Inactive, password: SsPassword::NotEnabled, failures: 0, locked_at: None },
-            fin: FinAccount { activated_at: None, password: None, failures: 0, locked_until: None },
+            ss: SsAccount {
+                activation: SsActivation::Inactive,
+                password: SsPassword::NotEnabled,
+                failures: 0,
+                locked_at: None,
+            },
+            fin: FinAccount {
+                activated_at: None,
+                password: None,
+                failures: 0,
+                locked_until: None,
+            },
             balance: Fen::ZERO,
         }
     }
@@ -211,13 +239,20 @@ impl Card {
 
     /// Bank activation (R-ACT-2): the financial account opens with the holder's new password;
     /// the social-security account follows after `delay` unless it is already active.
-    pub fn activate_at_bank(&mut self, fin_password: PinVerifier, now: Timestamp, delay: SignedDuration) {
+    pub fn activate_at_bank(
+        &mut self,
+        fin_password: PinVerifier,
+        now: Timestamp,
+        delay: SignedDuration,
+    ) {
         self.fin.activated_at = Some(now);
         self.fin.password = Some(fin_password);
         self.fin.failures = 0;
         self.fin.locked_until = None;
         if self.ss.activation == SsActivation::Inactive {
-            self.ss.activation = SsActivation::Pending { at: now.checked_add(delay).unwrap_or(Timestamp::MAX) };
+            self.ss.activation = SsActivation::Pending {
+                at: now.checked_add(delay).unwrap_or(Timestamp::MAX),
+            };
         }
         self.status = CardStatus::Active;
     }
@@ -248,13 +283,22 @@ impl SsAccount {
     }
 
     pub fn remaining_tries(&self, tries_max: u32) -> u32 {
-        if self.is_locked() { 0 } else { tries_max.saturating_sub(self.failures) }
+        if self.is_locked() {
+            0
+        } else {
+            tries_max.saturating_sub(self.failures)
+        }
     }
 
     /// One social-security password attempt (R-LK-1, D-2). `matches` is asked only when a
     /// password is enabled and the account is open. The attempt is counted in the same step
     /// that compares, so callers that serialise per card never exceed `tries_max`.
-    pub fn attempt(&mut self, now: Timestamp, tries_max: u32, matches: impl FnOnce(&PinVerifier) -> bool) -> PasswordAttempt {
+    pub fn attempt(
+        &mut self,
+        now: Timestamp,
+        tries_max: u32,
+        matches: impl FnOnce(&PinVerifier) -> bool,
+    ) -> PasswordAttempt {
         if self.is_locked() {
             return PasswordAttempt::Locked;
         }
@@ -267,7 +311,13 @@ impl SsAccount {
 
     /// An attempt against another verifier (the legacy card's password, R-ACT-3) that counts
     /// against this account too: a pharmacy terminal must not become a way around the lock.
-    pub fn attempt_with(&mut self, now: Timestamp, tries_max: u32, verifier: &PinVerifier, matches: impl FnOnce(&PinVerifier) -> bool) -> PasswordAttempt {
+    pub fn attempt_with(
+        &mut self,
+        now: Timestamp,
+        tries_max: u32,
+        verifier: &PinVerifier,
+        matches: impl FnOnce(&PinVerifier) -> bool,
+    ) -> PasswordAttempt {
         if self.is_locked() {
             return PasswordAttempt::Locked;
         }
@@ -283,7 +333,9 @@ impl SsAccount {
         if self.failures >= tries_max {
             self.locked_at = Some(now);
         }
-        PasswordAttempt::Wrong { remaining: tries_max.saturating_sub(self.failures) }
+        PasswordAttempt::Wrong {
+            remaining: tries_max.saturating_sub(self.failures),
+        }
     }
 
     /// The holder sets a password: it is enabled from now on (R-PW-3).
@@ -321,12 +373,21 @@ impl FinAccount {
     }
 
     pub fn remaining_tries(&self, now: Timestamp, tries_max: u32) -> u32 {
-        if self.is_locked(now) { 0 } else { tries_max.saturating_sub(self.failures) }
+        if self.is_locked(now) {
+            0
+        } else {
+            tries_max.saturating_sub(self.failures)
+        }
     }
 
     /// One financial password attempt (R-LK-3, D-1). The lock lifts at the next Shanghai
     /// midnight; `settle` must have run for `now` first.
-    pub fn attempt(&mut self, now: Timestamp, tries_max: u32, matches: impl FnOnce(&PinVerifier) -> bool) -> PasswordAttempt {
+    pub fn attempt(
+        &mut self,
+        now: Timestamp,
+        tries_max: u32,
+        matches: impl FnOnce(&PinVerifier) -> bool,
+    ) -> PasswordAttempt {
         if self.is_locked(now) {
             return PasswordAttempt::Locked;
         }
@@ -341,7 +402,9 @@ impl FinAccount {
         if self.failures >= tries_max {
             self.locked_until = Some(next_business_midnight(now));
         }
-        PasswordAttempt::Wrong { remaining: tries_max.saturating_sub(self.failures) }
+        PasswordAttempt::Wrong {
+            remaining: tries_max.saturating_sub(self.failures),
+        }
     }
 
     /// Change (after a verified old password) or reset at a bank branch (R-LK-3).

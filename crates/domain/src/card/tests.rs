@@ -7,12 +7,21 @@ fn t(s: &str) -> Timestamp {
 }
 
 fn verifier(tag: u8) -> PinVerifier {
-    PinVerifier { key_id: "k1".into(), mac: vec![tag; 32] }
+    PinVerifier {
+        key_id: "k1".into(),
+        mac: vec![tag; 32],
+    }
 }
 
 fn card() -> Card {
     let id = IdNumber::parse_shape("11010519491231002X").unwrap();
-    Card::new(CardNo::parse("S00000001").unwrap(), id, "SERIAL".into(), "6200000000000000001".into(), t("2026-01-05T02:00:00Z"))
+    Card::new(
+        CardNo::parse("S00000001").unwrap(),
+        id,
+        "SERIAL".into(),
+        "6200000000000000001".into(),
+        t("2026-01-05T02:00:00Z"),
+    )
 }
 
 // R-ACT-2: bank activation opens the financial account now, the social-security one 24 h later.
@@ -23,9 +32,15 @@ fn bank_activation_delays_the_social_security_account() {
     c.activate_at_bank(verifier(1), now, SignedDuration::from_hours(24));
     assert!(c.fin.is_active());
     assert!(!c.ss.is_active());
-    assert_eq!(c.settle(now + SignedDuration::from_hours(23)), Settled::default());
+    assert_eq!(
+        c.settle(now + SignedDuration::from_hours(23)),
+        Settled::default()
+    );
     let s = c.settle(now + SignedDuration::from_hours(24));
-    assert_eq!(s.ss_activated_at, Some(now + SignedDuration::from_hours(24)));
+    assert_eq!(
+        s.ss_activated_at,
+        Some(now + SignedDuration::from_hours(24))
+    );
     assert!(c.ss.is_active());
 }
 
@@ -35,15 +50,30 @@ fn ss_lock_is_permanent_until_reset() {
     let mut c = card();
     let now = t("2026-01-05T02:00:00Z");
     c.ss.set_password(verifier(7));
-    assert_eq!(c.ss.attempt(now, 3, |_| false), PasswordAttempt::Wrong { remaining: 2 });
+    assert_eq!(
+        c.ss.attempt(now, 3, |_| false),
+        PasswordAttempt::Wrong { remaining: 2 }
+    );
     assert_eq!(c.ss.attempt(now, 3, |_| true), PasswordAttempt::Verified);
-    assert_eq!(c.ss.attempt(now, 3, |_| false), PasswordAttempt::Wrong { remaining: 2 });
-    assert_eq!(c.ss.attempt(now, 3, |_| false), PasswordAttempt::Wrong { remaining: 1 });
-    assert_eq!(c.ss.attempt(now, 3, |_| false), PasswordAttempt::Wrong { remaining: 0 });
+    assert_eq!(
+        c.ss.attempt(now, 3, |_| false),
+        PasswordAttempt::Wrong { remaining: 2 }
+    );
+    assert_eq!(
+        c.ss.attempt(now, 3, |_| false),
+        PasswordAttempt::Wrong { remaining: 1 }
+    );
+    assert_eq!(
+        c.ss.attempt(now, 3, |_| false),
+        PasswordAttempt::Wrong { remaining: 0 }
+    );
     assert!(c.ss.is_locked());
     let years_later = now + SignedDuration::from_hours(24 * 3650);
     c.settle(years_later);
-    assert_eq!(c.ss.attempt(years_later, 3, |_| true), PasswordAttempt::Locked);
+    assert_eq!(
+        c.ss.attempt(years_later, 3, |_| true),
+        PasswordAttempt::Locked
+    );
     c.ss.reset(None);
     assert!(!c.ss.is_locked());
     assert!(!c.ss.password_enabled());
@@ -59,10 +89,16 @@ fn fin_lock_lifts_at_next_shanghai_midnight() {
         c.fin.attempt(evening, 3, |_| false);
     }
     assert_eq!(c.fin.locked_until, Some(t("2026-01-05T16:00:00Z")));
-    assert_eq!(c.fin.attempt(t("2026-01-05T15:59:59Z"), 3, |_| true), PasswordAttempt::Locked);
+    assert_eq!(
+        c.fin.attempt(t("2026-01-05T15:59:59Z"), 3, |_| true),
+        PasswordAttempt::Locked
+    );
     let midnight = t("2026-01-05T16:00:00Z");
     assert!(c.settle(midnight).fin_unlocked);
-    assert_eq!(c.fin.attempt(midnight, 3, |_| true), PasswordAttempt::Verified);
+    assert_eq!(
+        c.fin.attempt(midnight, 3, |_| true),
+        PasswordAttempt::Verified
+    );
 }
 
 // D-2: a not-enabled password verifies without counting.

@@ -32,9 +32,16 @@ async fn openapi_lists_the_contract(engine: Engine) {
         "/audit",
         "/employers",
     ] {
-        assert!(paths.contains_key(p), "{p} missing from the OpenAPI document");
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
     }
-    assert!(paths["/cards/{card_no}/ss-password"].get("delete").is_some());
+    assert!(
+        paths["/cards/{card_no}/ss-password"]
+            .get("delete")
+            .is_some()
+    );
     let (s, h) = app.call(Method::GET, "/health", None, None).await;
     assert_eq!((s, h), (StatusCode::OK, json!({"status": "ok"})));
 }
@@ -42,20 +49,69 @@ async fn openapi_lists_the_contract(engine: Engine) {
 async fn admin_and_clock(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let clerk = app.actor("clerk").await;
-    assert_eq!(app.post("/admin/actors", &clerk, json!({"role": "clerk", "name": "x"})).await.0, StatusCode::FORBIDDEN);
-    let (s, v) = app.post("/admin/actors", ADMIN, json!({"role": "wizard", "name": "x"})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_role")));
-    let (s, v) = app.post("/admin/actors", ADMIN, json!({"role": "pharmacy", "name": "药店"})).await;
-    assert_eq!((s, v["region"].as_str()), (StatusCode::CREATED, Some("110000")), "terminals default to the home region");
-    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "PT0S"})).await;
-    assert_eq!((s, v["now"].as_str()), (StatusCode::OK, Some("2026-03-02T09:00:00+08:00")));
-    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "P1D"})).await;
-    assert_eq!((s, v["now"].as_str()), (StatusCode::OK, Some("2026-03-03T09:00:00+08:00")));
-    let (s, _) = app.post("/admin/clock", ADMIN, json!({"set": "2026-01-01T00:00:00Z"})).await;
+    assert_eq!(
+        app.post(
+            "/admin/actors",
+            &clerk,
+            json!({"role": "clerk", "name": "x"})
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = app
+        .post(
+            "/admin/actors",
+            ADMIN,
+            json!({"role": "wizard", "name": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_role"))
+    );
+    let (s, v) = app
+        .post(
+            "/admin/actors",
+            ADMIN,
+            json!({"role": "pharmacy", "name": "药店"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["region"].as_str()),
+        (StatusCode::CREATED, Some("110000")),
+        "terminals default to the home region"
+    );
+    let (s, v) = app
+        .post("/admin/clock", ADMIN, json!({"advance": "PT0S"}))
+        .await;
+    assert_eq!(
+        (s, v["now"].as_str()),
+        (StatusCode::OK, Some("2026-03-02T09:00:00+08:00"))
+    );
+    let (s, v) = app
+        .post("/admin/clock", ADMIN, json!({"advance": "P1D"}))
+        .await;
+    assert_eq!(
+        (s, v["now"].as_str()),
+        (StatusCode::OK, Some("2026-03-03T09:00:00+08:00"))
+    );
+    let (s, _) = app
+        .post(
+            "/admin/clock",
+            ADMIN,
+            json!({"set": "2026-01-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "never backwards");
-    let (s, _) = app.post("/admin/clock", ADMIN, json!({"advance": "soon"})).await;
+    let (s, _) = app
+        .post("/admin/clock", ADMIN, json!({"advance": "soon"}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(app.call(Method::GET, "/nowhere", None, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.call(Method::GET, "/nowhere", None, None).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 // Without --sim-clock the clock endpoint does not exist.
@@ -64,6 +120,11 @@ async fn clock_endpoint_is_404_without_sim_clock() {
     let mut config = config(Engine::Sqlite, "national");
     config.sim_clock = None;
     let app = TestApp::start(Engine::Sqlite, config).await;
-    let (s, v) = app.post("/admin/clock", ADMIN, json!({"advance": "P1D"})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (s, v) = app
+        .post("/admin/clock", ADMIN, json!({"advance": "P1D"}))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
 }

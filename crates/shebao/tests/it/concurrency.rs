@@ -12,12 +12,35 @@ async fn parallel_wrong_passwords_never_exceed_n(engine: Engine) {
     let clerk = app.actor("clerk").await;
     let pharmacy = app.actor("pharmacy").await;
     let bank = app.actor("bank").await;
-    let card = app.card_with_ss_password(&clerk, &nth_id(1), "583920").await;
-    app.post(&format!("/cards/{card}/activation"), &bank, json!({"channel": "bank", "fin_password": "642097"})).await;
-    for (path, token) in [(format!("/cards/{card}/ss-password/verify"), &pharmacy), (format!("/cards/{card}/fin-password/verify"), &bank)] {
+    let card = app
+        .card_with_ss_password(&clerk, &nth_id(1), "583920")
+        .await;
+    app.post(
+        &format!("/cards/{card}/activation"),
+        &bank,
+        json!({"channel": "bank", "fin_password": "642097"}),
+    )
+    .await;
+    for (path, token) in [
+        (format!("/cards/{card}/ss-password/verify"), &pharmacy),
+        (format!("/cards/{card}/fin-password/verify"), &bank),
+    ] {
         let tries = (0..40).map(|_| {
-            let (client, url, token) = (app.client.clone(), format!("{}{path}", app.base), token.clone());
-            tokio::spawn(async move { client.post(url).bearer_auth(token).json(&json!({"password": "111112"})).send().await.unwrap().status() })
+            let (client, url, token) = (
+                app.client.clone(),
+                format!("{}{path}", app.base),
+                token.clone(),
+            );
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"password": "111112"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
         });
         let mut wrong = 0;
         let mut locked = 0;

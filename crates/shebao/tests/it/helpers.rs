@@ -2,7 +2,7 @@
 //! in a temp dir, or a fresh PostgreSQL database) and a simulated clock.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +41,17 @@ fn fresh_postgres_database() -> String {
     let create = format!("CREATE DATABASE {name}");
     let url = admin_url.clone();
     std::thread::spawn(move || {
-        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect to the test PostgreSQL");
-        client.batch_execute(&create).expect("create a test database");
+        let mut client = postgres::Client::connect(&url, postgres::NoTls)
+            .expect("connect to the test PostgreSQL");
+        client
+            .batch_execute(&create)
+            .expect("create a test database");
     })
     .join()
     .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').expect("a database URL ends in /dbname");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a database URL ends in /dbname");
     format!("{base}/{name}")
 }
 
@@ -57,7 +62,8 @@ pub fn config(engine: Engine, policy: &str) -> shebao::Config {
     config.policy = policy.into();
     config.sim_clock = Some(START.parse().unwrap());
     config.admin_token = Some(ADMIN.into());
-    config.pin_keys = Some("k1 7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d".into());
+    config.pin_keys =
+        Some("k1 7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d".into());
     if engine == Engine::Postgres {
         config.database_url = Some(fresh_postgres_database());
     }
@@ -93,8 +99,16 @@ impl TestApp {
         (self.engine, self.data_dir.clone())
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -104,7 +118,11 @@ impl TestApp {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
@@ -115,7 +133,8 @@ impl TestApp {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
     pub async fn delete(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::DELETE, path, Some(token), Some(body)).await
+        self.call(Method::DELETE, path, Some(token), Some(body))
+            .await
     }
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
@@ -127,7 +146,13 @@ impl TestApp {
     }
 
     pub async fn actor_in(&self, role: &str, region: Option<&str>) -> String {
-        let (s, v) = self.post("/admin/actors", ADMIN, json!({"role": role, "name": format!("test {role}"), "region": region})).await;
+        let (s, v) = self
+            .post(
+                "/admin/actors",
+                ADMIN,
+                json!({"role": role, "name": format!("test {role}"), "region": region}),
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["token"].as_str().unwrap().to_owned()
     }
@@ -148,17 +173,36 @@ impl TestApp {
     /// Registers a person and issues a card; returns the card number.
     pub async fn card_for(&self, clerk: &str, id_number: &str, extra: Value) -> String {
         self.person(clerk, id_number, extra).await;
-        let (s, v) = self.post("/cards", clerk, json!({"id_number": id_number})).await;
+        let (s, v) = self
+            .post("/cards", clerk, json!({"id_number": id_number}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["card_no"].as_str().unwrap().to_owned()
     }
 
     /// A card whose social-security account is active with `password` enabled.
-    pub async fn card_with_ss_password(&self, clerk: &str, id_number: &str, password: &str) -> String {
+    pub async fn card_with_ss_password(
+        &self,
+        clerk: &str,
+        id_number: &str,
+        password: &str,
+    ) -> String {
         let card = self.card_for(clerk, id_number, json!({})).await;
-        let (s, v) = self.post(&format!("/cards/{card}/activation"), clerk, json!({"channel": "service_center"})).await;
+        let (s, v) = self
+            .post(
+                &format!("/cards/{card}/activation"),
+                clerk,
+                json!({"channel": "service_center"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let (s, v) = self.put(&format!("/cards/{card}/ss-password"), clerk, json!({"new_password": password})).await;
+        let (s, v) = self
+            .put(
+                &format!("/cards/{card}/ss-password"),
+                clerk,
+                json!({"new_password": password}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         card
     }
@@ -171,13 +215,17 @@ impl TestApp {
 
     /// Moves the simulated clock by an ISO 8601 duration.
     pub async fn advance(&self, duration: &str) -> String {
-        let (s, v) = self.post("/admin/clock", ADMIN, json!({"advance": duration})).await;
+        let (s, v) = self
+            .post("/admin/clock", ADMIN, json!({"advance": duration}))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["now"].as_str().unwrap().to_owned()
     }
 
     pub async fn set_clock(&self, instant: &str) {
-        let (s, v) = self.post("/admin/clock", ADMIN, json!({"set": instant})).await;
+        let (s, v) = self
+            .post("/admin/clock", ADMIN, json!({"set": instant}))
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
@@ -192,7 +240,11 @@ impl TestApp {
 pub fn id_number(birth: &str, seq: u32) -> String {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     let first = format!("450602{birth}{seq:03}");
-    let sum: u32 = first.bytes().zip(W).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let sum: u32 = first
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     format!("{first}{}", b"10X98765432"[(sum % 11) as usize] as char)
 }
 
