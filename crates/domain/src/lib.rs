@@ -4,6 +4,7 @@
 //! `now: Timestamp` argument, rules come in as a [`Policy`]. The service layer loads state,
 //! calls these transitions and stores what they return, in one transaction.
 
+pub mod calendar;
 pub mod card;
 pub mod evidence;
 pub mod id;
@@ -15,6 +16,7 @@ pub mod role;
 pub mod throttle;
 pub mod time;
 
+pub use calendar::{CalendarError, DayKind, WorkCalendar};
 pub use card::{
     Card, CardNo, CardStatus, FinAccount, PasswordAttempt, PinVerifier, SsAccount, SsActivation,
     SsPassword,

@@ -24,6 +24,12 @@ pub struct Policy {
     pub bank_activation_delay: SignedDuration,
     /// D-4: throttling of the online query password.
     pub web_login: WebLoginPolicy,
+    /// R-LS-1: a pre-loss lapses after this long (D-3: N × 24 h).
+    pub pre_loss_duration: SignedDuration,
+    /// R-LS-5: working days to produce a replacement card.
+    pub replacement_working_days: u32,
+    /// R-AC-3: the fee for a replacement card.
+    pub replacement_fee: crate::money::Fen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

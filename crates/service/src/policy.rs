@@ -37,6 +37,21 @@ struct PolicyFile {
     agent: AgentSection,
     activation: ActivationSection,
     web_login: WebLoginSection,
+    loss: LossSection,
+    replacement: ReplacementSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LossSection {
+    pre_loss_days: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplacementSection {
+    production_working_days: u32,
+    fee_fen: i64,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +154,21 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             "web_login needs 0 < first_wait_s <= max_wait_s <= 86400 (D-4)",
         ));
     }
+    if !(1..=90).contains(&file.loss.pre_loss_days) {
+        return Err(invalid(
+            "loss.pre_loss_days must be between 1 and 90 (R-LS-1)",
+        ));
+    }
+    if !(1..=120).contains(&file.replacement.production_working_days) {
+        return Err(invalid(
+            "replacement.production_working_days must be between 1 and 120 (R-LS-5)",
+        ));
+    }
+    if !(0..=100_000).contains(&file.replacement.fee_fen) {
+        return Err(invalid(
+            "replacement.fee_fen must be between 0 and 100000 (R-AC-3)",
+        ));
+    }
     Ok(Policy {
         name: file.name.clone(),
         home_region,
@@ -159,6 +189,9 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             first_wait: SignedDuration::from_secs(i64::from(w.first_wait_s)),
             max_wait: SignedDuration::from_secs(i64::from(w.max_wait_s)),
         },
+        pre_loss_duration: SignedDuration::from_hours(24 * i64::from(file.loss.pre_loss_days)),
+        replacement_working_days: file.replacement.production_working_days,
+        replacement_fee: shebao_domain::Fen(file.replacement.fee_fen),
     })
 }
 

@@ -21,6 +21,9 @@ use crate::time::next_business_midnight;
 use jiff::{SignedDuration, Timestamp};
 use std::fmt;
 
+mod loss;
+pub use loss::{Loss, LossError, LossKind, Replacement, ReplacementReason};
+
 /// A card number as printed on the card: one letter and eight digits (e.g. `S00001234`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CardNo(String);
@@ -164,6 +167,14 @@ pub struct Card {
     pub fin: FinAccount,
     /// The personal medical account balance, on the social-security side.
     pub balance: Fen,
+    /// The loss report, if one was made (R-LS-1..3).
+    pub loss: Option<Loss>,
+    /// The bank recorded the financial account lost (R-LS-6); the bureau's side is untouched.
+    pub fin_lost_at: Option<Timestamp>,
+    /// On a replacement card: what it replaces, ready date, fee, collection.
+    pub replacement: Option<Replacement>,
+    /// On a replaced card: its successor.
+    pub replaced_by: Option<CardNo>,
 }
 
 /// What time did to a card since it was last stored.
@@ -173,11 +184,13 @@ pub struct Settled {
     pub ss_activated_at: Option<Timestamp>,
     /// The financial lock expired (R-LK-3).
     pub fin_unlocked: bool,
+    /// A pre-loss lapsed (R-LS-1).
+    pub pre_loss_lapsed: bool,
 }
 
 impl Settled {
     pub fn changed(&self) -> bool {
-        self.ss_activated_at.is_some() || self.fin_unlocked
+        self.ss_activated_at.is_some() || self.fin_unlocked || self.pre_loss_lapsed
     }
 }
 
@@ -209,12 +222,17 @@ impl Card {
                 locked_until: None,
             },
             balance: Fen::ZERO,
+            loss: None,
+            fin_lost_at: None,
+            replacement: None,
+            replaced_by: None,
         }
     }
 
-    /// A card that can still be used: not lost, not replaced.
+    /// A card that is not dead: the person's one card (a lost card can still be found and
+    /// released; a replaced one is gone).
     pub fn is_usable(&self) -> bool {
-        matches!(self.status, CardStatus::Issued | CardStatus::Active)
+        self.status != CardStatus::Replaced
     }
 
     /// Applies what the passing of time does: the delayed social-security activation and the
@@ -234,6 +252,7 @@ impl Card {
             self.fin.failures = 0;
             settled.fin_unlocked = true;
         }
+        settled.pre_loss_lapsed = self.settle_loss(now);
         settled
     }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::id::IdNumber;
+use crate::money::Fen;
 use proptest::prelude::*;
 
 fn t(s: &str) -> Timestamp {
@@ -184,4 +185,100 @@ proptest! {
             }
         }
     }
+}
+
+// R-LS-1: a pre-loss stops the card and lapses by itself after its time.
+#[test]
+fn pre_loss_lapses_by_itself() {
+    let mut c = card();
+    let now = t("2026-01-05T02:00:00Z");
+    c.activate_ss(now);
+    let lapses = now + SignedDuration::from_hours(240);
+    c.report_loss(LossKind::Pre, "hotline", now, Some(lapses))
+        .unwrap();
+    assert_eq!(c.status, CardStatus::Lost);
+    assert!(
+        c.loss_in_force(lapses - SignedDuration::from_secs(1))
+            .is_some()
+    );
+    assert!(
+        !c.settle(lapses - SignedDuration::from_secs(1))
+            .pre_loss_lapsed
+    );
+    assert!(c.settle(lapses).pre_loss_lapsed);
+    assert_eq!(c.status, CardStatus::Active);
+    assert!(c.loss.is_none());
+}
+
+// R-LS-2, R-LS-3: temporary losses release; formal ones never; reports only upgrade.
+#[test]
+fn losses_upgrade_and_only_weak_ones_release() {
+    let mut c = card();
+    let now = t("2026-01-05T02:00:00Z");
+    c.report_loss(LossKind::Temporary, "window", now, None)
+        .unwrap();
+    assert_eq!(
+        c.report_loss(LossKind::Pre, "hotline", now, Some(now)),
+        Err(LossError::AlreadyReported(LossKind::Temporary))
+    );
+    assert_eq!(c.release_loss(now), Ok(LossKind::Temporary));
+    assert_eq!(
+        c.status,
+        CardStatus::Issued,
+        "never activated: back to issued"
+    );
+    c.report_loss(
+        LossKind::Pre,
+        "hotline",
+        now,
+        Some(now + SignedDuration::from_hours(240)),
+    )
+    .unwrap();
+    c.report_loss(LossKind::Formal, "window", now, None)
+        .unwrap();
+    assert_eq!(c.release_loss(now), Err(LossError::Formal));
+    assert_eq!(
+        c.loss.as_ref().map(|l| l.lapses_at),
+        Some(None),
+        "formal loss never lapses"
+    );
+    assert!(
+        !c.settle(now + SignedDuration::from_hours(24 * 365))
+            .pre_loss_lapsed
+    );
+}
+
+// D-6, D-10: a replacement carries the password state and balance; the old card is dead.
+#[test]
+fn replacement_carries_password_state_and_balance() {
+    let mut old = card();
+    let now = t("2026-01-05T02:00:00Z");
+    old.activate_ss(now);
+    old.ss.set_password(verifier(5));
+    old.balance = Fen(4321);
+    let repl = Replacement {
+        replaces: old.card_no.clone(),
+        reason: ReplacementReason::Lost,
+        ready_on: jiff::civil::date(2026, 2, 2),
+        fee: Fen(2000),
+        collected_at: None,
+    };
+    let new = Card::replacement_for(
+        &old,
+        CardNo::parse("S00000002").unwrap(),
+        "S2".into(),
+        "6200000000000000002".into(),
+        repl,
+        now,
+    );
+    old.mark_replaced(new.card_no.clone());
+    assert_eq!(old.status, CardStatus::Replaced);
+    assert!(!old.is_usable());
+    assert_eq!(new.status, CardStatus::Issued);
+    assert_eq!(new.ss.password, SsPassword::Enabled(verifier(5)));
+    assert!(!new.ss.is_active() && !new.fin.is_active() && new.fin.password.is_none());
+    assert_eq!(new.balance, Fen(4321));
+    assert!(!new.is_collected());
+    assert_eq!(ReplacementReason::DataError.fee(Fen(2000)), Fen::ZERO);
+    assert_eq!(ReplacementReason::Damaged.fee(Fen(2000)), Fen(2000));
 }
