@@ -94,18 +94,12 @@ impl IntoResponse for ApiError {
             }
             ServiceError::AccountLocked {
                 reason,
+                words,
                 locked_until,
-                ..
             } => {
                 detail.code = "account_locked".into();
                 detail.reason = Some(reason.as_str().into());
                 detail.locked_until = locked_until.map(crate::wire::ts);
-                let words = match (reason, locked_until) {
-                    (shebao_service::LockReason::Password, Some(_)) => {
-                        shebao_service::views::FIN_LOCK_MESSAGE
-                    }
-                    _ => shebao_service::views::lock_message(reason),
-                };
                 detail.message = words.en.into();
                 detail.message_zh = Some(words.zh.into());
                 StatusCode::LOCKED

@@ -4,6 +4,7 @@
 mod error;
 mod extract;
 mod handlers;
+mod loss;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -30,7 +31,7 @@ pub struct AppState {
 #[openapi(
     info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339."),
     modifiers(&BearerAuth),
-    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "system"))
+    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -70,6 +71,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(change_query_password))
         .routes(routes!(self_info))
         .routes(routes!(audit))
+        .routes(routes!(loss::report_loss, loss::release_loss))
+        .routes(routes!(loss::hotline_pre_loss))
+        .routes(routes!(loss::apply_replacement))
+        .routes(routes!(loss::collect_card))
+        .routes(routes!(loss::report_fin_loss, loss::release_fin_loss))
+        .routes(routes!(loss::transfer))
+        .routes(routes!(loss::calendar))
+        .routes(routes!(loss::load_calendar))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, doc)

@@ -202,6 +202,10 @@ pub struct FinAccountView {
     /// `inactive` or `active`.
     pub state: String,
     pub locked: bool,
+    /// `password` (lifts by itself the next day, R-LK-3), `loss` (the bank's loss, R-LS-6), or null.
+    pub lock_reason: Option<String>,
+    /// When the bank recorded the financial account lost (R-LS-6).
+    pub lost_at: Option<String>,
     /// When the bank lock lifts: 00:00 Asia/Shanghai the next day (R-LK-3).
     pub locked_until: Option<String>,
     pub lock_message: Option<LockMessageView>,
@@ -223,6 +227,35 @@ pub struct CardResponse {
     pub fin_account: FinAccountView,
     /// Personal medical account balance.
     pub balance_fen: i64,
+    /// The loss in force (R-LS-1..3), or null.
+    pub loss: Option<LossView>,
+    /// On a replacement card: what it replaces, when it is ready, the fee (R-LS-5).
+    pub replacement: Option<ReplacementView>,
+    /// On a replaced card: the card that replaced it.
+    pub replaced_by: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LossView {
+    /// `pre`, `temporary` or `formal`.
+    pub kind: String,
+    pub reported_at: String,
+    /// A pre-loss lapses by itself here (R-LS-1: the policy's days × 24 h after the report).
+    pub lapses_at: Option<String>,
+    /// How it was reported: `hotline`, `window`, `written`, `self_service_terminal`,
+    /// `medical_institution` or `online`.
+    pub channel: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplacementView {
+    pub replaces: String,
+    /// `lost`, `damaged`, `data_changed` or `data_error`.
+    pub reason: String,
+    /// The production period ends: collectable from this day (R-LS-5).
+    pub ready_on: String,
+    pub fee_fen: i64,
+    pub collected_at: Option<String>,
 }
 
 fn state(active: bool) -> String {
@@ -251,11 +284,27 @@ impl From<CardView> for CardResponse {
             fin_account: FinAccountView {
                 state: state(v.fin.active),
                 locked: v.fin.locked,
+                lock_reason: v.fin.lock_reason.map(|r| r.as_str().to_owned()),
+                lost_at: opt_ts(v.fin.lost_at),
                 locked_until: opt_ts(v.fin.locked_until),
                 lock_message: v.fin.lock_message.map(Into::into),
                 remaining_tries: v.fin.remaining_tries,
             },
             balance_fen: v.card.balance.0,
+            loss: v.card.loss.as_ref().map(|l| LossView {
+                kind: l.kind.as_str().to_owned(),
+                reported_at: ts(l.reported_at),
+                lapses_at: opt_ts(l.lapses_at),
+                channel: l.channel.clone(),
+            }),
+            replacement: v.card.replacement.as_ref().map(|r| ReplacementView {
+                replaces: r.replaces.to_string(),
+                reason: r.reason.as_str().to_owned(),
+                ready_on: r.ready_on.to_string(),
+                fee_fen: r.fee.0,
+                collected_at: opt_ts(r.collected_at),
+            }),
+            replaced_by: v.card.replaced_by.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -449,6 +498,8 @@ pub struct AuditResponse {
 pub struct LedgerView {
     pub seq: i64,
     pub at: String,
+    /// The card the movement was made on (the ledger follows the holder onto a replacement).
+    pub card_no: String,
     pub kind: String,
     pub amount_fen: i64,
     pub balance_after_fen: i64,
@@ -460,6 +511,7 @@ impl From<LedgerEntry> for LedgerView {
         LedgerView {
             seq: e.seq.unwrap_or_default(),
             at: ts(e.at),
+            card_no: e.card_no,
             kind: e.kind,
             amount_fen: e.amount.0,
             balance_after_fen: e.balance_after.0,
@@ -472,4 +524,69 @@ impl From<LedgerEntry> for LedgerView {
 pub struct LedgerResponse {
     pub card_no: String,
     pub entries: Vec<LedgerView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossRequest {
+    /// `pre` (lapses by itself after the policy's days, R-LS-1), `temporary` (until released,
+    /// R-LS-2) or `formal` (final; clerk only, with evidence, R-LS-3).
+    pub kind: String,
+    /// Where it was reported. Hotline: `hotline`. Clerk: `window` or `written`. Hospital:
+    /// `medical_institution`. Cardholder: `online` or `self_service_terminal`. Defaults to the
+    /// first of the caller's channels.
+    pub channel: Option<String>,
+    /// Required for `formal`: the holder in person with ID, or an agent with both IDs and a
+    /// power of attorney.
+    pub evidence: Option<EvidenceBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotlinePreLossRequest {
+    /// The caller's ID number (= social security number). Never a password (R-LS-4).
+    pub id_number: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacementRequest {
+    /// `lost` (records the formal loss too), `damaged`, `data_changed`, or `data_error` (the
+    /// bureau's own error on the card face: free, R-ID-2).
+    pub reason: String,
+    /// The holder in person with ID, or an agent with both IDs and a power of attorney.
+    pub evidence: Option<EvidenceBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReplacementResponse {
+    pub old_card_no: String,
+    pub new_card_no: String,
+    /// The N-th working day after the application (R-LS-5, D-3): collectable from this day.
+    pub ready_on: String,
+    /// The card fee (R-AC-3); 0 for the bureau's own data error (R-ID-2).
+    pub fee_fen: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The new insured region within the city (6-digit division code).
+    pub region: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarLoadRequest {
+    /// The arrangement in the shipped CSV format: a `# years: YYYY` line, then
+    /// `YYYY-MM-DD,holiday,<name>` and `YYYY-MM-DD,workday,<name>` lines.
+    pub csv: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CalendarResponse {
+    /// Every year the working-day calendar can answer for.
+    pub years: Vec<i16>,
+    /// The years this request loaded (POST only).
+    pub loaded: Vec<i16>,
 }

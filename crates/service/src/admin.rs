@@ -191,7 +191,7 @@ impl Service {
     }
 }
 
-fn operator(now: Timestamp) -> Actor {
+pub(crate) fn operator(now: Timestamp) -> Actor {
     Actor {
         id: "operator".into(),
         role: Role::Admin,

@@ -92,13 +92,21 @@ impl Service {
         require_role(actor, &[Role::Clerk])?;
         let id = parse_id_number(id_number)?;
         let now = self.clock.now();
-        let serial =
-            hex_upper(&*random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?);
+        let serial = new_serial()?;
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
                 let person = load_person(tx, &id, true)?;
                 if let Some(existing) = tx.cards_of(&id)?.into_iter().find(Card::is_usable) {
+                    if existing.loss_in_force(now).is_some() {
+                        return Err(ServiceError::conflict(
+                            "card_lost",
+                            format!(
+                                "card {} is reported lost: a new card comes through a replacement application",
+                                existing.card_no
+                            ),
+                        ));
+                    }
                     return Err(ServiceError::AlreadyExists(format!(
                         "{} already holds card {}; a new card comes through replacement",
                         id.masked(),
@@ -207,8 +215,15 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                require_usable(&card)?;
                 settle(tx, &mut card, now)?;
+                require_usable(&card)?;
+                if !card.is_collected() {
+                    // R-LS-5: a replacement card is collected with ID before it is activated.
+                    return Err(ServiceError::conflict(
+                        "not_collected",
+                        "this replacement card has not been collected yet: the holder collects it with ID at the outlet first",
+                    ));
+                }
                 let person = load_person(tx, &card.id_number, false)?;
                 let audit = Audit::new("card.activate").card(&card).channel(channel.as_str());
                 match channel {
@@ -293,7 +308,7 @@ impl Service {
 pub(crate) fn password_locked() -> ServiceError {
     ServiceError::AccountLocked {
         reason: LockReason::Password,
-        message: lock_message(LockReason::Password).en.to_owned(),
+        words: lock_message(LockReason::Password),
         locked_until: None,
     }
 }
@@ -306,13 +321,19 @@ pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, Service
         .map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
 }
 
+/// A fresh 32-character card identification code.
+pub(crate) fn new_serial() -> Result<String, ServiceError> {
+    let bytes = random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(hex_upper(&*bytes))
+}
+
 fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// A 19-digit bank card number (the partner bank's BIN `621700`, the card sequence, a Luhn
 /// check digit) for the card face (R-ID-2).
-fn bank_card_no(seq: u64) -> String {
+pub(crate) fn bank_card_no(seq: u64) -> String {
     let body = format!("621700{seq:012}");
     let sum: u32 = body
         .bytes()
@@ -371,7 +392,8 @@ impl Service {
                 if own.as_ref().is_some_and(|id| id != card.id_number.as_str()) {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }
-                Ok(tx.ledger(&card_no)?)
+                // D-10: the ledger follows the person onto a replacement card.
+                Ok(tx.ledger_of(&card.id_number)?)
             })
             .await
     }
@@ -391,18 +413,10 @@ impl Service {
                     .into_iter()
                     .map(|c| (c.card_no.to_string(), c.status.as_str()))
                     .collect();
-                let legacy = person
-                    .legacy_card
-                    .as_ref()
-                    .map(|l| crate::views::LegacyView {
-                        number: l.number.clone(),
-                        balance: l.balance,
-                        migrated_at: l.migrated_at,
-                    });
                 Ok(crate::views::PersonView {
+                    legacy: crate::people::legacy_view(&person),
                     person,
                     cards,
-                    legacy,
                 })
             })
             .await

@@ -33,10 +33,10 @@ pub enum ServiceError {
     #[error("the password is wrong")]
     WrongPassword { remaining_tries: Option<u32> },
     /// 423 (R-LK-5): why, and what the holder must do, in plain words.
-    #[error("{message}")]
+    #[error("{}", words.en)]
     AccountLocked {
         reason: LockReason,
-        message: String,
+        words: crate::views::LockMessage,
         locked_until: Option<jiff::Timestamp>,
     },
     /// 409 `not_activated` (R-ACT-5).

@@ -10,7 +10,9 @@ pub mod policy;
 pub mod store;
 
 mod admin;
+mod calendar;
 mod cards;
+mod loss;
 mod passwords;
 mod people;
 mod selfservice;
@@ -18,16 +20,18 @@ mod support;
 pub mod views;
 
 pub use admin::NewActor;
+pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
 pub use error::{LockReason, ServiceError};
+pub use loss::ReplacementIssued;
 pub use passwords::{PasswordChanged, Verified};
 pub use people::{NewEmployer, NewLegacyCard, NewPerson};
 pub use selfservice::LoginResult;
 
 use clock::Clock;
 use keys::PinKeyring;
-use shebao_domain::Policy;
-use std::sync::Arc;
+use shebao_domain::{Policy, WorkCalendar};
+use std::sync::{Arc, RwLock};
 use store::Database;
 
 /// The use cases, with what they need: the database, the clock, the policy and the PIN keys.
@@ -36,6 +40,8 @@ pub struct Service {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) policy: Arc<Policy>,
     pub(crate) keys: Arc<PinKeyring>,
+    /// The shipped working-day calendar with operator-loaded years laid over it.
+    pub(crate) calendar: RwLock<Arc<WorkCalendar>>,
 }
 
 impl Service {
@@ -45,6 +51,7 @@ impl Service {
             clock,
             policy: Arc::new(policy),
             keys: Arc::new(keys),
+            calendar: RwLock::new(Arc::new(WorkCalendar::shipped().clone())),
         }
     }
 

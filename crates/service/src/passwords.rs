@@ -71,7 +71,7 @@ impl Account {
             Account::Social => password_locked(),
             Account::Financial => ServiceError::AccountLocked {
                 reason: LockReason::Password,
-                message: FIN_LOCK_MESSAGE.en.to_owned(),
+                words: FIN_LOCK_MESSAGE,
                 locked_until: card.fin.locked_until,
             },
         }
@@ -80,6 +80,22 @@ impl Account {
         match self {
             Account::Social => card.ss.is_locked(),
             Account::Financial => card.fin.is_locked(now),
+        }
+    }
+    /// Card status for this account: a replaced card is dead for both; a social-security
+    /// loss stops only the bureau's side, the bank's own loss only the bank's (R-LS-6).
+    fn require_usable(self, card: &Card) -> Result<(), ServiceError> {
+        match self {
+            Account::Social => require_usable(card),
+            Account::Financial if card.status == shebao_domain::CardStatus::Replaced => Err(
+                ServiceError::conflict("card_replaced", "this card was replaced; use the new card"),
+            ),
+            Account::Financial if card.fin_lost_at.is_some() => Err(ServiceError::AccountLocked {
+                reason: LockReason::Loss,
+                words: crate::views::FIN_LOSS_MESSAGE,
+                locked_until: None,
+            }),
+            Account::Financial => Ok(()),
         }
     }
     fn tries_max(self, policy: &Policy) -> u32 {
@@ -187,8 +203,8 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                require_usable(&card)?;
                 let settled = settle(tx, &mut card, now)?;
+                account.require_usable(&card)?;
                 if !account.is_active(&card) {
                     if settled {
                         tx.update_card(&card)?;
@@ -299,8 +315,8 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                require_usable(&card)?;
                 let settled = settle(tx, &mut card, now)?;
+                account.require_usable(&card)?;
                 let keep_settled =
                     |tx: &mut dyn crate::store::Tx, card: &Card| -> Result<(), ServiceError> {
                         if settled {
@@ -421,8 +437,8 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                require_usable(&card)?;
                 settle(tx, &mut card, now)?;
+                account.require_usable(&card)?;
                 evidence
                     .check_holder_or_agent(&card.id_number, &policy.agent)
                     .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
@@ -483,8 +499,8 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                require_usable(&card)?;
                 settle(tx, &mut card, now)?;
+                Account::Social.require_usable(&card)?;
                 evidence
                     .check_holder_in_person()
                     .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;

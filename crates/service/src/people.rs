@@ -249,7 +249,7 @@ impl Service {
     }
 }
 
-fn legacy_view(person: &Person) -> Option<LegacyView> {
+pub(crate) fn legacy_view(person: &Person) -> Option<LegacyView> {
     person.legacy_card.as_ref().map(|l| LegacyView {
         number: l.number.clone(),
         balance: l.balance,

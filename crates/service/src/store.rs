@@ -9,6 +9,7 @@
 
 use crate::error::ServiceError;
 use crate::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
+use jiff::Timestamp;
 use shebao_domain::{Card, CardNo, IdNumber, Person};
 use tokio::sync::{mpsc, oneshot};
 
@@ -55,7 +56,12 @@ pub trait Tx {
     fn audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
 
     fn append_ledger(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
-    fn ledger(&mut self, card_no: &CardNo) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// A person's personal-account ledger over all their cards (it follows a replacement, D-10).
+    fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// Operator-loaded working-day calendar years, each a self-contained CSV.
+    fn calendar_years(&mut self) -> Result<Vec<(i16, String)>, StoreError>;
+    fn put_calendar_year(&mut self, year: i16, csv: &str, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Called after the transaction ended: `None` if it committed (or was a read), else why not.

@@ -58,7 +58,7 @@ pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
         CardStatus::Issued | CardStatus::Active => Ok(()),
         CardStatus::Lost => Err(ServiceError::AccountLocked {
             reason: LockReason::Loss,
-            message: crate::views::lock_message(LockReason::Loss).en.to_owned(),
+            words: crate::views::lock_message(LockReason::Loss),
             locked_until: None,
         }),
         CardStatus::Replaced => Err(ServiceError::conflict(

@@ -35,6 +35,12 @@ pub const FIN_LOCK_MESSAGE: LockMessage = LockMessage {
     en: "The financial account is locked after too many wrong passwords and unlocks by itself at 00:00 tomorrow. If you forgot the password, reset it at a partner bank branch with your ID card and the card.",
 };
 
+/// The bank's loss of the financial account (R-LS-6).
+pub const FIN_LOSS_MESSAGE: LockMessage = LockMessage {
+    zh: "金融账户已由银行办理挂失，银行功能暂停使用。解除挂失或补办请到合作银行网点办理。",
+    en: "The bank has recorded the financial account as lost and its bank functions are stopped. Release the loss or replace the card at a partner bank branch.",
+};
+
 #[derive(Debug, Clone)]
 pub struct SsView {
     pub active: bool,
@@ -50,6 +56,9 @@ pub struct SsView {
 pub struct FinView {
     pub active: bool,
     pub locked: bool,
+    /// `Password` (R-LK-3) or `Loss` (the bank's own loss, R-LS-6).
+    pub lock_reason: Option<LockReason>,
+    pub lost_at: Option<Timestamp>,
     pub locked_until: Option<Timestamp>,
     pub lock_message: Option<LockMessage>,
     pub remaining_tries: u32,
@@ -73,8 +82,23 @@ pub struct CardView {
 impl CardView {
     /// `card` must be settled for `now`.
     pub fn new(card: Card, holder: &Person, policy: &Policy, now: Timestamp) -> CardView {
-        let ss_locked = card.ss.is_locked();
-        let fin_locked = card.fin.is_locked(now);
+        // R-LK-5: a loss stops the social-security functions and is what the holder must deal
+        // with first (it is checked before the password lock).
+        let lost = card.loss_in_force(now).is_some();
+        let ss_reason = if lost {
+            Some(LockReason::Loss)
+        } else if card.ss.is_locked() {
+            Some(LockReason::Password)
+        } else {
+            None
+        };
+        let fin_reason = if card.fin_lost_at.is_some() {
+            Some(LockReason::Loss)
+        } else if card.fin.is_locked(now) {
+            Some(LockReason::Password)
+        } else {
+            None
+        };
         let ss = SsView {
             active: card.ss.is_active(),
             activates_at: match card.ss.activation {
@@ -82,16 +106,21 @@ impl CardView {
                 _ => None,
             },
             password_enabled: card.ss.password_enabled(),
-            locked: ss_locked,
-            lock_reason: ss_locked.then_some(LockReason::Password),
-            lock_message: ss_locked.then(|| lock_message(LockReason::Password)),
+            locked: ss_reason.is_some(),
+            lock_reason: ss_reason,
+            lock_message: ss_reason.map(lock_message),
             remaining_tries: card.ss.remaining_tries(policy.ss_password_tries_max),
         };
         let fin = FinView {
             active: card.fin.is_active(),
-            locked: fin_locked,
-            locked_until: card.fin.locked_until.filter(|_| fin_locked),
-            lock_message: fin_locked.then_some(FIN_LOCK_MESSAGE),
+            locked: fin_reason.is_some(),
+            lock_reason: fin_reason,
+            lost_at: card.fin_lost_at,
+            locked_until: card.fin.locked_until.filter(|_| card.fin.is_locked(now)),
+            lock_message: fin_reason.map(|r| match r {
+                LockReason::Loss => FIN_LOSS_MESSAGE,
+                _ => FIN_LOCK_MESSAGE,
+            }),
             remaining_tries: card.fin.remaining_tries(now, policy.fin_password_tries_max),
         };
         CardView {

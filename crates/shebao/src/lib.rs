@@ -86,7 +86,17 @@ impl Runtime {
         .context("starting the storage engine")?;
         tracing::info!(engine = engine.name, policy = %policy.name, "storage ready");
         let service = Arc::new(Service::new(Database::new(engine), clock, policy, keys));
-        Ok(Runtime { service, threads })
+        let runtime = Runtime { service, threads };
+        // Years an operator loaded are laid over the shipped working-day calendar.
+        match runtime.service.reload_calendar().await {
+            Ok(years) if !years.is_empty() => tracing::info!(?years, "calendar years loaded"),
+            Ok(_) => {}
+            Err(e) => {
+                runtime.close().await;
+                return Err(anyhow::anyhow!("loading the working-day calendar: {e}"));
+            }
+        }
+        Ok(runtime)
     }
 
     /// Stops the storage threads after everything queued has committed.

@@ -62,6 +62,28 @@ enum Command {
     },
     /// Prints the OpenAPI document.
     Openapi,
+    /// The working-day calendar: shipped 2005-2026, and years loaded from new notices.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarAction {
+    /// Loads a year's holiday arrangement (CSV: `# years: YYYY`, then `YYYY-MM-DD,holiday,NAME`
+    /// and `YYYY-MM-DD,workday,NAME` lines) into the database. Loading a year again replaces it.
+    Load {
+        #[command(flatten)]
+        common: Common,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Prints the years the calendar covers.
+    Years {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn config(common: Common) -> Config {
@@ -141,6 +163,44 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Openapi => {
             println!("{}", shebao_http::openapi_json());
+            Ok(())
+        }
+        Command::Calendar { action } => calendar(action).await,
+    }
+}
+
+async fn calendar(action: CalendarAction) -> anyhow::Result<()> {
+    match action {
+        CalendarAction::Load { common, file } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let runtime = Runtime::open(&config(common)).await?;
+            let loaded = runtime
+                .service
+                .load_calendar(None, &csv)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            let years: Vec<i16> = runtime.service.calendar().years().collect();
+            runtime.close().await;
+            let loaded = loaded?;
+            println!(
+                "loaded {:?}; the calendar now covers {}-{}",
+                loaded.years,
+                years.first().copied().unwrap_or_default(),
+                years.last().copied().unwrap_or_default()
+            );
+            Ok(())
+        }
+        CalendarAction::Years { common } => {
+            let runtime = Runtime::open(&config(common)).await?;
+            let years: Vec<String> = runtime
+                .service
+                .calendar()
+                .years()
+                .map(|y| y.to_string())
+                .collect();
+            runtime.close().await;
+            println!("{}", years.join(" "));
             Ok(())
         }
     }

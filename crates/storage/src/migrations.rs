@@ -139,14 +139,44 @@ CREATE INDEX audit_by_person ON audit (id_number, seq);
 CREATE INDEX ledger_by_card ON ledger (card_no, seq);
 ";
 
+/// V2: loss, replacement and the operator-loaded working-day calendar (issue: loss and
+/// replacement). Plain `ALTER TABLE … ADD COLUMN`, the same on both engines.
+const V2_LOSS_AND_CALENDAR: &str = "
+ALTER TABLE cards ADD COLUMN loss_kind TEXT;
+ALTER TABLE cards ADD COLUMN loss_reported_at BIGINT;
+ALTER TABLE cards ADD COLUMN loss_lapses_at BIGINT;
+ALTER TABLE cards ADD COLUMN loss_channel TEXT;
+ALTER TABLE cards ADD COLUMN fin_lost_at BIGINT;
+ALTER TABLE cards ADD COLUMN repl_replaces TEXT;
+ALTER TABLE cards ADD COLUMN repl_reason TEXT;
+ALTER TABLE cards ADD COLUMN repl_ready_on TEXT;
+ALTER TABLE cards ADD COLUMN repl_fee_fen BIGINT;
+ALTER TABLE cards ADD COLUMN repl_collected_at BIGINT;
+ALTER TABLE cards ADD COLUMN replaced_by TEXT;
+CREATE TABLE calendar_years (
+    year BIGINT PRIMARY KEY,
+    csv TEXT NOT NULL,
+    loaded_at BIGINT NOT NULL
+);
+CREATE INDEX ledger_by_person ON ledger (id_number, seq);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
-    vec![(
-        1,
-        "init",
-        vec![V1_TABLES, V1_SQLITE_LOGS, V1_INDEXES],
-        vec![V1_TABLES, V1_POSTGRES_LOGS, V1_INDEXES],
-    )]
+    vec![
+        (
+            1,
+            "init",
+            vec![V1_TABLES, V1_SQLITE_LOGS, V1_INDEXES],
+            vec![V1_TABLES, V1_POSTGRES_LOGS, V1_INDEXES],
+        ),
+        (
+            2,
+            "loss_and_calendar",
+            vec![V2_LOSS_AND_CALENDAR],
+            vec![V2_LOSS_AND_CALENDAR],
+        ),
+    ]
 }
 
 pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -2,9 +2,11 @@
 //! rewrites them and drops `FOR UPDATE`, which its single writer makes unnecessary).
 
 use crate::sql::{Row, SqlConn, Value};
+use jiff::Timestamp;
 use shebao_domain::{
     Card, CardNo, CardStatus, Evidence, Fen, FinAccount, IdNumber, LegacyCard, Person, PersonKind,
     Phone, PinVerifier, RegionCode, Role, SsAccount, SsActivation, SsPassword, WebLoginThrottle,
+    card::{Loss, LossKind, Replacement, ReplacementReason},
 };
 use shebao_service::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
 use shebao_service::store::{StoreError, Tx};
@@ -132,6 +134,19 @@ fn person_values(p: &Person) -> Vec<Value> {
     ]
 }
 
+/// The card columns, in the order `card_from` reads and `card_values` writes them.
+macro_rules! card_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
+            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
+            "fin_locked_until, balance_fen, loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, ",
+            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by FROM cards ",
+            $tail
+        )
+    };
+}
+
 fn card_from(row: &Row) -> Result<Card, StoreError> {
     let ss_activation = match (row.text(6)?.as_str(), row.opt_time(7)?) {
         ("inactive", _) => SsActivation::Inactive,
@@ -169,6 +184,32 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
             locked_until: row.opt_time(14)?,
         },
         balance: Fen(row.int(15)?),
+        loss: match row.opt_text(16)? {
+            None => None,
+            Some(kind) => Some(Loss {
+                kind: LossKind::parse(&kind).ok_or_else(|| corrupt("loss kind"))?,
+                reported_at: row.time(17)?,
+                lapses_at: row.opt_time(18)?,
+                channel: row.text(19)?,
+            }),
+        },
+        fin_lost_at: row.opt_time(20)?,
+        replacement: match row.opt_text(21)? {
+            None => None,
+            Some(replaces) => Some(Replacement {
+                replaces: CardNo::parse(&replaces)
+                    .ok_or_else(|| corrupt("replaced card number"))?,
+                reason: ReplacementReason::parse(&row.text(22)?)
+                    .ok_or_else(|| corrupt("replacement reason"))?,
+                ready_on: row.text(23)?.parse().map_err(|_| corrupt("ready_on"))?,
+                fee: Fen(row.int(24)?),
+                collected_at: row.opt_time(25)?,
+            }),
+        },
+        replaced_by: row
+            .opt_text(26)?
+            .map(|c| CardNo::parse(&c).ok_or_else(|| corrupt("successor card number")))
+            .transpose()?,
     })
 }
 
@@ -199,6 +240,20 @@ fn card_values(c: &Card) -> Vec<Value> {
         i64::from(c.fin.failures).into(),
         c.fin.locked_until.into(),
         c.balance.0.into(),
+        c.loss.as_ref().map(|l| l.kind.as_str()).into(),
+        c.loss.as_ref().map(|l| l.reported_at).into(),
+        c.loss.as_ref().and_then(|l| l.lapses_at).into(),
+        c.loss.as_ref().map(|l| l.channel.as_str()).into(),
+        c.fin_lost_at.into(),
+        c.replacement.as_ref().map(|r| r.replaces.as_str()).into(),
+        c.replacement.as_ref().map(|r| r.reason.as_str()).into(),
+        c.replacement
+            .as_ref()
+            .map(|r| r.ready_on.to_string())
+            .into(),
+        c.replacement.as_ref().map(|r| r.fee.0).into(),
+        c.replacement.as_ref().and_then(|r| r.collected_at).into(),
+        c.replaced_by.as_ref().map(|c| c.as_str()).into(),
     ]
 }
 
@@ -351,24 +406,19 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
     fn insert_card(&mut self, c: &Card) -> Result<(), StoreError> {
         self.0.exec(
             "INSERT INTO cards (card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ss_activation_at, \
-             ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen, \
+             loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, repl_replaces, repl_reason, repl_ready_on, \
+             repl_fee_fen, repl_collected_at, replaced_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
+             $24, $25, $26, $27)",
             &card_values(c),
         )?;
         Ok(())
     }
 
     fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError> {
-        const PLAIN: &str = concat!(
-            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
-            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
-            "fin_locked_until, balance_fen FROM cards WHERE card_no = $1"
-        );
-        const FOR_UPDATE: &str = concat!(
-            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
-            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
-            "fin_locked_until, balance_fen FROM cards WHERE card_no = $1 FOR UPDATE"
-        );
+        const PLAIN: &str = card_select!("WHERE card_no = $1");
+        const FOR_UPDATE: &str = card_select!("WHERE card_no = $1 FOR UPDATE");
         one(
             self.0.query(
                 if for_update { FOR_UPDATE } else { PLAIN },
@@ -382,18 +432,18 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         let changed = self.0.exec(
             "UPDATE cards SET id_number = $2, serial = $3, bank_card_no = $4, status = $5, issued_at = $6, ss_activation = $7, \
              ss_activation_at = $8, ss_password = $9, ss_failures = $10, ss_locked_at = $11, fin_activated_at = $12, \
-             fin_password = $13, fin_failures = $14, fin_locked_until = $15, balance_fen = $16 WHERE card_no = $1",
+             fin_password = $13, fin_failures = $14, fin_locked_until = $15, balance_fen = $16, loss_kind = $17, \
+             loss_reported_at = $18, loss_lapses_at = $19, loss_channel = $20, fin_lost_at = $21, repl_replaces = $22, \
+             repl_reason = $23, repl_ready_on = $24, repl_fee_fen = $25, repl_collected_at = $26, replaced_by = $27 \
+             WHERE card_no = $1",
             &card_values(c),
         )?;
         expect_one_row(changed, "update card")
     }
 
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
-            "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
-            "fin_locked_until, balance_fen FROM cards WHERE id_number = $1 ORDER BY issued_at DESC, card_no DESC"
-        );
+        const SQL: &str =
+            card_select!("WHERE id_number = $1 ORDER BY issued_at DESC, card_no DESC");
         self.0
             .query(SQL, &[id.as_str().into()])?
             .iter()
@@ -485,11 +535,31 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         Ok(())
     }
 
-    fn ledger(&mut self, card_no: &CardNo) -> Result<Vec<LedgerEntry>, StoreError> {
+    fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError> {
         let rows = self.0.query(
-            "SELECT seq, card_no, id_number, at, kind, amount_fen, balance_after_fen, reference FROM ledger WHERE card_no = $1 ORDER BY seq",
-            &[card_no.as_str().into()],
+            "SELECT seq, card_no, id_number, at, kind, amount_fen, balance_after_fen, reference FROM ledger WHERE id_number = $1 ORDER BY seq",
+            &[id.as_str().into()],
         )?;
         rows.iter().map(ledger_from).collect()
+    }
+
+    fn calendar_years(&mut self) -> Result<Vec<(i16, String)>, StoreError> {
+        let rows = self
+            .0
+            .query("SELECT year, csv FROM calendar_years ORDER BY year", &[])?;
+        rows.iter()
+            .map(|r| {
+                let year = i16::try_from(r.int(0)?).map_err(|_| corrupt("calendar year"))?;
+                Ok((year, r.text(1)?))
+            })
+            .collect()
+    }
+
+    fn put_calendar_year(&mut self, year: i16, csv: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO calendar_years (year, csv, loaded_at) VALUES ($1, $2, $3) ON CONFLICT (year) DO UPDATE SET csv = excluded.csv, loaded_at = excluded.loaded_at",
+            &[i64::from(year).into(), csv.into(), at.into()],
+        )?;
+        Ok(())
     }
 }

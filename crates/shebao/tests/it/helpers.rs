@@ -229,6 +229,30 @@ impl TestApp {
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
+    /// A cardholder session past the forced first change (R-PW-8); returns its token.
+    pub async fn holder_session(&self, id_number: &str) -> String {
+        let initial: String = id_number[10..].replace('X', "0");
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/self/login",
+                None,
+                Some(json!({"id_number": id_number, "query_password": initial})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let token = v["token"].as_str().unwrap().to_owned();
+        let (s, v) = self
+            .put(
+                "/self/query-password",
+                &token,
+                json!({"old_password": initial, "new_password": "holder2026pass"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        token
+    }
+
     pub async fn audit_for_card(&self, card_no: &str) -> Vec<Value> {
         let (s, v) = self.get(&format!("/audit?card_no={card_no}"), ADMIN).await;
         assert_eq!(s, StatusCode::OK, "{v}");
