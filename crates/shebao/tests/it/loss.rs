@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 on_both_engines!(
     hotline_pre_loss_lapses_after_ten_days,
+    pre_loss_in_writing_or_at_a_terminal_follows_the_regions_days,
     temporary_loss_stops_at_once_until_released,
     formal_loss_needs_evidence_and_is_final,
     replacement_over_national_day_carries_everything,
@@ -17,6 +18,7 @@ on_both_engines!(
     financial_loss_is_the_banks_alone,
     transfer_within_the_region_keeps_the_card,
     calendar_years_are_loaded_by_the_operator,
+    calendar_cli_loads_a_year_into_the_database,
 );
 
 fn code(v: &Value) -> Option<&str> {
@@ -151,6 +153,70 @@ async fn hotline_pre_loss_lapses_after_ten_days(engine: Engine) {
         .expect("the report is audited");
     assert_eq!(report["channel"], "hotline");
     assert_eq!(report["actor_role"], "hotline");
+}
+
+// R-LS-1: a pre-loss may also be made in writing at an outlet or at a self-service terminal;
+// how long it lasts is the region's policy (here a region that uses 7 days).
+async fn pre_loss_in_writing_or_at_a_terminal_follows_the_regions_days(engine: Engine) {
+    let national = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/national.toml"),
+    )
+    .unwrap();
+    let seven = national
+        .replace("name = \"national\"", "name = \"seven-day\"")
+        .replace("pre_loss_days = 10", "pre_loss_days = 7");
+    assert_ne!(seven, national);
+    let file = std::env::temp_dir().join(format!("shebao-policy-{}.toml", nth_id(9)));
+    std::fs::write(&file, seven).unwrap();
+    let app = TestApp::spawn_with(engine, file.to_str().unwrap()).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let id = nth_id(1);
+    let card = app.card_with_ss_password(&clerk, &id, "583920").await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/loss"),
+            &clerk,
+            json!({"kind": "pre", "channel": "written"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["loss"]["channel"], "written");
+    assert_eq!(v["loss"]["lapses_at"], "2026-03-09T09:00:00+08:00");
+    app.advance("P7D").await;
+    assert_eq!(
+        verify(&app, &pharmacy, &card, "583920").await.0,
+        StatusCode::OK
+    );
+
+    // At a self-service terminal, in the holder's own session.
+    let holder = app.holder_session(&id).await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/loss"),
+            &holder,
+            json!({"kind": "pre", "channel": "self_service_terminal"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["loss"]["lapses_at"], "2026-03-16T09:00:00+08:00");
+    // A pre-loss can be made stronger while it lasts: the holder goes on to a temporary loss.
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/loss"),
+            &holder,
+            json!({"kind": "temporary", "channel": "online"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["loss"]["kind"], "temporary");
+    app.advance("P8D").await;
+    assert_eq!(
+        verify(&app, &pharmacy, &card, "583920").await.0,
+        StatusCode::LOCKED,
+        "a temporary loss does not lapse"
+    );
+    let _ = std::fs::remove_file(file);
 }
 
 // R-LS-2, R-LK-5: a temporary loss (window, medical institution, online) stops the social-
@@ -927,4 +993,49 @@ async fn calendar_years_are_loaded_by_the_operator(engine: Engine) {
             .iter()
             .any(|r| r["action"] == "calendar.load")
     );
+}
+
+// The operator's way: `shebao calendar load FILE.csv` stores the year in the database; the
+// server counts with it.
+async fn calendar_cli_loads_a_year_into_the_database(engine: Engine) {
+    let config = config(engine, "national");
+    let csv = config.data_dir.join("2027.csv");
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    std::fs::write(&csv, "# years: 2027\n2027-01-01,holiday,New Year's Day\n").unwrap();
+    let shebao = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_shebao"));
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(&config.data_dir)
+            .env("SHEBAO_PIN_KEYS", config.pin_keys.as_deref().unwrap())
+            .env_remove("SHEBAO_DATABASE_URL");
+        if let Some(url) = &config.database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bad = config.data_dir.join("bad.csv");
+    std::fs::write(&bad, "2027-01-01,holiday,x\n").unwrap();
+    let (ok, _, err) = shebao(&["calendar", "load", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("years"), "{err}");
+    let (ok, out, err) = shebao(&["calendar", "load", csv.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("2027"), "{out}");
+    let (ok, out, _) = shebao(&["calendar", "years"]);
+    assert!(ok);
+    assert!(out.trim().ends_with("2026 2027"), "{out}");
+
+    let app = TestApp::start(engine, config).await;
+    let clerk = app.actor("clerk").await;
+    let card = app.card_for(&clerk, &nth_id(1), json!({})).await;
+    app.set_clock("2026-12-21T02:00:00Z").await;
+    let r = replace(&app, &clerk, &card, "damaged").await;
+    assert_eq!(r["ready_on"], "2027-01-12");
 }
