@@ -6,26 +6,34 @@
 
 pub mod calendar;
 pub mod card;
+pub mod contribution;
 pub mod evidence;
 pub mod id;
 pub mod money;
+pub mod month;
 pub mod password;
 pub mod person;
 pub mod policy;
 pub mod role;
+pub mod settlement;
 pub mod throttle;
 pub mod time;
+pub mod unitlock;
 
 pub use calendar::{CalendarError, DayKind, WorkCalendar};
 pub use card::{
     Card, CardNo, CardStatus, FinAccount, PasswordAttempt, PinVerifier, SsAccount, SsActivation,
     SsPassword,
 };
+pub use contribution::{Assessment, ContributionPolicy, CreditRules, Insured, RuleSet};
 pub use evidence::{Evidence, EvidenceMissing};
 pub use id::{IdNumber, IdNumberError};
 pub use money::Fen;
+pub use month::Month;
 pub use password::{Pin, PinError, Weakness};
 pub use person::{LegacyCard, Person, PersonKind, Phone, RegionCode};
 pub use policy::{AgentPolicy, InitialPassword, Policy, WeakPasswordRule, WebLoginPolicy};
 pub use role::Role;
+pub use settlement::{Filing, FilingKind, SettlementPolicy, VisitKind};
 pub use throttle::WebLoginThrottle;
+pub use unitlock::{EmployerMonth, UnitLock, Unlock};

@@ -30,6 +30,10 @@ pub struct Policy {
     pub replacement_working_days: u32,
     /// R-AC-3: the fee for a replacement card.
     pub replacement_fee: crate::money::Fen,
+    /// R-EM-1..4, R-CR-1: deadlines, rates and crediting rule sets.
+    pub contribution: crate::contribution::ContributionPolicy,
+    /// R-MS-2, R-MS-3: what the fund pays and the filing window.
+    pub settlement: crate::settlement::SettlementPolicy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod handlers;
 mod loss;
+mod money;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -31,7 +32,7 @@ pub struct AppState {
 #[openapi(
     info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339."),
     modifiers(&BearerAuth),
-    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "system"))
+    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "settlement"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -79,6 +80,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(loss::transfer))
         .routes(routes!(loss::calendar))
         .routes(routes!(loss::load_calendar))
+        .routes(routes!(money::get_employer))
+        .routes(routes!(money::record_payment))
+        .routes(routes!(money::submit_receipts))
+        .routes(routes!(money::run_job))
+        .routes(routes!(money::last_job))
+        .routes(routes!(money::purchase))
+        .routes(routes!(money::visit))
+        .routes(routes!(money::file))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     (router, doc)

@@ -10,7 +10,7 @@ use shebao_service::model::{AuditRecord, LedgerEntry};
 use shebao_service::views::{CardView, LockMessage, PersonView};
 use utoipa::ToSchema;
 
-pub(crate) fn ts(t: Timestamp) -> String {
+pub fn ts(t: Timestamp) -> String {
     // RFC 3339 with the business day's offset, as the contract asks.
     t.to_zoned(shebao_domain::time::SHANGHAI.clone())
         .strftime("%Y-%m-%dT%H:%M:%S%.f%:z")

@@ -10,6 +10,7 @@ use crate::support::{
     require_usable, settle,
 };
 use crate::views::{CardView, lock_message};
+use shebao_domain::time::business_date;
 use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
 use zeroize::Zeroizing;
 
@@ -121,7 +122,7 @@ impl Service {
                 Audit::new("card.issue")
                     .card(&card)
                     .record(tx, &actor, now)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }
@@ -159,7 +160,12 @@ impl Service {
                         return Ok(None);
                     }
                     let person = load_person(tx, &card.id_number, false)?;
-                    Ok(Some(CardView::new(card, &person, &policy, now)))
+                    if !crate::employers::months_current(tx, &person, business_date(now))? {
+                        return Ok(None);
+                    }
+                    Ok(Some(crate::support::card_view(
+                        tx, card, &person, &policy, now,
+                    )?))
                 }
             })
             .await?;
@@ -175,7 +181,8 @@ impl Service {
                     tx.update_card(&card)?;
                 }
                 let person = load_person(tx, &card.id_number, false)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::employers::ensure_rolled(tx, &policy, &person, business_date(now))?;
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }
@@ -299,7 +306,7 @@ impl Service {
                 }
                 tx.update_card(&card)?;
                 audit.record(tx, &actor, now)?;
-                Ok(Ok(CardView::new(card, &person, &policy, now)))
+                Ok(Ok(crate::support::card_view(tx, card, &person, &policy, now)?))
             })
             .await?
     }

@@ -12,21 +12,29 @@ pub mod store;
 mod admin;
 mod calendar;
 mod cards;
+mod crediting;
+mod employers;
+mod jobs;
 mod loss;
 mod passwords;
 mod people;
 mod selfservice;
+mod settlement;
 mod support;
 pub mod views;
 
 pub use admin::NewActor;
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
+pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
+pub use employers::{DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
+pub use jobs::JOB_NAMES;
 pub use loss::ReplacementIssued;
 pub use passwords::{PasswordChanged, Verified};
 pub use people::{NewEmployer, NewLegacyCard, NewPerson};
 pub use selfservice::LoginResult;
+pub use settlement::{FilingView, NewFiling, NewPurchase, NewVisit, PurchaseResult, VisitResult};
 
 use clock::Clock;
 use keys::PinKeyring;
@@ -42,6 +50,8 @@ pub struct Service {
     pub(crate) keys: Arc<PinKeyring>,
     /// The shipped working-day calendar with operator-loaded years laid over it.
     pub(crate) calendar: RwLock<Arc<WorkCalendar>>,
+    /// One batch job at a time on this server.
+    pub(crate) job_lock: tokio::sync::Mutex<()>,
 }
 
 impl Service {
@@ -52,6 +62,7 @@ impl Service {
             policy: Arc::new(policy),
             keys: Arc::new(keys),
             calendar: RwLock::new(Arc::new(WorkCalendar::shipped().clone())),
+            job_lock: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -158,7 +158,7 @@ impl Service {
                 }
                 audit.record(tx, &actor, now)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }
@@ -213,7 +213,7 @@ impl Service {
                     ))
                     .record(tx, &actor, now)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }
@@ -349,7 +349,7 @@ impl Service {
                     .evidence(&evidence)
                     .record(tx, &actor, now)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }
@@ -397,7 +397,7 @@ impl Service {
                 };
                 Audit::new(action).card(&card).record(tx, &actor, now)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                Ok(CardView::new(card, &person, &policy, now))
+                crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
     }

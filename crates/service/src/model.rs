@@ -76,3 +76,115 @@ pub struct LedgerEntry {
     pub balance_after: Fen,
     pub reference: Option<String>,
 }
+
+/// An employer's month as stored: the domain's view plus the crediting and audit marks.
+#[derive(Debug, Clone)]
+pub struct EmployerMonthRecord {
+    pub employer_id: String,
+    pub month: shebao_domain::EmployerMonth,
+    /// When the month's payment data from the tax bureau is in (R-EM-4): crediting may run.
+    pub data_arrived_on: Option<jiff::civil::Date>,
+    /// When every assessment of the month was credited.
+    pub credited_at: Option<Timestamp>,
+    /// When the unit lock this month caused was written to the audit trail (once).
+    pub lock_noted_at: Option<Timestamp>,
+}
+
+/// One insured person's assessment for one month (what crediting applies, R-CR-1).
+#[derive(Debug, Clone)]
+pub struct AssessmentRecord {
+    pub employer_id: String,
+    pub month: shebao_domain::Month,
+    pub id_number: String,
+    pub kind: shebao_domain::PersonKind,
+    pub base: Option<Fen>,
+    pub assessment: shebao_domain::Assessment,
+    /// The rule set's name (`seeds`, `reform_2021`).
+    pub rule_set: String,
+    pub credited_at: Option<Timestamp>,
+    pub credited_card_no: Option<String>,
+}
+
+/// Where a payment's record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentSource {
+    /// The tax bureau's payment data (counts for crediting, R-EM-4).
+    TaxBureau,
+    /// A tax receipt shown by the employer (counts for the unit lock only, D-9).
+    Receipt,
+}
+
+impl PaymentSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentSource::TaxBureau => "tax_bureau",
+            PaymentSource::Receipt => "receipt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tax_bureau" => Some(PaymentSource::TaxBureau),
+            "receipt" => Some(PaymentSource::Receipt),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentRecord {
+    pub seq: Option<i64>,
+    pub employer_id: String,
+    pub month: shebao_domain::Month,
+    pub amount: Fen,
+    pub paid_on: jiff::civil::Date,
+    pub source: PaymentSource,
+    /// A receipt's number, or the tax bureau's record number when it sends one: unique.
+    pub reference: Option<String>,
+    pub recorded_at: Timestamp,
+}
+
+/// A settled purchase or visit, kept for idempotency and the trail (STYLE 11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementRecord {
+    pub actor_id: String,
+    pub client_txn_id: String,
+    /// `purchase`, `visit_outpatient`, `visit_inpatient`.
+    pub kind: String,
+    pub card_no: String,
+    /// What the request said, to tell a repeat from a conflicting reuse of the id.
+    pub request: String,
+    /// Purchase: from the account, cash due, balance after. Visit: fund pays, holder pays, 0.
+    pub amounts: [Fen; 3],
+    pub at: Timestamp,
+}
+
+/// An out-of-area filing (R-MS-3).
+#[derive(Debug, Clone)]
+pub struct FilingRecord {
+    pub id: String,
+    pub id_number: String,
+    pub filing: shebao_domain::Filing,
+    pub filed_at: Timestamp,
+    pub actor_id: String,
+}
+
+/// The last run of a batch job.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    pub name: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// `running`, `ok`, `failed`.
+    pub status: String,
+    pub summary: String,
+    pub rows: i64,
+}
+
+/// One credit the crediting job applied.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreditBatch {
+    pub rows: u64,
+    pub amount: Fen,
+    /// Rows skipped because the person holds no usable card yet.
+    pub waiting_for_card: u64,
+}

@@ -147,6 +147,22 @@ impl Account {
     }
 }
 
+/// One social-security password attempt for a use case other than `verify` (a purchase):
+/// counted in the same step as the comparison; a verifier under an old key is rewritten.
+pub(crate) fn ss_attempt(
+    card: &mut Card,
+    now: jiff::Timestamp,
+    policy: &Policy,
+    keys: &PinKeyring,
+    pin: &Pin,
+) -> PasswordAttempt {
+    let attempt = Account::Social.attempt(card, now, policy, keys, pin);
+    if attempt == PasswordAttempt::Verified && Account::Social.stale_verifier(card, keys) {
+        Account::Social.set_password(card, keys, pin);
+    }
+    attempt
+}
+
 /// R-PW-2: `000000` always refused; other weak passwords refused or warned by policy.
 pub(crate) fn check_new_pin(
     policy: &Policy,

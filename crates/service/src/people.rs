@@ -163,7 +163,7 @@ impl Service {
             web_login: WebLoginThrottle::default(),
             created_at: now,
         };
-        let actor = actor.clone();
+        let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
                 if let Some(employer) = &person.employer_id
@@ -178,6 +178,8 @@ impl Service {
                     )));
                 }
                 tx.insert_person(&person).map_err(duplicate_as_exists)?;
+                // D-8: assessed for the month of registration at once.
+                crate::employers::assess_new_person(tx, &policy, &person, business_date(now))?;
                 Audit::new("person.register")
                     .person(&person.id_number)
                     .record(tx, &actor, now)?;
@@ -228,7 +230,7 @@ impl Service {
             }
             other => other.map(Fen),
         };
-        let actor = actor.clone();
+        let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
                 let seq = tx.next_sequence("employer")?;
@@ -240,6 +242,8 @@ impl Service {
                     created_at: now,
                 };
                 tx.insert_employer(&employer).map_err(duplicate_as_exists)?;
+                // D-8: the month of registration shows at once (assessed at zero until people come).
+                crate::employers::roll_forward(tx, &policy, &employer, business_date(now))?;
                 Audit::new("employer.create")
                     .detail(format!("employer {}", employer.id))
                     .record(tx, &actor, now)?;

@@ -5,7 +5,8 @@
 use jiff::SignedDuration;
 use serde::Deserialize;
 use shebao_domain::{
-    AgentPolicy, InitialPassword, Policy, RegionCode, WeakPasswordRule, WebLoginPolicy,
+    AgentPolicy, ContributionPolicy, CreditRules, Fen, InitialPassword, Month, Policy, RegionCode,
+    RuleSet, SettlementPolicy, WeakPasswordRule, WebLoginPolicy,
 };
 
 /// The policies shipped in the binary, by name.
@@ -39,6 +40,38 @@ struct PolicyFile {
     web_login: WebLoginSection,
     loss: LossSection,
     replacement: ReplacementSection,
+    contribution: ContributionSection,
+    crediting: Vec<CreditingSection>,
+    settlement: SettlementSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContributionSection {
+    due_day: i8,
+    tax_data_working_days: u32,
+    employer_rate_bp: u32,
+    unlock_receipt_months: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreditingSection {
+    from: String,
+    rules: String,
+    employee_bp: u32,
+    employer_under_45_bp: Option<u32>,
+    employer_45_plus_bp: Option<u32>,
+    retiree_bp: Option<u32>,
+    retiree_fixed_fen: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettlementSection {
+    outpatient_fixed_fee_fen: i64,
+    inpatient_ratio_bp: u32,
+    emergency_filing_working_days: u32,
 }
 
 #[derive(Deserialize)]
@@ -169,6 +202,28 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             "replacement.fee_fen must be between 0 and 100000 (R-AC-3)",
         ));
     }
+    let contribution = contribution_policy(&file, &invalid)?;
+    let st = &file.settlement;
+    if !(0..=10_000_000).contains(&st.outpatient_fixed_fee_fen) {
+        return Err(invalid(
+            "settlement.outpatient_fixed_fee_fen must be between 0 and 10000000 (R-MS-2)",
+        ));
+    }
+    if st.inpatient_ratio_bp > 10_000 {
+        return Err(invalid(
+            "settlement.inpatient_ratio_bp is at most 10000 (100 %) (R-MS-2)",
+        ));
+    }
+    if !(1..=30).contains(&st.emergency_filing_working_days) {
+        return Err(invalid(
+            "settlement.emergency_filing_working_days must be between 1 and 30 (R-MS-3)",
+        ));
+    }
+    let settlement = SettlementPolicy {
+        outpatient_fixed_fee: Fen(st.outpatient_fixed_fee_fen),
+        inpatient_ratio_bp: st.inpatient_ratio_bp,
+        emergency_filing_working_days: st.emergency_filing_working_days,
+    };
     Ok(Policy {
         name: file.name.clone(),
         home_region,
@@ -192,6 +247,125 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         pre_loss_duration: SignedDuration::from_hours(24 * i64::from(file.loss.pre_loss_days)),
         replacement_working_days: file.replacement.production_working_days,
         replacement_fee: shebao_domain::Fen(file.replacement.fee_fen),
+        contribution,
+        settlement,
+    })
+}
+
+/// Rates are capped at 20 % (2000 bp): the sources' largest is 4 %; anything beyond a fifth of
+/// a wage is a typo.
+const RATE_BP_MAX: u32 = 2_000;
+
+fn contribution_policy(
+    file: &PolicyFile,
+    invalid: &dyn Fn(&str) -> PolicyError,
+) -> Result<ContributionPolicy, PolicyError> {
+    let c = &file.contribution;
+    if !(1..=28).contains(&c.due_day) {
+        return Err(invalid(
+            "contribution.due_day must be between 1 and 28 (R-EM-1)",
+        ));
+    }
+    if !(1..=250).contains(&c.tax_data_working_days) {
+        return Err(invalid(
+            "contribution.tax_data_working_days must be between 1 and 250 (R-EM-4)",
+        ));
+    }
+    if c.employer_rate_bp > RATE_BP_MAX {
+        return Err(invalid("contribution.employer_rate_bp is at most 2000"));
+    }
+    if !(1..=12).contains(&c.unlock_receipt_months) {
+        return Err(invalid(
+            "contribution.unlock_receipt_months must be between 1 and 12 (R-EM-3)",
+        ));
+    }
+    if file.crediting.is_empty() {
+        return Err(invalid(
+            "at least one [[crediting]] rule set is needed (R-CR-1)",
+        ));
+    }
+    let mut rule_sets = Vec::new();
+    for (i, r) in file.crediting.iter().enumerate() {
+        let field = |name: &str| format!("crediting[{i}].{name}");
+        let from = Month::parse(&r.from)
+            .ok_or_else(|| invalid(&format!("{} is a month, YYYY-MM", field("from"))))?;
+        let rate = |name: &str, v: Option<u32>| -> Result<u32, PolicyError> {
+            match v {
+                Some(v) if v <= RATE_BP_MAX => Ok(v),
+                Some(_) => Err(invalid(&format!("{} is at most 2000", field(name)))),
+                None => Err(invalid(&format!(
+                    "{} is required for rules {:?}",
+                    field(name),
+                    r.rules
+                ))),
+            }
+        };
+        let employee_bp = rate("employee_bp", Some(r.employee_bp))?;
+        let rules = match r.rules.as_str() {
+            "seeds" => {
+                if r.retiree_fixed_fen.is_some() {
+                    return Err(invalid(&format!(
+                        "{} belongs to reform_2021",
+                        field("retiree_fixed_fen")
+                    )));
+                }
+                CreditRules::Seeds {
+                    employee_bp,
+                    employer_under_45_bp: rate("employer_under_45_bp", r.employer_under_45_bp)?,
+                    employer_45_plus_bp: rate("employer_45_plus_bp", r.employer_45_plus_bp)?,
+                    retiree_bp: rate("retiree_bp", r.retiree_bp)?,
+                }
+            }
+            "reform_2021" => {
+                if r.employer_under_45_bp.is_some()
+                    || r.employer_45_plus_bp.is_some()
+                    || r.retiree_bp.is_some()
+                {
+                    return Err(invalid(&format!(
+                        "{}: under reform_2021 the employer's share goes to the pool and retirees get retiree_fixed_fen",
+                        field("rules")
+                    )));
+                }
+                let fixed = r.retiree_fixed_fen.ok_or_else(|| {
+                    invalid(&format!(
+                        "{} is required for rules \"reform_2021\"",
+                        field("retiree_fixed_fen")
+                    ))
+                })?;
+                if !(0..=1_000_000).contains(&fixed) {
+                    return Err(invalid(&format!(
+                        "{} must be between 0 and 1000000",
+                        field("retiree_fixed_fen")
+                    )));
+                }
+                CreditRules::Reform2021 {
+                    employee_bp,
+                    retiree_fixed: Fen(fixed),
+                }
+            }
+            _ => {
+                return Err(invalid(&format!(
+                    "{} is seeds or reform_2021",
+                    field("rules")
+                )));
+            }
+        };
+        if let Some(last) = rule_sets.last().map(|r: &RuleSet| r.from)
+            && from <= last
+        {
+            return Err(invalid(&format!(
+                "{} must come after the previous rule set's",
+                field("from")
+            )));
+        }
+        rule_sets.push(RuleSet { from, rules });
+    }
+    Ok(ContributionPolicy {
+        due_day: c.due_day,
+        tax_data_working_days: c.tax_data_working_days,
+        employer_rate_bp: c.employer_rate_bp,
+        unlock_receipt_months: c.unlock_receipt_months,
+        rule_sets,
     })
 }
 
@@ -216,6 +390,52 @@ mod tests {
             national.bank_activation_delay,
             SignedDuration::from_hours(24)
         );
+        // R-EM-1, R-EM-4, R-CR-1, R-MS-3.
+        assert_eq!(national.contribution.due_day, 15);
+        assert_eq!(national.contribution.tax_data_working_days, 45);
+        assert_eq!(national.contribution.unlock_receipt_months, 3);
+        assert_eq!(
+            national.contribution.rule_sets[0].rules,
+            CreditRules::Seeds {
+                employee_bp: 200,
+                employer_under_45_bp: 110,
+                employer_45_plus_bp: 150,
+                retiree_bp: 400
+            }
+        );
+        assert_eq!(national.settlement.emergency_filing_working_days, 3);
+    }
+
+    // A region switches to the 2021 reform on a date by adding a rule set.
+    #[test]
+    fn reform_rule_set_switches_on_its_month() {
+        let text = format!(
+            "{}\n[[crediting]]\nfrom = \"2027-01\"\nrules = \"reform_2021\"\nemployee_bp = 200\nretiree_fixed_fen = 8000\n",
+            SHIPPED[0].1
+        );
+        let policy = parse(&text).unwrap();
+        let c = &policy.contribution;
+        assert_eq!(
+            c.rules_for(Month::parse("2026-12").unwrap())
+                .unwrap()
+                .name(),
+            "seeds"
+        );
+        assert_eq!(
+            c.rules_for(Month::parse("2027-01").unwrap())
+                .unwrap()
+                .name(),
+            "reform_2021"
+        );
+        let backwards = text.replace("from = \"2027-01\"", "from = \"1999-01\"");
+        assert!(
+            parse(&backwards)
+                .unwrap_err()
+                .to_string()
+                .contains("crediting[1].from")
+        );
+        let mixed = text.replace("retiree_fixed_fen = 8000", "retiree_bp = 400");
+        assert!(parse(&mixed).is_err());
     }
 
     #[test]

@@ -8,9 +8,13 @@
 //! in its own transaction on a pool of connections and takes row locks.
 
 use crate::error::ServiceError;
-use crate::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
+use crate::model::{
+    Actor, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer, EmployerMonthRecord,
+    FilingRecord, JobRun, LedgerEntry, PaymentRecord, Session, SettlementRecord,
+};
 use jiff::Timestamp;
-use shebao_domain::{Card, CardNo, IdNumber, Person};
+use jiff::civil::Date;
+use shebao_domain::{Card, CardNo, IdNumber, Month, Person};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +60,68 @@ pub trait Tx {
     fn audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
 
     fn append_ledger(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// Loads an employer and, on engines that need it, locks its row until the transaction ends
+    /// (serialises the month roll-forward of concurrent requests).
+    fn employer_for_update(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
+    /// Every employer, by id, a page at a time (`after` is the last id seen).
+    fn employers_after(&mut self, after: &str, limit: u32) -> Result<Vec<Employer>, StoreError>;
+    /// People insured through an employer (employees and retirees), by ID number, a page at a time.
+    fn insured_of(
+        &mut self,
+        employer_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Person>, StoreError>;
+    fn employer_months(
+        &mut self,
+        employer_id: &str,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    /// The months holding a unit lock on `today` (the purchase path's check: one indexed read).
+    fn locking_months(
+        &mut self,
+        employer_id: &str,
+        today: Date,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    fn put_employer_month(&mut self, record: &EmployerMonthRecord) -> Result<(), StoreError>;
+    /// Months whose payment data has not arrived yet but whose tax-bureau payments cover them.
+    fn months_awaiting_data(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    /// Months whose data arrived and that are not fully credited.
+    fn months_to_credit(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError>;
+    fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError>;
+    /// Credits up to `limit` uncredited assessments of one month, in ID order after `after`:
+    /// adds to the holder's current card, appends the ledger row, marks the assessment.
+    fn credit_assessments(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+        after: &str,
+        limit: u32,
+        at: Timestamp,
+    ) -> Result<(CreditBatch, Option<String>), StoreError>;
+    fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError>;
+    fn payment_by_reference(
+        &mut self,
+        reference: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
+    fn payments_of(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+
+    fn settlement(
+        &mut self,
+        actor_id: &str,
+        client_txn_id: &str,
+    ) -> Result<Option<SettlementRecord>, StoreError>;
+    fn insert_settlement(&mut self, record: &SettlementRecord) -> Result<(), StoreError>;
+    fn insert_filing(&mut self, record: &FilingRecord) -> Result<(), StoreError>;
+    fn filings_of(&mut self, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError>;
+
+    fn job_run(&mut self, name: &str) -> Result<Option<JobRun>, StoreError>;
+    fn put_job_run(&mut self, run: &JobRun) -> Result<(), StoreError>;
+
     /// A person's personal-account ledger over all their cards (it follows a replacement, D-10).
     fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError>;
 

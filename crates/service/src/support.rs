@@ -199,3 +199,17 @@ impl<'a> Audit<'a> {
         Ok(())
     }
 }
+
+/// The card view with everything that may lock it (R-LK-5): loss, the employer's unit lock
+/// (derived from the employer's months as stored), the password lock. `card` must be settled.
+pub(crate) fn card_view(
+    tx: &mut dyn Tx,
+    card: Card,
+    person: &Person,
+    policy: &shebao_domain::Policy,
+    now: Timestamp,
+) -> Result<crate::views::CardView, ServiceError> {
+    let today = shebao_domain::time::business_date(now);
+    let lock = crate::employers::person_unit_lock(tx, person, today)?;
+    Ok(crate::views::CardView::new(card, person, policy, now).with_unit_lock(lock))
+}

@@ -77,6 +77,8 @@ pub struct CardView {
     pub holder_name: String,
     pub ss: SsView,
     pub fin: FinView,
+    /// The employer's unit lock on this holder's fund-paid care (R-EM-2, R-EM-5).
+    pub unit_lock: Option<shebao_domain::UnitLock>,
 }
 
 impl CardView {
@@ -128,7 +130,20 @@ impl CardView {
             card,
             ss,
             fin,
+            unit_lock: None,
         }
+    }
+
+    /// Adds the employer's unit lock. The reason shown follows the order settlement checks
+    /// them in: a loss first, then the unit lock, then the password lock.
+    pub fn with_unit_lock(mut self, lock: Option<shebao_domain::UnitLock>) -> CardView {
+        if lock.is_some() && self.ss.lock_reason != Some(LockReason::Loss) {
+            self.ss.locked = true;
+            self.ss.lock_reason = Some(LockReason::EmployerArrears);
+            self.ss.lock_message = Some(lock_message(LockReason::EmployerArrears));
+        }
+        self.unit_lock = lock;
+        self
     }
 }
 

@@ -227,3 +227,21 @@ async fn log_request(
 pub fn default_data_dir() -> &'static Path {
     Path::new("./shebao-data")
 }
+
+/// A progress bar on stderr when it is a terminal; `None` otherwise (logs and CI get the
+/// summary line only).
+pub fn progress_bar(job: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {prefix}: {pos} rows, {per_sec} [{elapsed}]",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(job.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}

@@ -62,10 +62,36 @@ enum Command {
     },
     /// Prints the OpenAPI document.
     Openapi,
+    /// Batch jobs: monthly-deadline (assess new months, record unit locks) and crediting
+    /// (credit personal accounts whose payment data has arrived). Idempotent; run them daily.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
     /// The working-day calendar: shipped 2005-2026, and years loaded from new notices.
     Calendar {
         #[command(subcommand)]
         action: CalendarAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Runs a job to the end: a progress bar on a terminal, a summary line always.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// monthly-deadline or crediting.
+        name: String,
+        /// Crediting: accounts per transaction.
+        #[arg(long, default_value_t = shebao_service::CREDIT_BATCH_ROWS_DEFAULT)]
+        batch_rows: u32,
+    },
+    /// Shows a job's last run.
+    Show {
+        #[command(flatten)]
+        common: Common,
+        name: String,
     },
 }
 
@@ -166,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Calendar { action } => calendar(action).await,
+        Command::Jobs { action } => jobs(action).await,
     }
 }
 
@@ -201,6 +228,65 @@ async fn calendar(action: CalendarAction) -> anyhow::Result<()> {
                 .collect();
             runtime.close().await;
             println!("{}", years.join(" "));
+            Ok(())
+        }
+    }
+}
+
+async fn jobs(action: JobsAction) -> anyhow::Result<()> {
+    match action {
+        JobsAction::Run {
+            common,
+            name,
+            batch_rows,
+        } => {
+            let runtime = Runtime::open(&config(common)).await?;
+            let bar = shebao::progress_bar(&name);
+            let progress = {
+                let bar = bar.clone();
+                move |n: u64| {
+                    if let Some(bar) = &bar {
+                        bar.set_position(n);
+                    }
+                }
+            };
+            let started = std::time::Instant::now();
+            let run = runtime
+                .service
+                .run_job(None, &name, Some(batch_rows), &progress)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            runtime.close().await;
+            let run = run?;
+            println!(
+                "{}: {} in {:.1} s: {}",
+                run.name,
+                run.status,
+                started.elapsed().as_secs_f64(),
+                run.summary
+            );
+            Ok(())
+        }
+        JobsAction::Show { common, name } => {
+            let runtime = Runtime::open(&config(common)).await?;
+            let run = runtime.service.last_job_run_unchecked(&name).await;
+            runtime.close().await;
+            match run.map_err(|e| anyhow::anyhow!("{e}"))? {
+                Some(run) => println!(
+                    "{}: {} (started {}, finished {}): {}",
+                    run.name,
+                    run.status,
+                    run.started_at,
+                    run.finished_at
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    run.summary
+                ),
+                None => println!("{name}: never run"),
+            }
             Ok(())
         }
     }

@@ -8,6 +8,7 @@
 //! - [`postgres`]: a pool of worker threads, one transaction per job, row locks
 //!   (`SELECT … FOR UPDATE`) so several servers can share one database.
 
+mod contributions;
 mod migrations;
 pub mod postgres;
 mod queries;

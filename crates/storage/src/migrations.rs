@@ -161,6 +161,86 @@ CREATE TABLE calendar_years (
 CREATE INDEX ledger_by_person ON ledger (id_number, seq);
 ";
 
+/// V3: employers' months, assessments, payments and receipts, settlements, filings, job runs
+/// (issue: employers, contributions, the unit lock, crediting and settlement). Dates are
+/// `YYYY-MM-DD` text and months `YYYY-MM`: both sort as they read.
+const V3_CONTRIBUTIONS_AND_SETTLEMENT: &str = "
+CREATE TABLE employer_months (
+    employer_id TEXT NOT NULL REFERENCES employers (id),
+    month TEXT NOT NULL,
+    assessed_fen BIGINT NOT NULL,
+    due_on TEXT NOT NULL,
+    lock_from TEXT NOT NULL,
+    paid_fen BIGINT NOT NULL,
+    paid_on_time_fen BIGINT NOT NULL,
+    tax_paid_fen BIGINT NOT NULL,
+    cleared_at BIGINT,
+    data_arrived_on TEXT,
+    credited_at BIGINT,
+    lock_noted_at BIGINT,
+    PRIMARY KEY (employer_id, month)
+);
+CREATE INDEX employer_months_uncredited ON employer_months (credited_at, data_arrived_on);
+CREATE TABLE assessments (
+    employer_id TEXT NOT NULL,
+    month TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    base_fen BIGINT,
+    contribution_fen BIGINT NOT NULL,
+    employee_part_fen BIGINT NOT NULL,
+    credit_fen BIGINT NOT NULL,
+    rule_set TEXT NOT NULL,
+    credited_at BIGINT,
+    credited_card_no TEXT,
+    PRIMARY KEY (employer_id, month, id_number)
+);
+CREATE INDEX assessments_by_person ON assessments (id_number, month);
+CREATE TABLE payments (
+    id BIGINT PRIMARY KEY,
+    employer_id TEXT NOT NULL REFERENCES employers (id),
+    month TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    paid_on TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reference TEXT UNIQUE,
+    recorded_at BIGINT NOT NULL
+);
+CREATE INDEX payments_by_month ON payments (employer_id, month);
+CREATE TABLE settlements (
+    actor_id TEXT NOT NULL,
+    client_txn_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    card_no TEXT NOT NULL,
+    request TEXT NOT NULL,
+    amount1_fen BIGINT NOT NULL,
+    amount2_fen BIGINT NOT NULL,
+    amount3_fen BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (actor_id, client_txn_id)
+);
+CREATE TABLE filings (
+    id TEXT PRIMARY KEY,
+    id_number TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region TEXT NOT NULL,
+    filed_on TEXT NOT NULL,
+    admitted_on TEXT,
+    filed_at BIGINT NOT NULL,
+    actor_id TEXT NOT NULL
+);
+CREATE INDEX filings_by_person ON filings (id_number);
+CREATE TABLE job_runs (
+    name TEXT PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    rows_done BIGINT NOT NULL
+);
+CREATE INDEX persons_by_employer ON persons (employer_id, id_number);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -175,6 +255,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "loss_and_calendar",
             vec![V2_LOSS_AND_CALENDAR],
             vec![V2_LOSS_AND_CALENDAR],
+        ),
+        (
+            3,
+            "contributions_and_settlement",
+            vec![V3_CONTRIBUTIONS_AND_SETTLEMENT],
+            vec![V3_CONTRIBUTIONS_AND_SETTLEMENT],
         ),
     ]
 }

@@ -1,14 +1,20 @@
 //! The statements, written once for both engines (`$n` placeholders; the SQLite connection
 //! rewrites them and drops `FOR UPDATE`, which its single writer makes unnecessary).
 
+use crate::contributions;
 use crate::sql::{Row, SqlConn, Value};
 use jiff::Timestamp;
+use jiff::civil::Date;
+use shebao_domain::Month;
 use shebao_domain::{
     Card, CardNo, CardStatus, Evidence, Fen, FinAccount, IdNumber, LegacyCard, Person, PersonKind,
     Phone, PinVerifier, RegionCode, Role, SsAccount, SsActivation, SsPassword, WebLoginThrottle,
     card::{Loss, LossKind, Replacement, ReplacementReason},
 };
-use shebao_service::model::{Actor, AuditQuery, AuditRecord, Employer, LedgerEntry, Session};
+use shebao_service::model::{
+    Actor, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer, EmployerMonthRecord,
+    FilingRecord, JobRun, LedgerEntry, PaymentRecord, Session, SettlementRecord,
+};
 use shebao_service::store::{StoreError, Tx};
 
 /// The shared `Tx` implementation over any engine's connection.
@@ -297,6 +303,16 @@ fn ledger_from(row: &Row) -> Result<LedgerEntry, StoreError> {
     })
 }
 
+fn employer_from(r: &Row) -> Result<Employer, StoreError> {
+    Ok(Employer {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        region: region(&r.text(2)?)?,
+        prev_year_avg_wage: r.opt_int(3)?.map(Fen),
+        created_at: r.time(4)?,
+    })
+}
+
 fn one<T>(
     rows: Vec<Row>,
     f: impl Fn(&Row) -> Result<T, StoreError>,
@@ -346,15 +362,7 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
 
     fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError> {
         let rows = self.0.query("SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id = $1", &[id.into()])?;
-        one(rows, |r| {
-            Ok(Employer {
-                id: r.text(0)?,
-                name: r.text(1)?,
-                region: region(&r.text(2)?)?,
-                prev_year_avg_wage: r.opt_int(3)?.map(Fen),
-                created_at: r.time(4)?,
-            })
-        })
+        one(rows, employer_from)
     }
 
     fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError> {
@@ -520,19 +528,132 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
     }
 
     fn append_ledger(&mut self, e: &LedgerEntry) -> Result<(), StoreError> {
-        self.0.exec(
-            "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                e.card_no.as_str().into(),
-                e.id_number.as_str().into(),
-                e.at.into(),
-                e.kind.as_str().into(),
-                e.amount.0.into(),
-                e.balance_after.0.into(),
-                e.reference.clone().into(),
-            ],
+        contributions::insert_ledger(self.0, e)
+    }
+
+    fn employer_for_update(&mut self, id: &str) -> Result<Option<Employer>, StoreError> {
+        let rows = self.0.query("SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id = $1 FOR UPDATE", &[id.into()])?;
+        one(rows, employer_from)
+    }
+
+    fn employers_after(&mut self, after: &str, limit: u32) -> Result<Vec<Employer>, StoreError> {
+        let rows = self.0.query(
+            "SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id > $1 ORDER BY id LIMIT $2",
+            &[after.into(), i64::from(limit).into()],
         )?;
-        Ok(())
+        rows.iter().map(employer_from).collect()
+    }
+
+    fn insured_of(
+        &mut self,
+        employer_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Person>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, ",
+            "legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, ",
+            "web_failures, web_last_failure_at, created_at FROM persons ",
+            "WHERE employer_id = $1 AND kind IN ('employee', 'retiree') AND id_number > $2 ORDER BY id_number LIMIT $3"
+        );
+        let rows = self.0.query(
+            SQL,
+            &[employer_id.into(), after.into(), i64::from(limit).into()],
+        )?;
+        rows.iter().map(person_from).collect()
+    }
+
+    fn employer_months(
+        &mut self,
+        employer_id: &str,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::employer_months(self.0, employer_id)
+    }
+
+    fn locking_months(
+        &mut self,
+        employer_id: &str,
+        today: Date,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::locking_months(self.0, employer_id, today)
+    }
+
+    fn put_employer_month(&mut self, record: &EmployerMonthRecord) -> Result<(), StoreError> {
+        contributions::put_employer_month(self.0, record)
+    }
+
+    fn months_awaiting_data(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::months_awaiting_data(self.0, limit)
+    }
+
+    fn months_to_credit(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::months_to_credit(self.0, limit)
+    }
+
+    fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError> {
+        contributions::insert_assessment(self.0, record)
+    }
+
+    fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError> {
+        contributions::assessments_of(self.0, id)
+    }
+
+    fn credit_assessments(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+        after: &str,
+        limit: u32,
+        at: Timestamp,
+    ) -> Result<(CreditBatch, Option<String>), StoreError> {
+        contributions::credit_assessments(self.0, employer_id, month, after, limit, at)
+    }
+
+    fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError> {
+        contributions::insert_payment(self.0, payment)
+    }
+
+    fn payment_by_reference(
+        &mut self,
+        reference: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        contributions::payment_by_reference(self.0, reference)
+    }
+
+    fn payments_of(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        contributions::payments_of(self.0, employer_id, month)
+    }
+
+    fn settlement(
+        &mut self,
+        actor_id: &str,
+        client_txn_id: &str,
+    ) -> Result<Option<SettlementRecord>, StoreError> {
+        contributions::settlement(self.0, actor_id, client_txn_id)
+    }
+
+    fn insert_settlement(&mut self, record: &SettlementRecord) -> Result<(), StoreError> {
+        contributions::insert_settlement(self.0, record)
+    }
+
+    fn insert_filing(&mut self, record: &FilingRecord) -> Result<(), StoreError> {
+        contributions::insert_filing(self.0, record)
+    }
+
+    fn filings_of(&mut self, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError> {
+        contributions::filings_of(self.0, id)
+    }
+
+    fn job_run(&mut self, name: &str) -> Result<Option<JobRun>, StoreError> {
+        contributions::job_run(self.0, name)
+    }
+
+    fn put_job_run(&mut self, run: &JobRun) -> Result<(), StoreError> {
+        contributions::put_job_run(self.0, run)
     }
 
     fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError> {

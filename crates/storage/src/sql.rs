@@ -56,6 +56,32 @@ impl From<Option<Timestamp>> for Value {
     }
 }
 
+impl From<jiff::civil::Date> for Value {
+    fn from(v: jiff::civil::Date) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<jiff::civil::Date>> for Value {
+    fn from(v: Option<jiff::civil::Date>) -> Self {
+        Value::Text(v.map(|d| d.to_string()))
+    }
+}
+impl From<shebao_domain::Month> for Value {
+    fn from(v: shebao_domain::Month) -> Self {
+        Value::Text(Some(v.to_string()))
+    }
+}
+impl From<shebao_domain::Fen> for Value {
+    fn from(v: shebao_domain::Fen) -> Self {
+        Value::Int(Some(v.0))
+    }
+}
+impl From<Option<shebao_domain::Fen>> for Value {
+    fn from(v: Option<shebao_domain::Fen>) -> Self {
+        Value::Int(v.map(|f| f.0))
+    }
+}
+
 /// Instants are stored as microseconds since the Unix epoch: sortable and exact on both
 /// engines.
 pub fn micros(t: Timestamp) -> i64 {
@@ -100,6 +126,20 @@ impl Row {
         self.opt_int(i)?
             .map(|v| Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
+    }
+    pub fn opt_date(&self, i: usize) -> Result<Option<jiff::civil::Date>, StoreError> {
+        self.opt_text(i)?
+            .map(|t| t.parse().map_err(|_| corrupt(i, "a YYYY-MM-DD date")))
+            .transpose()
+    }
+    pub fn date(&self, i: usize) -> Result<jiff::civil::Date, StoreError> {
+        self.opt_date(i)?.ok_or_else(|| corrupt(i, "a date"))
+    }
+    pub fn month(&self, i: usize) -> Result<shebao_domain::Month, StoreError> {
+        shebao_domain::Month::parse(&self.text(i)?).ok_or_else(|| corrupt(i, "a YYYY-MM month"))
+    }
+    pub fn fen(&self, i: usize) -> Result<shebao_domain::Fen, StoreError> {
+        Ok(shebao_domain::Fen(self.int(i)?))
     }
     pub fn time(&self, i: usize) -> Result<Timestamp, StoreError> {
         self.opt_time(i)?.ok_or_else(|| corrupt(i, "a timestamp"))

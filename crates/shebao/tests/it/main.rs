@@ -11,6 +11,7 @@ mod activation;
 mod api;
 mod audit;
 mod concurrency;
+mod employers;
 mod loss;
 mod passwords;
 mod people;

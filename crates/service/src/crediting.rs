@@ -1,0 +1,155 @@
+//! The `crediting` job (R-EM-4, R-CR-1, R-CR-2): credits every personal account whose month's
+//! payment data has come back from the tax bureau, exactly once.
+//!
+//! Two phases, both safe to repeat and to interrupt:
+//! 1. For each month whose tax-bureau payments cover its assessment, find the day its data
+//!    arrives: the payment that completed the month, plus the policy's working days (45,
+//!    R-EM-4; D-3 counting). From that day the month may be credited.
+//! 2. Credit the arrived months' assessments in bounded batches, one transaction per batch
+//!    (never one giant transaction, never one per row). Each assessment is marked in the same
+//!    transaction as its card's balance and ledger row, so a crash or a second run never
+//!    credits twice; a person without a usable card yet is credited on a later run.
+
+use crate::Service;
+use crate::error::ServiceError;
+use crate::model::{EmployerMonthRecord, PaymentSource};
+use jiff::civil::Date;
+use shebao_domain::Fen;
+use shebao_domain::time::business_date;
+
+/// Assessments credited per transaction by default (STYLE 17).
+pub const CREDIT_BATCH_ROWS_DEFAULT: u32 = 5_000;
+/// Months examined per statement.
+const MONTH_PAGE_ROWS_MAX: u32 = 10_000;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CreditingSummary {
+    /// Months whose payment data arrived in this run.
+    pub months_arrived: u64,
+    /// Months still waiting for the data (paid, but fewer than N working days ago).
+    pub months_waiting: u64,
+    /// Months whose arrival day cannot be counted: the calendar lacks a year.
+    pub months_without_calendar: u64,
+    pub months_credited: u64,
+    pub accounts_credited: u64,
+    pub amount: Fen,
+    pub waiting_for_card: u64,
+    pub batches: u64,
+}
+
+impl Service {
+    /// Runs the crediting job; `progress` hears the number of accounts credited so far.
+    pub async fn run_crediting(
+        &self,
+        batch_rows: u32,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<CreditingSummary, ServiceError> {
+        let batch_rows = batch_rows.clamp(1, 100_000);
+        let now = self.clock.now();
+        let today = business_date(now);
+        let mut summary = CreditingSummary::default();
+
+        // Phase 1: when does each paid month's data arrive?
+        let awaiting = self
+            .db
+            .read(|tx| Ok(tx.months_awaiting_data(MONTH_PAGE_ROWS_MAX)?))
+            .await?;
+        for record in awaiting {
+            match self.data_arrival(&record).await {
+                Ok(Some(arrives)) if arrives <= today => {
+                    let mut record = record;
+                    record.data_arrived_on = Some(arrives);
+                    self.db
+                        .write(move |tx| Ok(tx.put_employer_month(&record)?))
+                        .await?;
+                    summary.months_arrived += 1;
+                }
+                Ok(_) => summary.months_waiting += 1,
+                Err(ServiceError::Conflict {
+                    code: "calendar_missing",
+                    ..
+                }) => summary.months_without_calendar += 1,
+                Err(e) => return Err(e),
+            }
+        }
+
+        // Phase 2: credit the arrived months, batch by batch.
+        let months = self
+            .db
+            .read(|tx| Ok(tx.months_to_credit(MONTH_PAGE_ROWS_MAX)?))
+            .await?;
+        for record in months {
+            let mut after = String::new();
+            let mut waiting = 0;
+            loop {
+                let (employer_id, month) = (record.employer_id.clone(), record.month.month);
+                let from = after.clone();
+                let (batch, last) = self
+                    .db
+                    .write(move |tx| {
+                        Ok(tx.credit_assessments(&employer_id, month, &from, batch_rows, now)?)
+                    })
+                    .await?;
+                summary.batches += 1;
+                summary.accounts_credited += batch.rows;
+                summary.amount = Fen(summary.amount.0 + batch.amount.0);
+                waiting += batch.waiting_for_card;
+                progress(summary.accounts_credited);
+                match last {
+                    Some(last) if batch.rows + batch.waiting_for_card >= u64::from(batch_rows) => {
+                        after = last;
+                    }
+                    _ => break,
+                }
+            }
+            summary.waiting_for_card += waiting;
+            if waiting == 0 {
+                let mut record = record;
+                record.credited_at = Some(now);
+                self.db
+                    .write(move |tx| Ok(tx.put_employer_month(&record)?))
+                    .await?;
+                summary.months_credited += 1;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// R-EM-4: the day a month's payment data reaches the bureau — the tax-bureau payment
+    /// that completed the month plus the policy's working days. A month assessed at zero
+    /// (retirees only) needs no payment: its data is due with the due day's.
+    async fn data_arrival(
+        &self,
+        record: &EmployerMonthRecord,
+    ) -> Result<Option<Date>, ServiceError> {
+        let (employer_id, month) = (record.employer_id.clone(), record.month.month);
+        let payments = self
+            .db
+            .read(move |tx| Ok(tx.payments_of(&employer_id, month)?))
+            .await?;
+        let mut paid = Fen::ZERO;
+        let mut completed_on = None;
+        if record.month.assessed.0 == 0 {
+            completed_on = Some(record.month.due_on);
+        }
+        for p in payments
+            .iter()
+            .filter(|p| p.source == PaymentSource::TaxBureau)
+        {
+            if completed_on.is_some() {
+                break;
+            }
+            paid = Fen(paid.0 + p.amount.0);
+            if paid >= record.month.assessed {
+                completed_on = Some(p.paid_on);
+            }
+        }
+        match completed_on {
+            None => Ok(None),
+            Some(day) => Ok(Some(
+                self.add_working_days(day, self.policy.contribution.tax_data_working_days)
+                    .await?,
+            )),
+        }
+    }
+}

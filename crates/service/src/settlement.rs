@@ -1,0 +1,427 @@
+//! Medical settlement: pharmacy purchases, hospital visits and out-of-area filings
+//! (R-MS-1..4, R-PW-5, R-ACT-3, D-2, D-13).
+//!
+//! Checks run in one documented order and each refusal changes nothing (the one exception, as
+//! everywhere, is a wrong password's count, R-LK-1):
+//!
+//! 1. input shape (422) → 2. a repeated `client_txn_id` (the first answer, or 409 for another
+//!    body) → 3. card exists (404) → 4. card state (replaced: 409) → 5. loss (423 `loss`) →
+//!    6. unit lock (423 `employer_arrears`) → 7. account activated (purchases: 409; a hospital's
+//!    first use activates it, R-ACT-3) → 8. account lock (423 `password`) → 9. password
+//!    (purchases, when enabled: R-PW-5, D-2) → 10. out-of-area filing (inpatient, R-MS-3) →
+//!    11. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
+
+use crate::Service;
+use crate::cards::{parse_pin, password_locked};
+use crate::employers::{ensure_rolled, parse_date, person_unit_lock, unit_locked_error};
+use crate::error::ServiceError;
+use crate::model::{Actor, FilingRecord, LedgerEntry, SettlementRecord};
+use crate::passwords::ss_attempt;
+use crate::people::parse_region;
+use crate::support::{
+    Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
+    require_usable, settle,
+};
+use jiff::civil::Date;
+use shebao_domain::settlement::{split_purchase, split_visit};
+use shebao_domain::time::business_date;
+use shebao_domain::{Fen, Filing, FilingKind, PasswordAttempt, Role, VisitKind};
+use zeroize::Zeroizing;
+
+/// One purchase or visit is at most 1 million yuan.
+const SETTLEMENT_FEN_MAX: i64 = 100_000_000;
+const CLIENT_TXN_ID_CHARS_MAX: usize = 64;
+
+pub struct NewPurchase {
+    pub client_txn_id: String,
+    pub card_no: String,
+    pub amount_fen: i64,
+    pub password: Option<Zeroizing<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseResult {
+    pub paid_from_account: Fen,
+    pub cash_due: Fen,
+    pub balance: Fen,
+}
+
+pub struct NewVisit {
+    pub client_txn_id: String,
+    pub card_no: String,
+    pub kind: String,
+    pub cost_fen: i64,
+    pub admitted_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitResult {
+    pub fund_pays: Fen,
+    pub holder_pays: Fen,
+}
+
+pub struct NewFiling {
+    pub id_number: String,
+    pub kind: String,
+    pub region: String,
+    pub admitted_on: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FilingView {
+    pub record: FilingRecord,
+    /// Emergencies: the last day the filing could be made (R-MS-3).
+    pub deadline: Option<Date>,
+}
+
+fn parse_txn_id(id: &str) -> Result<String, ServiceError> {
+    let id = id.trim();
+    if id.is_empty()
+        || id.chars().count() > CLIENT_TXN_ID_CHARS_MAX
+        || id.chars().any(char::is_control)
+    {
+        return Err(ServiceError::invalid(
+            "invalid_client_txn_id",
+            format!("client_txn_id is 1-{CLIENT_TXN_ID_CHARS_MAX} characters"),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn parse_amount(amount: i64, field: &str) -> Result<Fen, ServiceError> {
+    if !(1..=SETTLEMENT_FEN_MAX).contains(&amount) {
+        return Err(ServiceError::invalid(
+            "invalid_amount",
+            format!("{field} must be between 1 and {SETTLEMENT_FEN_MAX}"),
+        ));
+    }
+    Ok(Fen(amount))
+}
+
+/// STYLE 11: the first answer for a repeated id with the same body; 409 for another body.
+fn replay(
+    existing: Option<SettlementRecord>,
+    request: &str,
+) -> Result<Option<[Fen; 3]>, ServiceError> {
+    match existing {
+        None => Ok(None),
+        Some(r) if r.request == request => Ok(Some(r.amounts)),
+        Some(r) => Err(ServiceError::conflict(
+            "client_txn_id_reused",
+            format!(
+                "client_txn_id {} was used for another request",
+                r.client_txn_id
+            ),
+        )),
+    }
+}
+
+impl Service {
+    /// `POST /purchases` (R-MS-1, R-PW-5, D-2).
+    pub async fn purchase(
+        &self,
+        actor: &Actor,
+        input: NewPurchase,
+    ) -> Result<PurchaseResult, ServiceError> {
+        require_role(actor, &[Role::Pharmacy])?;
+        let txn = parse_txn_id(&input.client_txn_id)?;
+        let amount = parse_amount(input.amount_fen, "amount_fen")?;
+        let pin = match input.password.as_deref() {
+            Some(p) => Some(parse_pin(Some(p), "password")?),
+            None => None,
+        };
+        drop(input.password);
+        let card_no = parse_card_no(&input.card_no)?;
+        let request = format!("purchase {card_no} {}", amount.0);
+        let now = self.clock.now();
+        let today = business_date(now);
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        self.db
+            .write(move |tx| {
+                if let Some([paid, cash, balance]) =
+                    replay(tx.settlement(&actor.id, &txn)?, &request)?
+                {
+                    return Ok(Ok(PurchaseResult {
+                        paid_from_account: paid,
+                        cash_due: cash,
+                        balance,
+                    }));
+                }
+                let mut card = load_card(tx, &card_no, true)?;
+                settle(tx, &mut card, now)?;
+                require_usable(&card)?;
+                let person = load_person(tx, &card.id_number, false)?;
+                ensure_rolled(tx, &policy, &person, today)?;
+                if person_unit_lock(tx, &person, today)?.is_some() {
+                    return Err(unit_locked_error());
+                }
+                if !card.ss.is_active() {
+                    return Err(ServiceError::NotActivated(
+                        "the social-security account is not activated yet".into(),
+                    ));
+                }
+                if card.ss.is_locked() {
+                    return Err(password_locked());
+                }
+                if card.ss.password_enabled() {
+                    let Some(pin) = &pin else {
+                        return Err(ServiceError::invalid(
+                            "invalid_password",
+                            "this card's password is enabled: the holder enters it (R-PW-5)",
+                        ));
+                    };
+                    match ss_attempt(&mut card, now, &policy, &keys, pin) {
+                        PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
+                        PasswordAttempt::Locked => return Err(password_locked()),
+                        PasswordAttempt::Wrong { remaining } => {
+                            // The count is kept (R-LK-1): commit it, then answer 422.
+                            tx.update_card(&card)?;
+                            Audit::new("purchase")
+                                .card(&card)
+                                .outcome(if remaining == 0 {
+                                    "locked"
+                                } else {
+                                    "wrong_password"
+                                })
+                                .detail(format!(
+                                    "wrong password, {remaining} tries left; nothing paid"
+                                ))
+                                .record(tx, &actor, now)?;
+                            return Ok(Err(ServiceError::WrongPassword {
+                                remaining_tries: Some(remaining),
+                            }));
+                        }
+                    }
+                }
+                let (paid, cash) = split_purchase(card.balance, amount);
+                card.balance = card
+                    .balance
+                    .checked_sub(paid)
+                    .ok_or_else(|| ServiceError::Internal("balance underflow".into()))?;
+                tx.update_card(&card)?;
+                if paid.0 > 0 {
+                    tx.append_ledger(&LedgerEntry {
+                        seq: None,
+                        card_no: card.card_no.to_string(),
+                        id_number: card.id_number.as_str().to_owned(),
+                        at: now,
+                        kind: "purchase".into(),
+                        amount: Fen(-paid.0),
+                        balance_after: card.balance,
+                        reference: Some(txn.clone()),
+                    })?;
+                }
+                tx.insert_settlement(&SettlementRecord {
+                    actor_id: actor.id.clone(),
+                    client_txn_id: txn.clone(),
+                    kind: "purchase".into(),
+                    card_no: card.card_no.to_string(),
+                    request,
+                    amounts: [paid, cash, card.balance],
+                    at: now,
+                })?;
+                Audit::new("purchase")
+                    .card(&card)
+                    .detail(format!(
+                        "purchase {txn}: {} fen, {} from the personal account, {} in cash",
+                        amount.0, paid.0, cash.0
+                    ))
+                    .record(tx, &actor, now)?;
+                Ok(Ok(PurchaseResult {
+                    paid_from_account: paid,
+                    cash_due: cash,
+                    balance: card.balance,
+                }))
+            })
+            .await?
+    }
+
+    /// `POST /visits` (R-MS-2, R-MS-3, R-ACT-3): no password; the fund pays.
+    pub async fn visit(&self, actor: &Actor, input: NewVisit) -> Result<VisitResult, ServiceError> {
+        require_role(actor, &[Role::Hospital])?;
+        let txn = parse_txn_id(&input.client_txn_id)?;
+        let kind = VisitKind::parse(&input.kind).ok_or_else(|| {
+            ServiceError::invalid("invalid_kind", "kind is outpatient or inpatient")
+        })?;
+        let cost = parse_amount(input.cost_fen, "cost_fen")?;
+        let now = self.clock.now();
+        let today = business_date(now);
+        let admitted_on = match input.admitted_on.as_deref() {
+            Some(d) => parse_date(d, "admitted_on")?,
+            None => today,
+        };
+        if admitted_on > today {
+            return Err(ServiceError::invalid(
+                "invalid_date",
+                "admitted_on lies in the future",
+            ));
+        }
+        let card_no = parse_card_no(&input.card_no)?;
+        let request = format!("visit {card_no} {} {} {admitted_on}", kind.as_str(), cost.0);
+        let region = actor
+            .region
+            .clone()
+            .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
+        let (actor, policy) = (actor.clone(), self.policy.clone());
+        self.db
+            .write(move |tx| {
+                if let Some([fund, holder, _]) = replay(tx.settlement(&actor.id, &txn)?, &request)? {
+                    return Ok(VisitResult {
+                        fund_pays: fund,
+                        holder_pays: holder,
+                    });
+                }
+                let mut card = load_card(tx, &card_no, true)?;
+                settle(tx, &mut card, now)?;
+                require_usable(&card)?;
+                let person = load_person(tx, &card.id_number, false)?;
+                ensure_rolled(tx, &policy, &person, today)?;
+                if person_unit_lock(tx, &person, today)?.is_some() {
+                    return Err(unit_locked_error());
+                }
+                let mut audit = Audit::new("visit").card(&card);
+                if !card.ss.is_active() {
+                    // R-ACT-3: the first use at a designated hospital activates the account.
+                    card.activate_ss(now);
+                    migrate_legacy(tx, &mut card, now)?;
+                    audit = audit.outcome("ok_activated");
+                }
+                if card.ss.is_locked() {
+                    return Err(password_locked());
+                }
+                let out_of_area = person.region != region;
+                if out_of_area && kind == VisitKind::Inpatient {
+                    let covered = tx
+                        .filings_of(&person.id_number)?
+                        .iter()
+                        .any(|f| f.filing.covers(&region, admitted_on));
+                    if !covered {
+                        return Err(ServiceError::invalid(
+                            "filing_required",
+                            format!(
+                                "an out-of-area inpatient stay in {} needs a filing with the insured place (R-MS-3)",
+                                region.as_str()
+                            ),
+                        ));
+                    }
+                }
+                let (fund, holder) = split_visit(&policy.settlement, kind, cost);
+                tx.update_card(&card)?;
+                tx.insert_settlement(&SettlementRecord {
+                    actor_id: actor.id.clone(),
+                    client_txn_id: txn.clone(),
+                    kind: format!("visit_{}", kind.as_str()),
+                    card_no: card.card_no.to_string(),
+                    request,
+                    amounts: [fund, holder, Fen::ZERO],
+                    at: now,
+                })?;
+                audit
+                    .detail(format!(
+                        "{} visit {txn}{}: cost {} fen, fund pays {}, holder pays {}",
+                        kind.as_str(),
+                        if out_of_area { " (out of area)" } else { "" },
+                        cost.0,
+                        fund.0,
+                        holder.0
+                    ))
+                    .record(tx, &actor, now)?;
+                Ok(VisitResult {
+                    fund_pays: fund,
+                    holder_pays: holder,
+                })
+            })
+            .await
+    }
+
+    /// `POST /filings` (R-MS-3): long-term residence, emergency (within N working days of
+    /// admission) or referral, by a clerk or the holder online.
+    pub async fn file(&self, actor: &Actor, input: NewFiling) -> Result<FilingView, ServiceError> {
+        require_role(actor, &[Role::Clerk, Role::Cardholder])?;
+        let id = parse_id_number(&input.id_number)?;
+        if actor.role == Role::Cardholder && actor.id_number.as_deref() != Some(id.as_str()) {
+            return Err(ServiceError::forbidden(
+                "a holder files for themselves; an agent files at a window",
+            ));
+        }
+        let kind = FilingKind::parse(&input.kind).ok_or_else(|| {
+            ServiceError::invalid(
+                "invalid_kind",
+                "kind is long_term_residence, emergency or referral",
+            )
+        })?;
+        let region = parse_region(Some(&input.region), &self.policy.home_region)?;
+        let now = self.clock.now();
+        let today = business_date(now);
+        let admitted_on = match (kind, input.admitted_on.as_deref()) {
+            (_, Some(d)) => Some(parse_date(d, "admitted_on")?),
+            (FilingKind::Emergency, None) => {
+                return Err(ServiceError::invalid(
+                    "invalid_date",
+                    "an emergency filing names the admission day, admitted_on",
+                ));
+            }
+            (_, None) => None,
+        };
+        if admitted_on.is_some_and(|d| d > today) {
+            return Err(ServiceError::invalid(
+                "invalid_date",
+                "admitted_on lies in the future",
+            ));
+        }
+        let deadline = match (kind, admitted_on) {
+            (FilingKind::Emergency, Some(day)) => Some(
+                self.add_working_days(day, self.policy.settlement.emergency_filing_working_days)
+                    .await?,
+            ),
+            _ => None,
+        };
+        if let Some(deadline) = deadline
+            && today > deadline
+        {
+            return Err(ServiceError::invalid(
+                "filing_too_late",
+                format!(
+                    "an emergency admission is filed within {} working days: the last day was {deadline}",
+                    self.policy.settlement.emergency_filing_working_days
+                ),
+            ));
+        }
+        let actor = actor.clone();
+        self.db
+            .write(move |tx| {
+                let person = load_person(tx, &id, false)?;
+                if person.region == region {
+                    return Err(ServiceError::invalid(
+                        "invalid_region",
+                        "the filing is for care outside the insured region",
+                    ));
+                }
+                let seq = tx.next_sequence("filing")?;
+                let record = FilingRecord {
+                    id: format!("F{seq:08}"),
+                    id_number: id.as_str().to_owned(),
+                    filing: Filing {
+                        kind,
+                        region,
+                        filed_on: today,
+                        admitted_on,
+                    },
+                    filed_at: now,
+                    actor_id: actor.id.clone(),
+                };
+                tx.insert_filing(&record)?;
+                Audit::new("filing")
+                    .person(&id)
+                    .detail(format!(
+                        "{} filing {} for region {}",
+                        kind.as_str(),
+                        record.id,
+                        record.filing.region.as_str()
+                    ))
+                    .record(tx, &actor, now)?;
+                Ok(FilingView { record, deadline })
+            })
+            .await
+    }
+}

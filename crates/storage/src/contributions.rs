@@ -1,0 +1,460 @@
+//! Statements for employers' months, assessments, payments, settlements, filings and job
+//! runs: one set for both engines (`$n` placeholders), called from the `Tx` implementation in
+//! `queries.rs`.
+
+use crate::sql::{Row, SqlConn};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use shebao_domain::{
+    Assessment, EmployerMonth, Fen, Filing, FilingKind, IdNumber, Month, PersonKind, RegionCode,
+};
+use shebao_service::model::{
+    AssessmentRecord, CreditBatch, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry,
+    PaymentRecord, PaymentSource, SettlementRecord,
+};
+use shebao_service::store::StoreError;
+
+fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Corrupt(what.into())
+}
+
+macro_rules! month_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT employer_id, month, assessed_fen, due_on, paid_fen, paid_on_time_fen, tax_paid_fen, ",
+            "cleared_at, data_arrived_on, credited_at, lock_noted_at FROM employer_months ",
+            $tail
+        )
+    };
+}
+
+fn month_from(r: &Row) -> Result<EmployerMonthRecord, StoreError> {
+    Ok(EmployerMonthRecord {
+        employer_id: r.text(0)?,
+        month: EmployerMonth {
+            month: r.month(1)?,
+            assessed: r.fen(2)?,
+            due_on: r.date(3)?,
+            paid: r.fen(4)?,
+            paid_on_time: r.fen(5)?,
+            tax_paid: r.fen(6)?,
+            cleared_at: r.opt_time(7)?,
+        },
+        data_arrived_on: r.opt_date(8)?,
+        credited_at: r.opt_time(9)?,
+        lock_noted_at: r.opt_time(10)?,
+    })
+}
+
+pub fn employer_months(
+    c: &mut impl SqlConn,
+    employer_id: &str,
+) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+    let rows = c.query(
+        month_select!("WHERE employer_id = $1 ORDER BY month"),
+        &[employer_id.into()],
+    )?;
+    rows.iter().map(month_from).collect()
+}
+
+pub fn locking_months(
+    c: &mut impl SqlConn,
+    employer_id: &str,
+    today: Date,
+) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+    let rows = c.query(
+        month_select!(
+            "WHERE employer_id = $1 AND cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < assessed_fen ORDER BY month"
+        ),
+        &[employer_id.into(), today.into()],
+    )?;
+    rows.iter().map(month_from).collect()
+}
+
+pub fn put_employer_month(c: &mut impl SqlConn, r: &EmployerMonthRecord) -> Result<(), StoreError> {
+    let m = &r.month;
+    c.exec(
+        "INSERT INTO employer_months (employer_id, month, assessed_fen, due_on, lock_from, paid_fen, paid_on_time_fen, \
+         tax_paid_fen, cleared_at, data_arrived_on, credited_at, lock_noted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (employer_id, month) DO UPDATE SET assessed_fen = excluded.assessed_fen, due_on = excluded.due_on, \
+         lock_from = excluded.lock_from, paid_fen = excluded.paid_fen, paid_on_time_fen = excluded.paid_on_time_fen, \
+         tax_paid_fen = excluded.tax_paid_fen, cleared_at = excluded.cleared_at, data_arrived_on = excluded.data_arrived_on, \
+         credited_at = excluded.credited_at, lock_noted_at = excluded.lock_noted_at",
+        &[
+            r.employer_id.as_str().into(),
+            m.month.into(),
+            m.assessed.into(),
+            m.due_on.into(),
+            m.lock_from().into(),
+            m.paid.into(),
+            m.paid_on_time.into(),
+            m.tax_paid.into(),
+            m.cleared_at.into(),
+            r.data_arrived_on.into(),
+            r.credited_at.into(),
+            r.lock_noted_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn months_awaiting_data(
+    c: &mut impl SqlConn,
+    limit: u32,
+) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+    let rows = c.query(
+        month_select!(
+            "WHERE data_arrived_on IS NULL AND tax_paid_fen >= assessed_fen ORDER BY employer_id, month LIMIT $1"
+        ),
+        &[i64::from(limit).into()],
+    )?;
+    rows.iter().map(month_from).collect()
+}
+
+pub fn months_to_credit(
+    c: &mut impl SqlConn,
+    limit: u32,
+) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+    let rows = c.query(
+        month_select!(
+            "WHERE credited_at IS NULL AND data_arrived_on IS NOT NULL ORDER BY employer_id, month LIMIT $1"
+        ),
+        &[i64::from(limit).into()],
+    )?;
+    rows.iter().map(month_from).collect()
+}
+
+macro_rules! assessment_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT employer_id, month, id_number, kind, base_fen, contribution_fen, employee_part_fen, credit_fen, ",
+            "rule_set, credited_at, credited_card_no FROM assessments ",
+            $tail
+        )
+    };
+}
+
+fn assessment_from(r: &Row) -> Result<AssessmentRecord, StoreError> {
+    Ok(AssessmentRecord {
+        employer_id: r.text(0)?,
+        month: r.month(1)?,
+        id_number: r.text(2)?,
+        kind: PersonKind::parse(&r.text(3)?).ok_or_else(|| corrupt("assessment kind"))?,
+        base: r.opt_int(4)?.map(Fen),
+        assessment: Assessment {
+            contribution: r.fen(5)?,
+            employee_part: r.fen(6)?,
+            credit: r.fen(7)?,
+        },
+        rule_set: r.text(8)?,
+        credited_at: r.opt_time(9)?,
+        credited_card_no: r.opt_text(10)?,
+    })
+}
+
+pub fn insert_assessment(c: &mut impl SqlConn, a: &AssessmentRecord) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO assessments (employer_id, month, id_number, kind, base_fen, contribution_fen, employee_part_fen, \
+         credit_fen, rule_set, credited_at, credited_card_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            a.employer_id.as_str().into(),
+            a.month.into(),
+            a.id_number.as_str().into(),
+            a.kind.as_str().into(),
+            a.base.into(),
+            a.assessment.contribution.into(),
+            a.assessment.employee_part.into(),
+            a.assessment.credit.into(),
+            a.rule_set.as_str().into(),
+            a.credited_at.into(),
+            a.credited_card_no.clone().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn assessments_of(
+    c: &mut impl SqlConn,
+    id: &IdNumber,
+) -> Result<Vec<AssessmentRecord>, StoreError> {
+    let rows = c.query(
+        assessment_select!("WHERE id_number = $1 ORDER BY month, employer_id"),
+        &[id.as_str().into()],
+    )?;
+    rows.iter().map(assessment_from).collect()
+}
+
+/// R-CR-1, R-EM-4: applies up to `limit` credits of one month. Each is a relative update of
+/// the holder's current card (safe beside concurrent purchases: PostgreSQL's row lock orders
+/// them, SQLite's single writer does anyway), a ledger row with the balance after, and the
+/// assessment's mark — all in the caller's transaction, so a crash leaves a batch wholly done or
+/// not at all.
+pub fn credit_assessments(
+    c: &mut impl SqlConn,
+    employer_id: &str,
+    month: Month,
+    after: &str,
+    limit: u32,
+    at: Timestamp,
+) -> Result<(CreditBatch, Option<String>), StoreError> {
+    let rows = c.query(
+        "SELECT a.id_number, a.credit_fen, c.card_no FROM assessments a \
+         LEFT JOIN cards c ON c.id_number = a.id_number AND c.status <> 'replaced' \
+         WHERE a.employer_id = $1 AND a.month = $2 AND a.credited_at IS NULL AND a.id_number > $3 \
+         ORDER BY a.id_number LIMIT $4",
+        &[
+            employer_id.into(),
+            month.into(),
+            after.into(),
+            i64::from(limit).into(),
+        ],
+    )?;
+    let mut batch = CreditBatch::default();
+    let mut last = None;
+    let reference = format!("{employer_id}/{month}");
+    for row in &rows {
+        let id_number = row.text(0)?;
+        let credit = row.fen(1)?;
+        last = Some(id_number.clone());
+        let Some(card_no) = row.opt_text(2)? else {
+            batch.waiting_for_card += 1;
+            continue;
+        };
+        if credit.0 > 0 {
+            let balance = c.query(
+                "UPDATE cards SET balance_fen = balance_fen + $1 WHERE card_no = $2 RETURNING balance_fen",
+                &[credit.into(), card_no.as_str().into()],
+            )?;
+            let balance_after = balance
+                .first()
+                .ok_or_else(|| corrupt(format!("card {card_no} vanished")))?
+                .fen(0)?;
+            insert_ledger(
+                c,
+                &LedgerEntry {
+                    seq: None,
+                    card_no: card_no.clone(),
+                    id_number: id_number.clone(),
+                    at,
+                    kind: "contribution_credit".into(),
+                    amount: credit,
+                    balance_after,
+                    reference: Some(reference.clone()),
+                },
+            )?;
+            batch.amount = Fen(batch.amount.0 + credit.0);
+        }
+        c.exec(
+            "UPDATE assessments SET credited_at = $1, credited_card_no = $2 WHERE employer_id = $3 AND month = $4 AND id_number = $5",
+            &[
+                at.into(),
+                card_no.as_str().into(),
+                employer_id.into(),
+                month.into(),
+                id_number.as_str().into(),
+            ],
+        )?;
+        batch.rows += 1;
+    }
+    Ok((batch, last))
+}
+
+pub fn insert_ledger(c: &mut impl SqlConn, e: &LedgerEntry) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            e.card_no.as_str().into(),
+            e.id_number.as_str().into(),
+            e.at.into(),
+            e.kind.as_str().into(),
+            e.amount.into(),
+            e.balance_after.into(),
+            e.reference.clone().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
+    Ok(PaymentRecord {
+        seq: r.opt_int(0)?,
+        employer_id: r.text(1)?,
+        month: r.month(2)?,
+        amount: r.fen(3)?,
+        paid_on: r.date(4)?,
+        source: PaymentSource::parse(&r.text(5)?).ok_or_else(|| corrupt("payment source"))?,
+        reference: r.opt_text(6)?,
+        recorded_at: r.time(7)?,
+    })
+}
+
+pub fn insert_payment(c: &mut impl SqlConn, p: &PaymentRecord) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO payments (id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            p.seq.into(),
+            p.employer_id.as_str().into(),
+            p.month.into(),
+            p.amount.into(),
+            p.paid_on.into(),
+            p.source.as_str().into(),
+            p.reference.clone().into(),
+            p.recorded_at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn payment_by_reference(
+    c: &mut impl SqlConn,
+    reference: &str,
+) -> Result<Option<PaymentRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
+        "WHERE reference = $1"
+    );
+    c.query(SQL, &[reference.into()])?
+        .first()
+        .map(payment_from)
+        .transpose()
+}
+
+pub fn payments_of(
+    c: &mut impl SqlConn,
+    employer_id: &str,
+    month: Month,
+) -> Result<Vec<PaymentRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
+        "WHERE employer_id = $1 AND month = $2 ORDER BY paid_on, id"
+    );
+    c.query(SQL, &[employer_id.into(), month.into()])?
+        .iter()
+        .map(payment_from)
+        .collect()
+}
+
+pub fn settlement(
+    c: &mut impl SqlConn,
+    actor_id: &str,
+    client_txn_id: &str,
+) -> Result<Option<SettlementRecord>, StoreError> {
+    let rows = c.query(
+        "SELECT actor_id, client_txn_id, kind, card_no, request, amount1_fen, amount2_fen, amount3_fen, at \
+         FROM settlements WHERE actor_id = $1 AND client_txn_id = $2",
+        &[actor_id.into(), client_txn_id.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(SettlementRecord {
+                actor_id: r.text(0)?,
+                client_txn_id: r.text(1)?,
+                kind: r.text(2)?,
+                card_no: r.text(3)?,
+                request: r.text(4)?,
+                amounts: [r.fen(5)?, r.fen(6)?, r.fen(7)?],
+                at: r.time(8)?,
+            })
+        })
+        .transpose()
+}
+
+pub fn insert_settlement(c: &mut impl SqlConn, s: &SettlementRecord) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO settlements (actor_id, client_txn_id, kind, card_no, request, amount1_fen, amount2_fen, amount3_fen, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            s.actor_id.as_str().into(),
+            s.client_txn_id.as_str().into(),
+            s.kind.as_str().into(),
+            s.card_no.as_str().into(),
+            s.request.as_str().into(),
+            s.amounts[0].into(),
+            s.amounts[1].into(),
+            s.amounts[2].into(),
+            s.at.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_filing(c: &mut impl SqlConn, f: &FilingRecord) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO filings (id, id_number, kind, region, filed_on, admitted_on, filed_at, actor_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            f.id.as_str().into(),
+            f.id_number.as_str().into(),
+            f.filing.kind.as_str().into(),
+            f.filing.region.as_str().into(),
+            f.filing.filed_on.into(),
+            f.filing.admitted_on.into(),
+            f.filed_at.into(),
+            f.actor_id.as_str().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn filings_of(c: &mut impl SqlConn, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError> {
+    let rows = c.query(
+        "SELECT id, id_number, kind, region, filed_on, admitted_on, filed_at, actor_id FROM filings \
+         WHERE id_number = $1 ORDER BY filed_at, id",
+        &[id.as_str().into()],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(FilingRecord {
+                id: r.text(0)?,
+                id_number: r.text(1)?,
+                filing: Filing {
+                    kind: FilingKind::parse(&r.text(2)?).ok_or_else(|| corrupt("filing kind"))?,
+                    region: RegionCode::parse(&r.text(3)?)
+                        .ok_or_else(|| corrupt("filing region"))?,
+                    filed_on: r.date(4)?,
+                    admitted_on: r.opt_date(5)?,
+                },
+                filed_at: r.time(6)?,
+                actor_id: r.text(7)?,
+            })
+        })
+        .collect()
+}
+
+pub fn job_run(c: &mut impl SqlConn, name: &str) -> Result<Option<JobRun>, StoreError> {
+    let rows = c.query(
+        "SELECT name, started_at, finished_at, status, summary, rows_done FROM job_runs WHERE name = $1",
+        &[name.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(JobRun {
+                name: r.text(0)?,
+                started_at: r.time(1)?,
+                finished_at: r.opt_time(2)?,
+                status: r.text(3)?,
+                summary: r.text(4)?,
+                rows: r.int(5)?,
+            })
+        })
+        .transpose()
+}
+
+pub fn put_job_run(c: &mut impl SqlConn, run: &JobRun) -> Result<(), StoreError> {
+    c.exec(
+        "INSERT INTO job_runs (name, started_at, finished_at, status, summary, rows_done) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (name) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at, \
+         status = excluded.status, summary = excluded.summary, rows_done = excluded.rows_done",
+        &[
+            run.name.as_str().into(),
+            run.started_at.into(),
+            run.finished_at.into(),
+            run.status.as_str().into(),
+            run.summary.as_str().into(),
+            run.rows.into(),
+        ],
+    )?;
+    Ok(())
+}
