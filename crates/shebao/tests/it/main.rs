@@ -16,3 +16,4 @@ mod loss;
 mod passwords;
 mod people;
 mod selfservice;
+mod settlement;
