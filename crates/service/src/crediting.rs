@@ -96,10 +96,8 @@ impl Service {
                 waiting += batch.waiting_for_card;
                 progress(summary.accounts_credited);
                 match last {
-                    Some(last) if batch.rows + batch.waiting_for_card >= u64::from(batch_rows) => {
-                        after = last;
-                    }
-                    _ => break,
+                    Some(last) => after = last,
+                    None => break,
                 }
             }
             summary.waiting_for_card += waiting;

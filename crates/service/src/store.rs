@@ -91,6 +91,7 @@ pub trait Tx {
     fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError>;
     /// Credits up to `limit` uncredited assessments of one month, in ID order after `after`:
     /// adds to the holder's current card, appends the ledger row, marks the assessment.
+    /// Returns what was done and, if the page was full, the last ID number to continue after.
     fn credit_assessments(
         &mut self,
         employer_id: &str,

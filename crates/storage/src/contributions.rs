@@ -221,6 +221,22 @@ pub fn credit_assessments(
             batch.waiting_for_card += 1;
             continue;
         };
+        // Claim the assessment first: a concurrent run (another server on the same
+        // PostgreSQL database) waits on this row and then finds it claimed.
+        let claimed = c.exec(
+            "UPDATE assessments SET credited_at = $1, credited_card_no = $2 \
+             WHERE employer_id = $3 AND month = $4 AND id_number = $5 AND credited_at IS NULL",
+            &[
+                at.into(),
+                card_no.as_str().into(),
+                employer_id.into(),
+                month.into(),
+                id_number.as_str().into(),
+            ],
+        )?;
+        if claimed != 1 {
+            continue;
+        }
         if credit.0 > 0 {
             let balance = c.query(
                 "UPDATE cards SET balance_fen = balance_fen + $1 WHERE card_no = $2 RETURNING balance_fen",
@@ -245,19 +261,11 @@ pub fn credit_assessments(
             )?;
             batch.amount = Fen(batch.amount.0 + credit.0);
         }
-        c.exec(
-            "UPDATE assessments SET credited_at = $1, credited_card_no = $2 WHERE employer_id = $3 AND month = $4 AND id_number = $5",
-            &[
-                at.into(),
-                card_no.as_str().into(),
-                employer_id.into(),
-                month.into(),
-                id_number.as_str().into(),
-            ],
-        )?;
         batch.rows += 1;
     }
-    Ok((batch, last))
+    // More may follow only if the page was full.
+    let full = rows.len() >= usize::try_from(limit).unwrap_or(usize::MAX);
+    Ok((batch, last.filter(|_| full)))
 }
 
 pub fn insert_ledger(c: &mut impl SqlConn, e: &LedgerEntry) -> Result<(), StoreError> {

@@ -55,3 +55,146 @@ async fn parallel_wrong_passwords_never_exceed_n(engine: Engine) {
         assert_eq!(locked, 37);
     }
 }
+
+mod two_servers {
+    use super::*;
+
+    // R-EM-4, STYLE 11: two servers sharing one PostgreSQL database run the crediting job at
+    // the same moment while a pharmacy keeps selling: every account is credited exactly once
+    // and no sale is lost.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn crediting_on_two_servers_at_once_credits_once() {
+        let config = config(Engine::Postgres, "national");
+        let a = TestApp::start(Engine::Postgres, config.clone()).await;
+        let mut second = config.clone();
+        second.data_dir = config.data_dir.join("second");
+        let b = TestApp::start(Engine::Postgres, second).await;
+        let clerk = a.actor("clerk").await;
+        let pharmacy = a.actor("pharmacy").await;
+        let (s, v) = a
+            .post("/employers", &clerk, json!({"name": "Big Works"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let employer = v["id"].as_str().unwrap().to_owned();
+        let mut cards = Vec::new();
+        for n in 0..60 {
+            let card = a
+                .card_for(
+                    &clerk,
+                    &nth_id(n + 1),
+                    json!({"employer_id": employer, "contribution_base_fen": 100_000}),
+                )
+                .await;
+            let (s, _) = a
+                .post(
+                    &format!("/cards/{card}/activation"),
+                    &clerk,
+                    json!({"channel": "service_center"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK);
+            cards.push(card);
+        }
+        a.set_clock("2026-03-10T08:00:00Z").await;
+        let (s, v) = a
+            .post(
+                &format!("/employers/{employer}/payments"),
+                &clerk,
+                json!({"month": "2026-03", "amount_fen": 60 * 8_000, "paid_on": "2026-03-10"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        // April and May paid on time too, so no unit lock stands in May.
+        a.set_clock("2026-05-14T02:00:00Z").await;
+        for m in ["2026-04", "2026-05"] {
+            let (s, v) = a
+                .post(
+                    &format!("/employers/{employer}/payments"),
+                    &clerk,
+                    json!({"month": m, "amount_fen": 60 * 8_000, "paid_on": format!("{m}-10")}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+        }
+        // Both servers share the database; each has its own simulated clock.
+        a.set_clock("2026-05-15T02:00:00Z").await;
+        b.set_clock("2026-05-15T02:00:00Z").await;
+        let run = |app: &TestApp| {
+            let (client, url) = (
+                app.client.clone(),
+                format!("{}/admin/jobs/crediting/run", app.base),
+            );
+            tokio::spawn(async move {
+                let resp = client
+                    .post(url)
+                    .bearer_auth(ADMIN)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                (
+                    resp.status(),
+                    resp.json::<serde_json::Value>().await.unwrap(),
+                )
+            })
+        };
+        let (ra, rb) = (run(&a), run(&b));
+        let mut sales = Vec::new();
+        for (i, card) in cards.iter().enumerate().take(20) {
+            let (client, url, token, card) = (
+                a.client.clone(),
+                format!("{}/purchases", a.base),
+                pharmacy.clone(),
+                card.clone(),
+            );
+            sales.push(tokio::spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"client_txn_id": format!("s{i}"), "card_no": card, "amount_fen": 100}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        let (ra, rb) = (ra.await.unwrap(), rb.await.unwrap());
+        assert_eq!(
+            (ra.0, rb.0),
+            (StatusCode::OK, StatusCode::OK),
+            "{ra:?} {rb:?}"
+        );
+        let credited = ra.1["rows"].as_i64().unwrap() + rb.1["rows"].as_i64().unwrap();
+        assert_eq!(credited, 60, "{ra:?} {rb:?}");
+        let mut sold = 0;
+        for sale in sales {
+            if sale.await.unwrap() == StatusCode::CREATED {
+                sold += 1;
+            }
+        }
+        assert_eq!(sold, 20);
+        // 2 % + 1.5 % (born 1980, 45 and over) of 1 000 yuan = 3 500 fen, once; minus any sale made after the credit
+        // (a sale made before it found an empty account and was paid in cash).
+        for (i, card) in cards.iter().enumerate() {
+            let c = a.card(&clerk, card).await;
+            let (_, l) = a.get(&format!("/cards/{card}/ledger"), &clerk).await;
+            let entries = l["entries"].as_array().unwrap();
+            let credits = entries
+                .iter()
+                .filter(|e| e["kind"] == "contribution_credit")
+                .count();
+            assert_eq!(credits, 1, "{card}: {l}");
+            let spent: i64 = entries
+                .iter()
+                .filter(|e| e["kind"] == "purchase")
+                .map(|e| -e["amount_fen"].as_i64().unwrap())
+                .sum();
+            assert_eq!(c["balance_fen"].as_i64().unwrap(), 3_500 - spent, "{card}");
+            if i >= 20 {
+                assert_eq!(spent, 0);
+            }
+        }
+        b.stop().await;
+        a.stop().await;
+    }
+}
