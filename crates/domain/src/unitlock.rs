@@ -28,6 +28,10 @@ use jiff::civil::Date;
 pub struct EmployerMonth {
     pub month: Month,
     pub assessed: Fen,
+    /// What was owed by the due day: the assessment as it stood then. People registered after
+    /// the due day are assessed for the month (D-8) but could not have been paid for on time;
+    /// their part is owed, not late (it shows in arrears until paid, it does not lock).
+    pub owed_by_due: Fen,
     pub due_on: Date,
     /// Payment records and receipts together, whenever paid.
     pub paid: Fen,
@@ -51,7 +55,7 @@ impl EmployerMonth {
 
     /// Not paid in full by the due day, seen on `today` (after the due day).
     pub fn missed_deadline(&self, today: Date) -> bool {
-        today > self.due_on && self.paid_on_time < self.assessed
+        today > self.due_on && self.paid_on_time < self.owed_by_due
     }
 
     /// Still owing money after the due day (API `arrears_months`).
@@ -133,6 +137,7 @@ mod tests {
         EmployerMonth {
             month,
             assessed: Fen(assessed),
+            owed_by_due: Fen(assessed),
             due_on: month.day(15),
             paid: Fen(paid),
             paid_on_time: Fen(on_time),

@@ -178,6 +178,7 @@ fn empty_month(policy: &Policy, employer_id: &str, month: Month) -> EmployerMont
         month: EmployerMonth {
             month,
             assessed: Fen::ZERO,
+            owed_by_due: Fen::ZERO,
             due_on: policy.contribution.due_on(month),
             paid: Fen::ZERO,
             paid_on_time: Fen::ZERO,
@@ -222,6 +223,10 @@ pub(crate) fn roll_forward(
                 }
                 if let Some(a) = assessment_for(policy, employer, month, person) {
                     record.month.assessed = add(record.month.assessed, a.assessment.contribution)?;
+                    if owed_by_due(&record, person) {
+                        record.month.owed_by_due =
+                            add(record.month.owed_by_due, a.assessment.contribution)?;
+                    }
                     tx.insert_assessment(&a)?;
                     people += 1;
                 }
@@ -271,9 +276,19 @@ pub(crate) fn assess_new_person(
         .find(|m| m.month.month == month)
         .unwrap_or_else(|| empty_month(policy, &employer.id, month));
     record.month.assessed = add(record.month.assessed, a.assessment.contribution)?;
+    if owed_by_due(&record, person) {
+        record.month.owed_by_due = add(record.month.owed_by_due, a.assessment.contribution)?;
+    }
     tx.insert_assessment(&a)?;
     tx.put_employer_month(&record)?;
     Ok(())
+}
+
+/// A person's part of a month is owed by its due day if they were registered by then; the
+/// part of someone registered after it is owed, but could not have been paid on time, so it
+/// does not lock (it shows in arrears until paid).
+fn owed_by_due(record: &EmployerMonthRecord, person: &Person) -> bool {
+    business_date(person.created_at) <= record.month.due_on
 }
 
 /// The unit lock on a person's cards, if any (R-EM-2, D-13): the employer's months rolled

@@ -10,6 +10,7 @@ pub mod policy;
 pub mod store;
 
 mod admin;
+mod bench;
 mod calendar;
 mod cards;
 mod crediting;
@@ -24,6 +25,7 @@ mod support;
 pub mod views;
 
 pub use admin::NewActor;
+pub use bench::CreditingBench;
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};

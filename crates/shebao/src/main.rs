@@ -68,6 +68,13 @@ enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
+    /// Benchmarks (never run by the tests). `crediting`: generates a city of N activated
+    /// accounts in a fresh database, assesses a month, records its payments and times the
+    /// crediting job 45 working days later.
+    Bench {
+        #[command(subcommand)]
+        which: BenchWhich,
+    },
     /// The working-day calendar: shipped 2005-2026, and years loaded from new notices.
     Calendar {
         #[command(subcommand)]
@@ -92,6 +99,27 @@ enum JobsAction {
         #[command(flatten)]
         common: Common,
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhich {
+    Crediting {
+        /// Accounts to generate and credit.
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        /// Employees per employer.
+        #[arg(long, default_value_t = 1_000)]
+        per_employer: u64,
+        /// Accounts per crediting transaction.
+        #[arg(long, default_value_t = shebao_service::CREDIT_BATCH_ROWS_DEFAULT)]
+        batch_rows: u32,
+        /// PostgreSQL (a database of its own: the run fills it) instead of a fresh SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Where the SQLite file goes (default: a fresh temporary directory, removed after).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -193,6 +221,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Calendar { action } => calendar(action).await,
         Command::Jobs { action } => jobs(action).await,
+        Command::Bench { which } => bench(which).await,
     }
 }
 
@@ -290,4 +319,104 @@ async fn jobs(action: JobsAction) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn bench(which: BenchWhich) -> anyhow::Result<()> {
+    let BenchWhich::Crediting {
+        accounts,
+        per_employer,
+        batch_rows,
+        database_url,
+        data_dir,
+    } = which;
+    let temporary = data_dir.is_none();
+    let dir = data_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))
+    });
+    if temporary && dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let mut config = Config::new(&dir);
+    config.database_url = database_url;
+    config.sim_clock = Some("2026-02-02T01:00:00Z".parse()?);
+    config.pin_keys = Some(format!("bench {}", "0".repeat(64)));
+    let runtime = Runtime::open(&config).await?;
+    let engine = runtime.service.engine_name();
+    let bar = shebao::progress_bar("bench");
+    let progress = {
+        let bar = bar.clone();
+        move |phase: &str, n: u64| {
+            if let Some(bar) = &bar {
+                bar.set_prefix(phase.to_owned());
+                bar.set_position(n);
+            }
+        }
+    };
+    let result = runtime
+        .service
+        .bench_crediting(accounts, per_employer, batch_rows, &progress)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    runtime.close().await;
+    let db_bytes = dir_bytes(&dir);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let r = result?;
+    let rate = |rows: u64, d: std::time::Duration| rows as f64 / d.as_secs_f64().max(1e-9);
+    println!("shebao bench crediting — {}", shebao::machine_description());
+    println!(
+        "engine: {engine}; {} accounts in {} employers; batch {batch_rows} accounts per transaction",
+        r.accounts, r.employers
+    );
+    println!("| step | time | rate |");
+    println!("|---|---:|---:|");
+    println!(
+        "| seed people + activated cards | {:.2} s | {:.0} accounts/s |",
+        r.seed.as_secs_f64(),
+        rate(r.accounts, r.seed)
+    );
+    println!(
+        "| monthly-deadline (assess the month) | {:.2} s | {:.0} people/s |",
+        r.assessment.as_secs_f64(),
+        rate(r.accounts, r.assessment)
+    );
+    println!(
+        "| record {} tax payments | {:.2} s | {:.0} payments/s |",
+        r.employers,
+        r.payments.as_secs_f64(),
+        rate(r.employers, r.payments)
+    );
+    println!(
+        "| **crediting** ({} accounts, {} ledger rows, {} fen) | **{:.2} s** | **{:.0} accounts/s** |",
+        r.summary.accounts_credited,
+        r.summary.accounts_credited,
+        r.summary.amount.0,
+        r.crediting.as_secs_f64(),
+        rate(r.summary.accounts_credited, r.crediting)
+    );
+    if engine == "sqlite" {
+        println!(
+            "database: {:.1} MB ({:.0} bytes per account)",
+            db_bytes as f64 / 1e6,
+            db_bytes as f64 / r.accounts.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }

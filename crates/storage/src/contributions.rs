@@ -22,7 +22,7 @@ macro_rules! month_select {
     ($tail:literal) => {
         concat!(
             "SELECT employer_id, month, assessed_fen, due_on, paid_fen, paid_on_time_fen, tax_paid_fen, ",
-            "cleared_at, data_arrived_on, credited_at, lock_noted_at FROM employer_months ",
+            "cleared_at, data_arrived_on, credited_at, lock_noted_at, owed_fen FROM employer_months ",
             $tail
         )
     };
@@ -34,6 +34,7 @@ fn month_from(r: &Row) -> Result<EmployerMonthRecord, StoreError> {
         month: EmployerMonth {
             month: r.month(1)?,
             assessed: r.fen(2)?,
+            owed_by_due: r.fen(11)?,
             due_on: r.date(3)?,
             paid: r.fen(4)?,
             paid_on_time: r.fen(5)?,
@@ -64,7 +65,7 @@ pub fn locking_months(
 ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
     let rows = c.query(
         month_select!(
-            "WHERE employer_id = $1 AND cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < assessed_fen ORDER BY month"
+            "WHERE employer_id = $1 AND cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < owed_fen ORDER BY month"
         ),
         &[employer_id.into(), today.into()],
     )?;
@@ -75,12 +76,12 @@ pub fn put_employer_month(c: &mut impl SqlConn, r: &EmployerMonthRecord) -> Resu
     let m = &r.month;
     c.exec(
         "INSERT INTO employer_months (employer_id, month, assessed_fen, due_on, lock_from, paid_fen, paid_on_time_fen, \
-         tax_paid_fen, cleared_at, data_arrived_on, credited_at, lock_noted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         tax_paid_fen, cleared_at, data_arrived_on, credited_at, lock_noted_at, owed_fen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (employer_id, month) DO UPDATE SET assessed_fen = excluded.assessed_fen, due_on = excluded.due_on, \
          lock_from = excluded.lock_from, paid_fen = excluded.paid_fen, paid_on_time_fen = excluded.paid_on_time_fen, \
          tax_paid_fen = excluded.tax_paid_fen, cleared_at = excluded.cleared_at, data_arrived_on = excluded.data_arrived_on, \
-         credited_at = excluded.credited_at, lock_noted_at = excluded.lock_noted_at",
+         credited_at = excluded.credited_at, lock_noted_at = excluded.lock_noted_at, owed_fen = excluded.owed_fen",
         &[
             r.employer_id.as_str().into(),
             m.month.into(),
@@ -94,6 +95,7 @@ pub fn put_employer_month(c: &mut impl SqlConn, r: &EmployerMonthRecord) -> Resu
             r.data_arrived_on.into(),
             r.credited_at.into(),
             r.lock_noted_at.into(),
+            m.owed_by_due.into(),
         ],
     )?;
     Ok(())

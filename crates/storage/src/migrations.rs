@@ -169,6 +169,7 @@ CREATE TABLE employer_months (
     employer_id TEXT NOT NULL REFERENCES employers (id),
     month TEXT NOT NULL,
     assessed_fen BIGINT NOT NULL,
+    owed_fen BIGINT NOT NULL,
     due_on TEXT NOT NULL,
     lock_from TEXT NOT NULL,
     paid_fen BIGINT NOT NULL,

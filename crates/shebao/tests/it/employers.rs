@@ -11,6 +11,7 @@ on_both_engines!(
     months_are_assessed_from_the_first_day,
     unpaid_month_locks_every_card_from_the_next_month,
     on_time_payment_record_prevents_the_lock,
+    registration_after_the_due_day_is_owed_not_late,
     unlock_needs_arrears_paid_and_the_last_three_months,
     an_employer_that_paid_on_time_shows_its_receipts,
     receipts_are_idempotent_and_conflicts_change_nothing,
@@ -641,5 +642,56 @@ async fn an_employer_that_paid_on_time_shows_its_receipts(engine: Engine) {
     assert_eq!(
         purchase(&app, &pharmacy, "ok", &cards[0], 100).await.0,
         StatusCode::CREATED
+    );
+}
+
+// D-8, R-EM-2: someone registered after the 15th is assessed for the month at once, but their
+// part could not have been paid by the due day: it is owed (in arrears until paid), it does
+// not lock the employer's cards.
+async fn registration_after_the_due_day_is_owed_not_late(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let e = employer(&app, &clerk).await;
+    let cards = staff(&app, &clerk, &e).await;
+    app.set_clock("2026-03-10T02:00:00Z").await;
+    let (s, _) = app
+        .post(
+            &format!("/employers/{e}/payments"),
+            &clerk,
+            json!({"month": "2026-03", "amount_fen": 88_000, "paid_on": "2026-03-10"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    app.set_clock("2026-03-20T02:00:00Z").await;
+    app.person(
+        &clerk,
+        &id_number("19920202", 14),
+        json!({"employer_id": e, "contribution_base_fen": 300_000}),
+    )
+    .await;
+    let v = employer_view(&app, &clerk, &e).await;
+    assert_eq!(month(&v, "2026-03")["assessed_fen"], 88_000 + 24_000);
+    assert_eq!(v["arrears_months"], json!(["2026-03"]));
+    app.set_clock("2026-03-31T16:00:00Z").await; // April 1
+    let v = employer_view(&app, &clerk, &e).await;
+    assert_eq!(v["unit_locked"], false, "{v}");
+    assert_eq!(
+        purchase(&app, &pharmacy, "ok", &cards[0], 100).await.0,
+        StatusCode::CREATED
+    );
+    let (s, v) = app
+        .post(
+            &format!("/employers/{e}/payments"),
+            &clerk,
+            json!({"month": "2026-03", "amount_fen": 24_000, "paid_on": "2026-04-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(v["arrears_months"], json!([]));
+    assert_eq!(
+        month(&v, "2026-04")["assessed_fen"],
+        112_000,
+        "April: everyone, from its first day"
     );
 }

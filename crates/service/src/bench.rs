@@ -1,0 +1,203 @@
+//! The crediting benchmark behind `shebao bench crediting`: a generated city (employers, their
+//! employees, activated cards), the month assessed by the `monthly-deadline` job, the tax
+//! bureau's payments recorded, and the `crediting` job timed over every account once the data
+//! has arrived. Not reachable over HTTP; meant for a fresh database with a simulated clock.
+
+use crate::Service;
+use crate::admin::operator;
+use crate::crediting::CreditingSummary;
+use crate::employers::NewPayment;
+use crate::error::ServiceError;
+use crate::model::Employer;
+use shebao_domain::{
+    Card, CardNo, Fen, IdNumber, Person, PersonKind, RegionCode, WebLoginThrottle,
+};
+use std::time::{Duration, Instant};
+
+/// People inserted per transaction while seeding.
+const SEED_BATCH_ROWS: u64 = 5_000;
+
+/// What one benchmark run measured.
+#[derive(Debug, Clone)]
+pub struct CreditingBench {
+    pub accounts: u64,
+    pub employers: u64,
+    pub seed: Duration,
+    pub assessment: Duration,
+    pub payments: Duration,
+    pub crediting: Duration,
+    pub summary: CreditingSummary,
+}
+
+/// A valid citizen ID number for person `n` (GB 11643 check digit): birth dates spread over
+/// 1961-1998, 1 000 sequence numbers per date.
+fn bench_id(n: u64) -> Result<IdNumber, ServiceError> {
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let day = n / 1_000;
+    let (year, rest) = (1961 + (day / 336) % 38, day % 336);
+    let (month, dom) = (1 + rest / 28, 1 + rest % 28);
+    let first = format!("450602{year:04}{month:02}{dom:02}{:03}", n % 1_000);
+    let sum: u32 = first
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    IdNumber::parse_shape(&format!("{first}{check}"))
+        .map_err(|e| ServiceError::Internal(format!("bench id {n}: {e}")))
+}
+
+fn instant(text: &str) -> Result<jiff::Timestamp, ServiceError> {
+    text.parse()
+        .map_err(|e| ServiceError::Internal(format!("instant {text}: {e}")))
+}
+
+fn since(start: Instant) -> Duration {
+    start.elapsed()
+}
+
+impl Service {
+    /// Runs the whole benchmark. The clock must be simulated (the run moves it 45 working
+    /// days on); `progress` hears (phase, rows done).
+    // The benchmark measures wall time on purpose; no rule reads it.
+    #[allow(clippy::disallowed_methods)]
+    pub async fn bench_crediting(
+        &self,
+        accounts: u64,
+        per_employer: u64,
+        batch_rows: u32,
+        progress: &(dyn Fn(&str, u64) + Send + Sync),
+    ) -> Result<CreditingBench, ServiceError> {
+        let admin = operator(self.clock.now());
+        // Employers and people are registered in February; March is assessed on March 1.
+        self.move_clock(&admin, None, Some(instant("2026-02-02T01:00:00Z")?))?;
+        let per_employer = per_employer.max(1);
+        let employers = accounts.div_ceil(per_employer);
+
+        // 1. The city: employers, employees, activated cards.
+        let start = Instant::now();
+        let mut employer_ids = Vec::new();
+        for e in 0..employers {
+            let employer = self
+                .create_employer(
+                    &admin,
+                    crate::NewEmployer {
+                        name: format!("Works {e}"),
+                        region: None,
+                        prev_year_avg_wage_fen: Some(700_000),
+                    },
+                )
+                .await?;
+            employer_ids.push(employer);
+        }
+        let now = self.clock.now();
+        let mut done = 0;
+        while done < accounts {
+            let chunk = SEED_BATCH_ROWS.min(accounts - done);
+            let first = done;
+            let employers: Vec<Employer> = employer_ids.clone();
+            let region = self.policy.home_region.clone();
+            self.db
+                .write(move |tx| {
+                    for n in first..first + chunk {
+                        seed_one(tx, n, &employers[(n / per_employer) as usize], &region, now)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            done += chunk;
+            progress("seed", done);
+        }
+        let seed = since(start);
+
+        // 2. March assessed for everyone (the monthly-deadline job).
+        self.move_clock(&admin, None, Some(instant("2026-03-02T01:00:00Z")?))?;
+        let start = Instant::now();
+        let deadline = self
+            .run_monthly_deadline(&|n| progress("assess", n))
+            .await?;
+        let assessment = since(start);
+        let _ = deadline;
+
+        // 3. The tax bureau's payments, paid on time.
+        self.move_clock(&admin, None, Some(instant("2026-03-10T08:00:00Z")?))?;
+        let start = Instant::now();
+        for employer in &employer_ids {
+            let view = self.employer(&admin, &employer.id).await?;
+            let assessed = view
+                .months
+                .iter()
+                .find(|m| m.month.month.to_string() == "2026-03")
+                .map(|m| m.month.assessed.0)
+                .unwrap_or_default();
+            if assessed > 0 {
+                self.record_tax_payment(
+                    &admin,
+                    &employer.id,
+                    NewPayment {
+                        month: "2026-03".into(),
+                        amount_fen: assessed,
+                        paid_on: "2026-03-10".into(),
+                        reference: None,
+                    },
+                )
+                .await?;
+            }
+        }
+        let payments = since(start);
+
+        // 4. 45 working days later: crediting.
+        self.move_clock(&admin, None, Some(instant("2026-05-15T02:00:00Z")?))?;
+        let start = Instant::now();
+        let summary = self
+            .run_crediting(batch_rows, &|n| progress("credit", n))
+            .await?;
+        let crediting = since(start);
+        Ok(CreditingBench {
+            accounts,
+            employers,
+            seed,
+            assessment,
+            payments,
+            crediting,
+            summary,
+        })
+    }
+}
+
+fn seed_one(
+    tx: &mut dyn crate::store::Tx,
+    n: u64,
+    employer: &Employer,
+    region: &RegionCode,
+    now: jiff::Timestamp,
+) -> Result<(), ServiceError> {
+    let id = bench_id(n)?;
+    let person = Person {
+        id_number: id.clone(),
+        name: format!("P{n}"),
+        phone: None,
+        kind: PersonKind::Employee,
+        employer_id: Some(employer.id.clone()),
+        region: region.clone(),
+        contribution_base: Some(Fen(300_000 + (n % 7) as i64 * 50_000)),
+        legacy_card: None,
+        query_password_hash: None,
+        web_login: WebLoginThrottle::default(),
+        created_at: now,
+    };
+    tx.insert_person(&person)?;
+    let seq = n + 1;
+    let card_no = CardNo::from_sequence(seq)
+        .ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
+    let mut card = Card::new(
+        card_no,
+        id,
+        format!("{seq:032X}"),
+        crate::cards::bank_card_no(seq),
+        now,
+    );
+    card.activate_ss(now);
+    tx.insert_card(&card)?;
+    Ok(())
+}
