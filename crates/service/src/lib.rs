@@ -12,6 +12,7 @@ pub mod store;
 mod admin;
 mod calendar;
 mod cards;
+mod dashboard;
 mod loss;
 mod passwords;
 mod people;
@@ -22,6 +23,9 @@ pub mod views;
 pub use admin::NewActor;
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
+pub use dashboard::{
+    DASHBOARD_DAYS_MAX, DailyLocks, Dashboard, LapsingPreLoss, LockCounts, ReplacementDue,
+};
 pub use error::{LockReason, ServiceError};
 pub use loss::ReplacementIssued;
 pub use passwords::{PasswordChanged, Verified};
