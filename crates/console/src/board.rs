@@ -221,7 +221,8 @@ pub fn chart_html(board: &Dashboard, lang: Lang) -> String {
             );
             base += value;
         }
-        if i % label_every == 0 || i + 1 == days {
+        // Every k-th day, and the last one unless it would crowd the label before it.
+        if i % label_every == 0 || (i + 1 == days && 2 * (i % label_every) >= label_every) {
             let _ = write!(
                 svg,
                 "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444\">{}</text>",
