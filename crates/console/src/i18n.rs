@@ -261,8 +261,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     (
         "act.reset.title",
-        "解锁并重置社保密码",
-        "Unlock and reset the social-security password",
+        "解锁 / 恢复初始社保密码",
+        "Unlock / restore the initial social-security password",
     ),
     (
         "act.reset.help",

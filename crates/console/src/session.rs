@@ -81,9 +81,11 @@ impl Sessions {
         if map.len() >= SESSIONS_MAX {
             map.retain(|_, e| e.expires_at > now);
             if map.len() >= SESSIONS_MAX {
+                // A flood of login-page visits must not push out people who are logged in:
+                // anonymous sessions go first, then the one closest to expiry.
                 let oldest = map
                     .iter()
-                    .min_by_key(|(_, e)| e.expires_at)
+                    .min_by_key(|(_, e)| (!matches!(e.who, Who::Anonymous), e.expires_at))
                     .map(|(k, _)| k.clone());
                 if let Some(k) = oldest {
                     map.remove(&k);

@@ -11,7 +11,8 @@ use serde_json::json;
 on_both_engines!(
     the_dashboard_counts_locks_losses_and_replacements,
     forms_without_the_csrf_token_change_nothing,
-    the_portal_forces_the_first_change
+    the_portal_forces_the_first_change,
+    the_evidence_checklist_follows_the_region_policy
 );
 
 /// A browser without a browser: keeps the session cookie, reads the CSRF token from forms.
@@ -20,6 +21,8 @@ struct Browser {
     client: reqwest::Client,
     cookie: String,
     csrf: String,
+    /// `en` sends the language switch's cookie.
+    lang: Option<&'static str>,
 }
 
 impl Browser {
@@ -34,10 +37,18 @@ impl Browser {
             client,
             cookie: String::new(),
             csrf: String::new(),
+            lang: None,
         };
         let (s, _) = b.get(login_path).await;
         assert_eq!(s, StatusCode::OK);
         b
+    }
+
+    fn cookies(&self) -> String {
+        match self.lang {
+            Some(l) => format!("shebao_sid={}; shebao_lang={l}", self.cookie),
+            None => format!("shebao_sid={}", self.cookie),
+        }
     }
 
     fn remember(&mut self, resp: &reqwest::Response) {
@@ -53,7 +64,7 @@ impl Browser {
         let resp = self
             .client
             .get(format!("{}{path}", self.origin))
-            .header(COOKIE, format!("shebao_sid={}", self.cookie))
+            .header(COOKIE, self.cookies())
             .send()
             .await
             .unwrap();
@@ -80,7 +91,7 @@ impl Browser {
         let resp = self
             .client
             .post(format!("{}{path}", self.origin))
-            .header(COOKIE, format!("shebao_sid={}", self.cookie))
+            .header(COOKIE, self.cookies())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body.join("&"))
             .send()
@@ -307,5 +318,97 @@ async fn the_portal_forces_the_first_change(engine: Engine) {
         !page.contains("holder2026pass"),
         "a password never comes back in a page"
     );
+    app.stop().await;
+}
+
+// R-LK-4, R-LK-5: Guangxi wants a power of attorney from an agent; the checklist says so, the
+// service refuses without it and accepts with it. The lock is explained in either language.
+async fn the_evidence_checklist_follows_the_region_policy(engine: Engine) {
+    let app = TestApp::spawn_with(engine, "guangxi").await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, "11010519491231002X", "642097")
+        .await;
+    let pharmacy = app.actor("pharmacy").await;
+    for _ in 0..6 {
+        app.post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "111112"}),
+        )
+        .await;
+    }
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let page_path = format!("/console/cards/{card}");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("已收委托书 （本地区要求）"), "{page}");
+    assert!(page.contains("不会自动解锁"), "{page}");
+    assert!(
+        !page.contains("type=\"password\""),
+        "the console asks for no password"
+    );
+
+    let reset = format!("/console/cards/{card}/reset");
+    let csrf = b.csrf.clone();
+    let by_agent = [
+        ("csrf", csrf.as_str()),
+        ("holder_id_checked", "on"),
+        ("agent_id_number", "110105198001010016"),
+    ];
+    let (s, to) = b.post(&reset, &by_agent).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("证件核验不全"), "{page}");
+    assert!(
+        page.contains("power of attorney"),
+        "the service's words say what is missing"
+    );
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+
+    let csrf = b.csrf.clone();
+    let mut with_poa = by_agent.to_vec();
+    with_poa[0] = ("csrf", csrf.as_str());
+    with_poa.push(("power_of_attorney", "on"));
+    b.post(&reset, &with_poa).await;
+    let v = app.card(&clerk, &card).await;
+    assert_eq!(v["ss_account"]["locked"], false, "{v}");
+    let audit = app.audit_for_card(&card).await;
+    let reset_record = audit
+        .iter()
+        .rev()
+        .find(|r| r["action"] == "ss_password.reset" && r["outcome"] == "ok")
+        .unwrap();
+    assert_eq!(
+        reset_record["evidence"]["agent_id_number"],
+        "110105198001010016"
+    );
+    assert_eq!(reset_record["evidence"]["power_of_attorney"], true);
+
+    // The same page in English, with the service's English lock words once locked again
+    // (the restored initial password is not enabled and counts nothing, D-2: set one first).
+    let (s, v) = app
+        .put(
+            &format!("/cards/{card}/ss-password"),
+            &pharmacy,
+            json!({"new_password": "642097"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for _ in 0..6 {
+        app.post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "111112"}),
+        )
+        .await;
+    }
+    b.lang = Some("en");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("will not unlock by itself"), "{page}");
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
     app.stop().await;
 }
