@@ -13,7 +13,8 @@ await run(async (browser) => {
   await page.getByLabel('身份证号').fill(idNumber);
   await page.getByLabel('查询密码').fill(initial);
   await shot(page, 'portal-login');
-  await Promise.all([page.waitForURL('**/portal/password'), page.click('#login')]);
+  // Keyboard only: Enter in the password field submits (accessible forms).
+  await Promise.all([page.waitForURL('**/portal/password'), page.press('#password', 'Enter')]);
   expect((await page.locator('#forced').count()) === 1, 'the first login forces a change');
 
   // Until changed, the other pages send the holder back here.
@@ -24,7 +25,11 @@ await run(async (browser) => {
   await page.getByLabel('当前查询密码').fill(initial);
   await page.getByLabel('新查询密码').fill(fresh);
   await page.getByLabel('再次输入新密码').fill(fresh);
-  await Promise.all([page.waitForURL('**/portal/home'), page.click('#change')]);
+  // Tab order reaches the submit button from the last field.
+  await page.focus('#confirm');
+  await page.keyboard.press('Tab');
+  expect(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'change', 'Tab reaches the submit button');
+  await Promise.all([page.waitForURL('**/portal/home'), page.keyboard.press('Enter')]);
   expect((await text(page, '#flash')).includes('查询密码已修改'), 'the change is confirmed');
   expect((await text(page, '#balance')).includes(balance), `the balance shows ${balance}`);
   const ledger = await text(page, '#ledger');

@@ -153,6 +153,104 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "Too many attempts; try again in (seconds):",
     ),
     ("err.details", "详情", "Details"),
+    // The service's refusals by contract code (the page shows these instead of the
+    // service's English message when there is one).
+    (
+        "code.already_reported",
+        "该卡已挂失，无需重复办理。",
+        "A loss is already in force.",
+    ),
+    (
+        "code.formal_loss",
+        "正式挂失不能解除，请办理补卡。",
+        "A formal loss cannot be released: apply for a replacement.",
+    ),
+    (
+        "code.not_lost",
+        "该卡未挂失。",
+        "The card is not reported lost.",
+    ),
+    (
+        "code.card_replaced",
+        "该卡已补换作废，请使用新卡。",
+        "This card was replaced: use the new card.",
+    ),
+    (
+        "code.already_active",
+        "社保账户已启用。",
+        "The social-security account is already active.",
+    ),
+    (
+        "code.not_collected",
+        "新卡尚未领取，领取后才能启用。",
+        "The new card must be collected before it is activated.",
+    ),
+    (
+        "code.not_ready",
+        "新卡尚未到可领取日期。",
+        "The new card is not ready yet.",
+    ),
+    (
+        "code.already_collected",
+        "新卡已领取。",
+        "The new card was already collected.",
+    ),
+    (
+        "code.calendar_missing",
+        "缺少工作日历数据，无法计算领卡日期，请联系系统管理员。",
+        "The working-day calendar lacks a year: ask the operator to load it.",
+    ),
+    (
+        "code.invalid_id_number",
+        "身份证号格式或校验位有误。",
+        "The ID number is not valid.",
+    ),
+    (
+        "code.invalid_password",
+        "新密码不符合要求。",
+        "The new password does not meet the rules.",
+    ),
+    (
+        "code.weak_password",
+        "新密码过于简单。",
+        "The new password is too weak.",
+    ),
+    // The evidence the service found missing (domain/src/evidence.rs), phrase by phrase.
+    (
+        "ev.missing.evidence is required",
+        "须填写证件核验清单",
+        "evidence is required",
+    ),
+    (
+        "ev.missing.the holder's original ID card must be checked",
+        "须核验持卡人身份证原件",
+        "the holder's original ID card must be checked",
+    ),
+    (
+        "ev.missing.the holder must come in person",
+        "须持卡人本人到场",
+        "the holder must come in person",
+    ),
+    (
+        "ev.missing.the holder is absent: the agent's ID number is required",
+        "持卡人未到场：须登记代办人身份证号",
+        "the holder is absent: the agent's ID number is required",
+    ),
+    (
+        "ev.missing.the agent's ID number must not be the holder's own",
+        "代办人身份证号不能是持卡人本人的",
+        "the agent's ID number must not be the holder's own",
+    ),
+    (
+        "ev.missing.this region requires a power of attorney (委托书) for an agent",
+        "本地区代办须提供委托书",
+        "this region requires a power of attorney (委托书) for an agent",
+    ),
+    (
+        "ev.missing.this region requires a letter from the employer for an agent",
+        "本地区代办须提供单位证明",
+        "this region requires a letter from the employer for an agent",
+    ),
     // Clerk login
     ("login.clerk.title", "窗口人员登录", "Window staff log in"),
     ("login.clerk.token", "操作员令牌", "Operator token"),

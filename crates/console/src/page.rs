@@ -95,14 +95,11 @@ pub fn see_other(to: &str, cookies: &[String]) -> Response {
 pub fn error_flash(e: &ServiceError, lang: Lang) -> Flash {
     let t = Tr::new(lang);
     let (key, detail) = match e {
-        ServiceError::Invalid { code, message } => (
-            if *code == "evidence_required" {
-                "err.evidence_required"
-            } else {
-                "err.invalid"
-            },
-            Some(message.clone()),
-        ),
+        ServiceError::Invalid {
+            code: "evidence_required",
+            message,
+        } => ("err.evidence_required", Some(missing_evidence(message, t))),
+        ServiceError::Invalid { code, message } => ("err.invalid", Some(by_code(code, message, t))),
         ServiceError::WrongPassword { .. } => ("err.wrong_password", None),
         ServiceError::AccountLocked { words, .. } => {
             ("err.locked", Some(t.pick(words.zh, words.en).to_owned()))
@@ -110,7 +107,9 @@ pub fn error_flash(e: &ServiceError, lang: Lang) -> Flash {
         ServiceError::NotActivated(m) | ServiceError::AlreadyExists(m) => {
             ("err.conflict", Some(m.clone()))
         }
-        ServiceError::Conflict { message, .. } => ("err.conflict", Some(message.clone())),
+        ServiceError::Conflict { code, message } => {
+            ("err.conflict", Some(by_code(code, message, t)))
+        }
         ServiceError::NotFound(_) => ("err.not_found", None),
         ServiceError::Forbidden { message, .. } => ("err.forbidden", Some(message.clone())),
         ServiceError::Unauthorized(_) => ("err.forbidden", None),
@@ -127,6 +126,26 @@ pub fn error_flash(e: &ServiceError, lang: Lang) -> Flash {
         key,
         detail,
     }
+}
+
+/// The catalogue's words for a contract code, else the service's own message.
+fn by_code(code: &str, message: &str, t: Tr) -> String {
+    t.get_or(&format!("code.{code}"), message).to_owned()
+}
+
+/// The service's list of missing evidence (`missing evidence: a; b`), phrase by phrase in the
+/// page's language; a phrase the catalogue does not know is shown as the service said it.
+fn missing_evidence(message: &str, t: Tr) -> String {
+    let list = message
+        .strip_prefix("missing evidence: ")
+        .unwrap_or(message);
+    list.split("; ")
+        .map(|phrase| t.get_or(&format!("ev.missing.{phrase}"), phrase))
+        .collect::<Vec<_>>()
+        .join(match t.lang {
+            Lang::Zh => "；",
+            Lang::En => "; ",
+        })
 }
 
 /// An instant as the Shanghai wall clock, minutes.
@@ -228,6 +247,29 @@ mod tests {
         // 16:00 UTC is midnight of the next day in Shanghai.
         let t: Timestamp = "2026-03-10T16:00:00Z".parse().unwrap();
         assert_eq!(when(t), "2026-03-11 00:00");
+    }
+
+    #[test]
+    fn refusals_read_in_the_page_language() {
+        let e = ServiceError::invalid(
+            "evidence_required",
+            "missing evidence: the holder's original ID card must be checked; this region requires a power of attorney (委托书) for an agent",
+        );
+        let zh = error_flash(&e, Lang::Zh).detail.unwrap();
+        assert_eq!(zh, "须核验持卡人身份证原件；本地区代办须提供委托书");
+        let en = error_flash(&e, Lang::En).detail.unwrap();
+        assert!(en.starts_with("the holder's original ID card must be checked; "));
+        let e = ServiceError::conflict("formal_loss", "a formal loss cannot be released");
+        assert_eq!(
+            error_flash(&e, Lang::Zh).detail.unwrap(),
+            "正式挂失不能解除，请办理补卡。"
+        );
+        // A code the catalogue does not know keeps the service's words.
+        let e = ServiceError::conflict("something_new", "as the service says");
+        assert_eq!(
+            error_flash(&e, Lang::Zh).detail.unwrap(),
+            "as the service says"
+        );
     }
 
     #[test]

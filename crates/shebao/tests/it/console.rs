@@ -364,8 +364,8 @@ async fn the_evidence_checklist_follows_the_region_policy(engine: Engine) {
     let (_, page) = b.get(&page_path).await;
     assert!(page.contains("证件核验不全"), "{page}");
     assert!(
-        page.contains("power of attorney"),
-        "the service's words say what is missing"
+        page.contains("本地区代办须提供委托书"),
+        "the page says what is missing, in Chinese: {page}"
     );
     assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
 
