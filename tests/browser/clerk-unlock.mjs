@@ -37,7 +37,7 @@ await run(async (browser) => {
   expect(flash.includes('已解锁'), `the clerk sees it done: ${flash}`);
   expect((await text(page, '#ss-lock')) === '未锁定', 'the account shows unlocked');
   expect((await text(page, '#ss')).includes('初始密码（未启用）'), 'the initial password is restored, not enabled');
-  expect((await text(page, '#audit')).includes('ss_password.reset'), 'the audit trail shows the reset');
+  expect((await text(page, '#audit')).includes('解锁 / 重置社保密码'), 'the audit trail shows the reset');
   await shot(page, 'console-card-unlocked');
 
   // The English switch shows the same page in English.

@@ -113,6 +113,8 @@ pub struct AuditRow {
     pub who: String,
     pub channel: String,
     pub action: String,
+    /// The service's name for the action, kept for the curious (a `title`).
+    pub action_code: String,
     pub outcome: String,
     pub evidence: String,
     pub detail: String,
@@ -285,9 +287,16 @@ pub fn audit_rows(records: &[AuditRecord], lang: Lang) -> Vec<AuditRow> {
         .map(|r| AuditRow {
             at: when(r.at),
             who: format!("{} ({})", r.actor_id, r.actor_role),
-            channel: r.channel.clone(),
-            action: r.action.clone(),
-            outcome: r.outcome.clone(),
+            channel: t
+                .get_or(&format!("audit.channel.{}", r.channel), &r.channel)
+                .to_owned(),
+            action: t
+                .get_or(&format!("audit.action.{}", r.action), &r.action)
+                .to_owned(),
+            action_code: r.action.clone(),
+            outcome: t
+                .get_or(&format!("audit.outcome.{}", r.outcome), &r.outcome)
+                .to_owned(),
             evidence: match &r.evidence {
                 None => String::new(),
                 Some(e) => {

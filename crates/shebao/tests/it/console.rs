@@ -82,7 +82,7 @@ impl Browser {
         (status, location.unwrap_or(body))
     }
 
-    /// Posts a form; answers the status and the redirect target.
+    /// Posts a form; answers the status and the redirect target, or the page.
     async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
         let body: Vec<String> = fields
             .iter()
@@ -102,9 +102,11 @@ impl Browser {
         let location = resp
             .headers()
             .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        (status, location)
+            .map(|l| l.to_str().unwrap().to_owned());
+        match location {
+            Some(l) => (status, l),
+            None => (status, resp.text().await.unwrap()),
+        }
     }
 
     async fn clerk(app: &TestApp, token: &str) -> Browser {
@@ -250,6 +252,14 @@ async fn forms_without_the_csrf_token_change_nothing(engine: Engine) {
     let (s, _) = b.post(&path, &real).await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], false);
+    // Logging out ends the session on the server: the old cookie opens nothing.
+    let old_cookie = b.cookie.clone();
+    let (s, to) = b.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+    assert_eq!(b.cookie, "", "the browser is told to drop the cookie");
+    b.cookie = old_cookie;
+    let (s, to) = b.get("/console/search").await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
     app.stop().await;
 }
 
@@ -261,9 +271,10 @@ async fn the_portal_forces_the_first_change(engine: Engine) {
     let id = "11010519491231002X";
     let card = app.card_for(&clerk, id, json!({})).await;
     let mut b = Browser::open(&app, "/portal/login").await;
-    for _ in 0..3 {
+    // D-4: five free failures, then the portal asks to wait; the card is never locked by it.
+    for attempt in 1..=6 {
         let csrf = b.csrf.clone();
-        let (s, _) = b
+        let (s, page) = b
             .post(
                 "/portal/login",
                 &[
@@ -274,8 +285,19 @@ async fn the_portal_forces_the_first_change(engine: Engine) {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "the login page again, with the message");
+        let expected = if attempt <= 5 {
+            "身份证号或查询密码错误"
+        } else {
+            "尝试次数过多"
+        };
+        assert!(page.contains(expected), "attempt {attempt}: {page}");
+        assert!(
+            !page.contains("wrong123"),
+            "a password never comes back in a page"
+        );
     }
     assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], false);
+    app.advance("PT2M").await;
     let csrf = b.csrf.clone();
     let (s, to) = b
         .post(
