@@ -166,7 +166,17 @@ pub fn yuan(amount: Fen) -> String {
 /// Only local paths may be redirect targets.
 pub fn local_path(back: Option<&str>, fallback: &str) -> String {
     match back {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        // Browsers drop tabs and newlines inside URLs ("/\t/evil" becomes "//evil"): refuse
+        // every control character and whitespace, backslashes and protocol-relative paths.
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p
+                    .chars()
+                    .any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            p.to_owned()
+        }
         _ => fallback.to_owned(),
     }
 }
@@ -277,6 +287,8 @@ mod tests {
         assert_eq!(local_path(Some("/portal/home"), "/"), "/portal/home");
         assert_eq!(local_path(Some("//evil.example"), "/"), "/");
         assert_eq!(local_path(Some("https://evil.example"), "/"), "/");
+        assert_eq!(local_path(Some("/\t/evil.example"), "/"), "/");
+        assert_eq!(local_path(Some("/\\evil.example"), "/"), "/");
         assert_eq!(local_path(None, "/x"), "/x");
     }
 }
