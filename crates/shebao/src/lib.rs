@@ -152,11 +152,10 @@ impl Server {
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        // The browser console and portal (issue 5) beside the API, on the same service.
+        let console = shebao_console::router(runtime.service.clone(), config.console);
         let app = shebao_http::app(runtime.service.clone())
-            .merge(shebao_console::router(
-                runtime.service.clone(),
-                config.console,
-            )) // issue 5
+            .merge(console)
             .layer(axum::middleware::from_fn(log_request));
         let task = tokio::spawn(async move {
             let shutdown = async move {
