@@ -14,6 +14,7 @@ mod bench;
 mod calendar;
 mod cards;
 mod crediting;
+mod dashboard;
 mod employers;
 mod jobs;
 mod loss;
@@ -29,6 +30,9 @@ pub use bench::CreditingBench;
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
+pub use dashboard::{
+    DASHBOARD_DAYS_MAX, DailyLocks, Dashboard, LapsingPreLoss, LockCounts, ReplacementDue,
+};
 pub use employers::{DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
 pub use jobs::JOB_NAMES;

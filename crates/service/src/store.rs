@@ -129,6 +129,28 @@ pub trait Tx {
     /// Operator-loaded working-day calendar years, each a self-contained CSV.
     fn calendar_years(&mut self) -> Result<Vec<(i16, String)>, StoreError>;
     fn put_calendar_year(&mut self, year: i16, csv: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    // --- console and dashboard (issue 5) ---
+    /// Cards in force (not replaced) in each lock state at `now`.
+    fn lock_counts(&mut self, now: Timestamp) -> Result<crate::LockCounts, StoreError>;
+    /// Pre-losses in force at `now` that lapse by `until`, soonest first.
+    fn pre_losses_lapsing(
+        &mut self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::LapsingPreLoss>, StoreError>;
+    /// Replacement cards not yet collected, earliest ready date first.
+    fn replacements_uncollected(
+        &mut self,
+        limit: u32,
+    ) -> Result<Vec<crate::ReplacementDue>, StoreError>;
+    /// Audit events that locked an account, and loss reports, since `since`, counted per
+    /// Shanghai day number and action: `(day, action, count)`.
+    fn lock_events_by_day(
+        &mut self,
+        since: Timestamp,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError>;
 }
 
 /// Called after the transaction ended: `None` if it committed (or was a read), else why not.

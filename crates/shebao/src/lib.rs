@@ -32,6 +32,8 @@ pub struct Config {
     pub pin_keys: Option<String>,
     pub pin_key_file: Option<PathBuf>,
     pub limits: EngineLimits,
+    /// The browser console and portal (issue 5).
+    pub console: shebao_console::ConsoleOptions,
 }
 
 impl Config {
@@ -46,6 +48,7 @@ impl Config {
             pin_keys: None,
             pin_key_file: None,
             limits: EngineLimits::default(),
+            console: shebao_console::ConsoleOptions::default(),
         }
     }
 }
@@ -149,8 +152,11 @@ impl Server {
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app =
-            shebao_http::app(runtime.service.clone()).layer(axum::middleware::from_fn(log_request));
+        // The browser console and portal (issue 5) beside the API, on the same service.
+        let console = shebao_console::router(runtime.service.clone(), config.console);
+        let app = shebao_http::app(runtime.service.clone())
+            .merge(console)
+            .layer(axum::middleware::from_fn(log_request));
         let task = tokio::spawn(async move {
             let shutdown = async move {
                 tokio::select! {

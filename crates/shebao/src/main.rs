@@ -151,6 +151,10 @@ fn config(common: Common) -> Config {
         .ok()
         .filter(|t| !t.trim().is_empty());
     config.pin_key_file = std::env::var_os("SHEBAO_PIN_KEY_FILE").map(PathBuf::from);
+    // Console cookies are `Secure` unless turned off for a plain-HTTP demo on another host.
+    config.console.cookie_secure = std::env::var("SHEBAO_CONSOLE_COOKIE_SECURE")
+        .map(|v| v != "0" && v != "false")
+        .unwrap_or(true);
     config
 }
 

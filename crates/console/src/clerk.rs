@@ -1,0 +1,498 @@
+//! The service-window console: log in with the clerk's actor token, find a person or card,
+//! see both accounts and why anything is locked (R-LK-5), and act with the evidence the
+//! region asks for (R-LK-2, R-LK-4). A password is typed by the holder on the PIN pad: no page
+//! here shows or asks for one; a reset restores the initial, not-enabled password (R-PW-7).
+
+use crate::Console;
+use crate::page::{
+    Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, when, yuan,
+};
+use crate::session::{self, Current, Flash, Who, csrf_ok};
+use crate::templates::{
+    CardPage, ClerkLogin, LossBox, PersonResult, ReplacementBox, Search, account_boxes, audit_rows,
+    ledger_rows, status_key,
+};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use shebao_domain::card::LossKind;
+use shebao_domain::{CardStatus, Evidence, IdNumber, Role};
+use shebao_service::model::{Actor, AuditQuery};
+use shebao_service::{ActivationRequest, ServiceError};
+
+/// Audit records a card page shows at most (newest first).
+const AUDIT_ROWS_MAX: u32 = 200;
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn login_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    if current(&console, &headers).is_some_and(|c| c.is_clerk) {
+        return see_other("/console/search", &[]);
+    }
+    let (frame, cookie) = login_frame(
+        &console,
+        &headers,
+        "console",
+        "login.clerk.title",
+        "/console/login",
+    );
+    render_with_cookie(
+        &ClerkLogin {
+            t: frame.t,
+            frame,
+            bad: false,
+        },
+        cookie,
+    )
+}
+
+pub async fn login(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = session::lang(&headers);
+    let Some(cur) = current(&console, &headers).filter(|c| csrf_ok(c, &form.csrf)) else {
+        return see_other("/console/login", &[]);
+    };
+    let token = zeroize::Zeroizing::new(form.token.trim().to_owned());
+    let accepted = match console.service.authenticate(&token).await {
+        Ok(actor) => matches!(actor.role, Role::Clerk | Role::Admin),
+        Err(_) => false,
+    };
+    if !accepted {
+        let frame = Frame::new(
+            lang,
+            "console",
+            "login.clerk.title",
+            Some(&cur),
+            "/console/login",
+        );
+        return render(&ClerkLogin {
+            t: frame.t,
+            frame,
+            bad: true,
+        });
+    }
+    // A new session id at login (no fixation); the anonymous one ends.
+    console.sessions.end(&cur.key);
+    let now = console.service.clock().now();
+    match console.sessions.start(Who::Clerk { token }, now) {
+        Some((id, _)) => see_other(
+            "/console/search",
+            &[session::session_cookie(&id, console.options.cookie_secure)],
+        ),
+        None => see_other("/console/login", &[]),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(cur) = current(&console, &headers)
+        && csrf_ok(&cur, &form.csrf)
+    {
+        console.sessions.end(&cur.key);
+    }
+    see_other(
+        "/console/login",
+        &[session::clear_session_cookie(console.options.cookie_secure)],
+    )
+}
+
+/// The logged-in clerk (or admin), re-checked with the service on every request so a revoked
+/// token stops working at once; otherwise a redirect to the login page.
+pub(crate) async fn clerk(
+    console: &Console,
+    headers: &HeaderMap,
+) -> Result<(Current, Actor), Response> {
+    let Some(cur) = current(console, headers).filter(|c| c.is_clerk) else {
+        return Err(see_other("/console/login", &[]));
+    };
+    let Some(token) = cur.token.as_ref() else {
+        return Err(see_other("/console/login", &[]));
+    };
+    match console.service.authenticate(token).await {
+        Ok(actor) if matches!(actor.role, Role::Clerk | Role::Admin) => Ok((cur, actor)),
+        _ => {
+            console.sessions.end(&cur.key);
+            Err(see_other("/console/login", &[]))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: Option<String>,
+}
+
+/// Find by card number (straight to the card) or ID number (the person and their cards).
+pub async fn search(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let lang = session::lang(&headers);
+    let (mut cur, actor) = match clerk(&console, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let query = q.q.unwrap_or_default().trim().to_uppercase();
+    let mut person = None;
+    if !query.is_empty() {
+        if IdNumber::parse_shape(&query).is_ok() {
+            match console.service.person(&actor, &query).await {
+                Ok(view) => {
+                    person = Some(PersonResult {
+                        name: view.person.name.clone(),
+                        id_number: view.person.id_number.as_str().to_owned(),
+                        cards: view
+                            .cards
+                            .iter()
+                            .map(|(no, status)| (no.clone(), status_key(status).to_owned()))
+                            .collect(),
+                    })
+                }
+                Err(e) => cur.flash = Some(error_flash(&e, lang)),
+            }
+        } else {
+            match console.service.card(&actor, &query).await {
+                Ok(view) => {
+                    return see_other(&card_path(view.card.card_no.as_str()), &[]);
+                }
+                Err(e) => cur.flash = Some(error_flash(&e, lang)),
+            }
+        }
+    }
+    let frame = Frame::new(
+        lang,
+        "console",
+        "search.title",
+        Some(&cur),
+        "/console/search",
+    );
+    render(&Search {
+        t: frame.t,
+        frame,
+        query,
+        person,
+    })
+}
+
+/// A card page's path; a card number is letters and digits, anything else goes to search.
+fn card_path(card_no: &str) -> String {
+    if !card_no.is_empty() && card_no.chars().all(|c| c.is_ascii_alphanumeric()) {
+        format!("/console/cards/{card_no}")
+    } else {
+        "/console/search".to_owned()
+    }
+}
+
+pub async fn card_page(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(card_no): Path<String>,
+) -> Response {
+    let lang = session::lang(&headers);
+    let (mut cur, actor) = match clerk(&console, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let service = &console.service;
+    let view = match service.card(&actor, &card_no).await {
+        Ok(v) => v,
+        Err(e) => {
+            cur.flash = Some(error_flash(&e, lang));
+            let frame = Frame::new(
+                lang,
+                "console",
+                "search.title",
+                Some(&cur),
+                "/console/search",
+            );
+            return render(&Search {
+                t: frame.t,
+                frame,
+                query: String::new(),
+                person: None,
+            });
+        }
+    };
+    let here = card_path(view.card.card_no.as_str());
+    let person = service.person(&actor, view.card.id_number.as_str()).await;
+    let ledger = service.ledger(&actor, &card_no).await.unwrap_or_default();
+    let audit = service
+        .audit(
+            &actor,
+            AuditQuery {
+                card_no: Some(view.card.card_no.to_string()),
+                limit: AUDIT_ROWS_MAX,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap_or_default();
+    let now = service.clock().now();
+    let card = &view.card;
+    let policy = service.policy();
+    let replaced = card.status == CardStatus::Replaced;
+    let loss_in_force = card.loss_in_force(now);
+    let waiting_collection = card
+        .replacement
+        .as_ref()
+        .is_some_and(|r| r.collected_at.is_none());
+    let frame = Frame::new(lang, "console", "card.title", Some(&cur), &here);
+    let page = CardPage {
+        t: frame.t,
+        frame,
+        card_no: card.card_no.to_string(),
+        holder_name: view.holder_name.clone(),
+        id_number: card.id_number.as_str().to_owned(),
+        bank_card_no: card.bank_card_no.clone(),
+        status_key: status_key(card.status.as_str()),
+        issued_at: when(card.issued_at),
+        balance: yuan(card.balance),
+        replaced_by: card.replaced_by.as_ref().map(|c| c.to_string()),
+        other_cards: person
+            .map(|p| {
+                p.cards
+                    .iter()
+                    .map(|(no, status)| (no.clone(), status_key(status).to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        accounts: account_boxes(&view, lang),
+        loss: loss_in_force.map(|l| LossBox {
+            kind_key: match l.kind {
+                LossKind::Pre => "loss.kind.pre",
+                LossKind::Temporary => "loss.kind.temporary",
+                LossKind::Formal => "loss.kind.formal",
+            },
+            reported_at: when(l.reported_at),
+            lapses_at: l.lapses_at.map(when),
+            channel: l.channel.clone(),
+        }),
+        replacement: card.replacement.as_ref().map(|r| ReplacementBox {
+            replaces: r.replaces.to_string(),
+            ready_on: r.ready_on.to_string(),
+            fee: yuan(r.fee),
+            collected_at: r.collected_at.map(when),
+        }),
+        ss_locked: view.ss.locked,
+        // What is offered follows the card's state; the service decides and refuses anyway.
+        can_reset: !replaced && view.ss.active,
+        can_disable: !replaced && view.ss.active && view.ss.password_enabled,
+        can_activate: !replaced
+            && !view.ss.active
+            && view.ss.activates_at.is_none()
+            && !waiting_collection,
+        can_report_loss: !replaced && loss_in_force.is_none(),
+        can_release: !replaced && loss_in_force.is_some_and(|l| l.kind != LossKind::Formal),
+        can_replace: !replaced,
+        can_collect: waiting_collection,
+        agents_allowed: policy.agent.allowed,
+        agents_poa: policy.agent.power_of_attorney,
+        agents_letter: policy.agent.employer_letter,
+        region_policy: policy.name.clone(),
+        ledger: ledger_rows(&ledger, lang),
+        audit: audit_rows(&audit, lang),
+    };
+    render(&page)
+}
+
+/// The evidence checklist as the form sends it (checkboxes are absent when unchecked).
+#[derive(Deserialize)]
+pub struct EvidenceForm {
+    #[serde(default)]
+    csrf: String,
+    holder_present: Option<String>,
+    holder_id_checked: Option<String>,
+    agent_id_number: Option<String>,
+    power_of_attorney: Option<String>,
+    employer_letter: Option<String>,
+    /// Loss kind, for the loss form.
+    kind: Option<String>,
+    /// Replacement reason, for the replacement form.
+    reason: Option<String>,
+}
+
+impl EvidenceForm {
+    fn evidence(&self) -> Result<Evidence, ServiceError> {
+        let agent = self
+            .agent_id_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let agent_id_number = agent
+            .map(|a| {
+                IdNumber::parse_shape(&a.to_uppercase()).map_err(|e| {
+                    ServiceError::invalid("invalid_id_number", format!("agent_id_number: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok(Evidence {
+            holder_present: self.holder_present.is_some(),
+            holder_id_checked: self.holder_id_checked.is_some(),
+            agent_id_number,
+            power_of_attorney: self.power_of_attorney.is_some(),
+            employer_letter: self.employer_letter.is_some(),
+        })
+    }
+}
+
+/// The clerk actions a card page offers, each one service call.
+enum Action {
+    Reset,
+    Disable,
+    Activate,
+    Loss,
+    Release,
+    Replacement,
+    Collect,
+}
+
+async fn act(
+    console: Console,
+    headers: HeaderMap,
+    card_no: String,
+    form: EvidenceForm,
+    action: Action,
+) -> Response {
+    let lang = session::lang(&headers);
+    let (cur, actor) = match clerk(&console, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let mut back = card_path(&card_no);
+    if !csrf_ok(&cur, &form.csrf) {
+        console.sessions.set_flash(
+            &cur.key,
+            Flash {
+                ok: false,
+                key: "err.csrf",
+                detail: None,
+            },
+        );
+        return see_other(&back, &[]);
+    }
+    let service = &console.service;
+    let outcome: Result<(&'static str, Option<String>), ServiceError> = async {
+        match action {
+            // R-LK-2, R-LK-4, R-PW-7: unlock with evidence; no new password from the console,
+            // so the initial not-enabled password is restored and the holder sets one on the
+            // PIN pad.
+            Action::Reset => service
+                .reset_ss_password(&actor, &card_no, None, Some(form.evidence()?))
+                .await
+                .map(|_| ("done.reset", None)),
+            // R-PW-4: the holder in person with card and ID.
+            Action::Disable => service
+                .disable_ss_password(&actor, &card_no, Some(form.evidence()?))
+                .await
+                .map(|_| ("done.disable", None)),
+            // R-ACT-3: at the card service centre.
+            Action::Activate => service
+                .activate(
+                    &actor,
+                    &card_no,
+                    ActivationRequest {
+                        channel: "service_center".into(),
+                        fin_password: None,
+                        old_card_password: None,
+                        sms_from: None,
+                        sms_text: None,
+                        old_card_number: None,
+                    },
+                )
+                .await
+                .map(|_| ("done.activate", None)),
+            // R-LS-1..3: a clerk reports in writing (pre) or at the window.
+            Action::Loss => {
+                let kind = form.kind.as_deref().unwrap_or("temporary");
+                let channel = if kind == "pre" { "written" } else { "window" };
+                service
+                    .report_loss(
+                        &actor,
+                        &card_no,
+                        kind,
+                        Some(channel),
+                        Some(form.evidence()?),
+                    )
+                    .await
+                    .map(|_| ("done.loss", None))
+            }
+            // R-LS-2
+            Action::Release => service
+                .release_loss(&actor, &card_no, Some(form.evidence()?))
+                .await
+                .map(|_| ("done.release", None)),
+            // R-LS-3, R-LS-5, D-10: the new card and its ready date on the Chinese working-day
+            // calendar.
+            Action::Replacement => {
+                let reason = form.reason.as_deref().unwrap_or("lost");
+                service
+                    .apply_replacement(&actor, &card_no, reason, Some(form.evidence()?))
+                    .await
+                    .map(|issued| {
+                        back = card_path(&issued.new_card_no);
+                        (
+                            "done.replacement",
+                            Some(format!("{} · {}", issued.new_card_no, issued.ready_on)),
+                        )
+                    })
+            }
+            Action::Collect => service
+                .collect_card(&actor, &card_no, Some(form.evidence()?))
+                .await
+                .map(|_| ("done.collect", None)),
+        }
+    }
+    .await;
+    let flash = match outcome {
+        Ok((key, detail)) => Flash {
+            ok: true,
+            key,
+            detail,
+        },
+        Err(e) => error_flash(&e, lang),
+    };
+    console.sessions.set_flash(&cur.key, flash);
+    see_other(&back, &[])
+}
+
+macro_rules! clerk_action {
+    ($name:ident, $action:expr) => {
+        pub async fn $name(
+            State(console): State<Console>,
+            headers: HeaderMap,
+            Path(card_no): Path<String>,
+            Form(form): Form<EvidenceForm>,
+        ) -> Response {
+            act(console, headers, card_no, form, $action).await
+        }
+    };
+}
+
+clerk_action!(reset, Action::Reset);
+clerk_action!(disable, Action::Disable);
+clerk_action!(activate, Action::Activate);
+clerk_action!(report_loss, Action::Loss);
+clerk_action!(release, Action::Release);
+clerk_action!(replacement, Action::Replacement);
+clerk_action!(collect, Action::Collect);

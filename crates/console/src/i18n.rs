@@ -1,0 +1,797 @@
+//! The one message catalogue: every word the console and the portal show, in Chinese
+//! (the default, zh-CN) and English. Templates ask `t.get("key")`; a unit test checks that
+//! every key a template uses is here, so a missing translation fails the build's tests.
+
+/// The interface language. Chinese unless the user switched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// The catalogue in one language, handed to every template.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr {
+    pub lang: Lang,
+}
+
+impl Tr {
+    pub fn new(lang: Lang) -> Tr {
+        Tr { lang }
+    }
+
+    /// The text for `key`; the key itself if it is missing (a test keeps that from happening).
+    pub fn get<'k>(&self, key: &'k str) -> &'k str {
+        match CATALOGUE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.lang {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => key,
+        }
+    }
+
+    /// The text for `key`, or `fallback` when the catalogue has no such key (for keys made
+    /// from data, such as a ledger entry's kind that a later issue adds).
+    pub fn get_or<'a>(&self, key: &str, fallback: &'a str) -> &'a str {
+        match CATALOGUE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self.lang {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => fallback,
+        }
+    }
+
+    /// Picks one of two texts that come from elsewhere in one language each (the service's
+    /// lock messages, R-LK-5).
+    pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// `(key, zh-CN, en)`.
+pub const CATALOGUE: &[(&str, &str, &str)] = &[
+    // Frame
+    ("app.console", "社保服务窗口", "Service window"),
+    (
+        "app.portal",
+        "社保卡个人服务",
+        "Social security card self-service",
+    ),
+    ("nav.search", "查询", "Find"),
+    ("nav.dashboard", "统计看板", "Dashboard"),
+    (
+        "nav.employers",
+        "单位欠费与完税凭证",
+        "Employer arrears and tax receipts",
+    ),
+    ("nav.logout", "退出", "Log out"),
+    ("nav.skip", "跳到正文", "Skip to content"),
+    ("lang.switch", "English", "中文"),
+    ("common.yes", "是", "Yes"),
+    ("common.no", "否", "No"),
+    ("common.none", "无", "None"),
+    ("common.submit", "提交", "Submit"),
+    ("common.back", "返回", "Back"),
+    ("common.yuan", "元", "CNY"),
+    ("flash.ok", "已完成", "Done"),
+    ("flash.error", "未能办理", "Not done"),
+    // Errors (by contract code)
+    (
+        "err.not_found",
+        "未找到：请核对身份证号或卡号。",
+        "Not found: check the ID number or card number.",
+    ),
+    (
+        "err.evidence_required",
+        "证件核验不全，请按清单补齐后再办理。",
+        "The evidence is incomplete: complete the checklist and try again.",
+    ),
+    ("err.invalid", "输入有误。", "The input is not valid."),
+    (
+        "err.conflict",
+        "当前状态下不能办理此业务。",
+        "This cannot be done in the card's current state.",
+    ),
+    (
+        "err.forbidden",
+        "您没有办理此业务的权限。",
+        "You may not do this.",
+    ),
+    ("err.locked", "账户已锁定。", "The account is locked."),
+    ("err.wrong_password", "密码错误。", "The password is wrong."),
+    (
+        "err.internal",
+        "系统暂时无法办理，请稍后再试。",
+        "The system cannot do this right now; try again later.",
+    ),
+    (
+        "err.csrf",
+        "页面已过期，请刷新后重试。",
+        "The page has expired: reload it and try again.",
+    ),
+    (
+        "err.too_many",
+        "尝试次数过多，请稍后再试（秒）：",
+        "Too many attempts; try again in (seconds):",
+    ),
+    ("err.details", "详情", "Details"),
+    // The service's refusals by contract code (the page shows these instead of the
+    // service's English message when there is one).
+    (
+        "code.already_reported",
+        "该卡已挂失，无需重复办理。",
+        "A loss is already in force.",
+    ),
+    (
+        "code.formal_loss",
+        "正式挂失不能解除，请办理补卡。",
+        "A formal loss cannot be released: apply for a replacement.",
+    ),
+    (
+        "code.not_lost",
+        "该卡未挂失。",
+        "The card is not reported lost.",
+    ),
+    (
+        "code.card_replaced",
+        "该卡已补换作废，请使用新卡。",
+        "This card was replaced: use the new card.",
+    ),
+    (
+        "code.already_active",
+        "社保账户已启用。",
+        "The social-security account is already active.",
+    ),
+    (
+        "code.not_collected",
+        "新卡尚未领取，领取后才能启用。",
+        "The new card must be collected before it is activated.",
+    ),
+    (
+        "code.not_ready",
+        "新卡尚未到可领取日期。",
+        "The new card is not ready yet.",
+    ),
+    (
+        "code.already_collected",
+        "新卡已领取。",
+        "The new card was already collected.",
+    ),
+    (
+        "code.calendar_missing",
+        "缺少工作日历数据，无法计算领卡日期，请联系系统管理员。",
+        "The working-day calendar lacks a year: ask the operator to load it.",
+    ),
+    (
+        "code.invalid_id_number",
+        "身份证号格式或校验位有误。",
+        "The ID number is not valid.",
+    ),
+    (
+        "code.invalid_password",
+        "新密码不符合要求。",
+        "The new password does not meet the rules.",
+    ),
+    (
+        "code.weak_password",
+        "新密码过于简单。",
+        "The new password is too weak.",
+    ),
+    // The evidence the service found missing (domain/src/evidence.rs), phrase by phrase.
+    (
+        "ev.missing.evidence is required",
+        "须填写证件核验清单",
+        "evidence is required",
+    ),
+    (
+        "ev.missing.the holder's original ID card must be checked",
+        "须核验持卡人身份证原件",
+        "the holder's original ID card must be checked",
+    ),
+    (
+        "ev.missing.the holder must come in person",
+        "须持卡人本人到场",
+        "the holder must come in person",
+    ),
+    (
+        "ev.missing.the holder is absent: the agent's ID number is required",
+        "持卡人未到场：须登记代办人身份证号",
+        "the holder is absent: the agent's ID number is required",
+    ),
+    (
+        "ev.missing.the agent's ID number must not be the holder's own",
+        "代办人身份证号不能是持卡人本人的",
+        "the agent's ID number must not be the holder's own",
+    ),
+    (
+        "ev.missing.this region requires a power of attorney (委托书) for an agent",
+        "本地区代办须提供委托书",
+        "this region requires a power of attorney (委托书) for an agent",
+    ),
+    (
+        "ev.missing.this region requires a letter from the employer for an agent",
+        "本地区代办须提供单位证明",
+        "this region requires a letter from the employer for an agent",
+    ),
+    // Clerk login
+    ("login.clerk.title", "窗口人员登录", "Window staff log in"),
+    ("login.clerk.token", "操作员令牌", "Operator token"),
+    (
+        "login.clerk.token_help",
+        "管理员为您创建的窗口操作员令牌（clerk）。",
+        "The clerk token an administrator created for you.",
+    ),
+    (
+        "login.clerk.bad",
+        "令牌无效，或不是窗口操作员。",
+        "The token is not valid or is not a window clerk's.",
+    ),
+    ("login.submit", "登录", "Log in"),
+    // Search
+    (
+        "search.title",
+        "查找参保人或社保卡",
+        "Find a person or a card",
+    ),
+    (
+        "search.query",
+        "身份证号或社保卡号",
+        "ID number or card number",
+    ),
+    (
+        "search.help",
+        "18位公民身份号码，或卡号（如 S00000001）。",
+        "The 18-character citizen ID number, or the card number (e.g. S00000001).",
+    ),
+    ("search.submit", "查找", "Find"),
+    // Card page
+    ("card.title", "社保卡", "Card"),
+    ("card.holder", "持卡人", "Holder"),
+    ("card.id_number", "身份证号", "ID number"),
+    ("card.card_no", "卡号", "Card number"),
+    ("card.bank_card_no", "银行卡号", "Bank card number"),
+    ("card.status", "卡状态", "Card status"),
+    ("card.issued_at", "发卡时间", "Issued"),
+    ("card.balance", "个人账户余额", "Personal account balance"),
+    (
+        "card.other_cards",
+        "该参保人的全部卡片",
+        "All of this person's cards",
+    ),
+    ("status.issued", "已制卡未启用", "Issued, not activated"),
+    ("status.active", "正常", "Active"),
+    ("status.lost", "已挂失", "Reported lost"),
+    ("status.replaced", "已补换（作废）", "Replaced (void)"),
+    ("ss.title", "社保账户", "Social-security account"),
+    ("fin.title", "金融账户", "Financial account"),
+    ("acct.state", "状态", "State"),
+    ("acct.active", "已启用", "Active"),
+    ("acct.inactive", "未启用", "Not activated"),
+    (
+        "acct.activates_at",
+        "将自动启用于",
+        "Activates by itself at",
+    ),
+    ("acct.locked", "已锁定", "Locked"),
+    ("acct.unlocked", "未锁定", "Not locked"),
+    ("acct.password_enabled", "密码已启用", "Password enabled"),
+    (
+        "acct.password_not_enabled",
+        "初始密码（未启用）",
+        "Initial password (not enabled)",
+    ),
+    ("acct.remaining_tries", "剩余可试次数", "Tries left"),
+    ("acct.locked_until", "自动解锁时间", "Unlocks by itself at"),
+    (
+        "acct.why",
+        "锁定原因与办理方法",
+        "Why it is locked and what to do",
+    ),
+    (
+        "reason.password",
+        "密码连续输错",
+        "Too many wrong passwords",
+    ),
+    ("reason.loss", "挂失", "Loss reported"),
+    (
+        "reason.employer_arrears",
+        "单位欠费封锁",
+        "Employer arrears (unit lock)",
+    ),
+    ("loss.title", "挂失情况", "Loss"),
+    ("loss.kind.pre", "预挂失", "Pre-loss"),
+    ("loss.kind.temporary", "临时挂失", "Temporary loss"),
+    ("loss.kind.formal", "正式挂失", "Formal loss"),
+    ("loss.reported_at", "挂失时间", "Reported"),
+    ("loss.lapses_at", "自动失效时间", "Lapses by itself at"),
+    ("loss.channel", "挂失渠道", "Channel"),
+    ("repl.title", "补换卡", "Replacement card"),
+    ("repl.replaces", "替换旧卡", "Replaces"),
+    ("repl.ready_on", "可领取日期", "Ready to collect on"),
+    ("repl.fee", "工本费", "Card fee"),
+    ("repl.collected_at", "领取时间", "Collected"),
+    ("repl.not_collected", "未领取", "Not collected"),
+    ("repl.replaced_by", "新卡号", "New card"),
+    // Actions
+    ("act.title", "办理业务", "Services"),
+    (
+        "act.pinpad",
+        "密码由持卡人本人在密码键盘上输入，窗口人员不查看、不代输任何密码。",
+        "A password is typed by the holder on the PIN pad; the clerk never sees or types one.",
+    ),
+    (
+        "act.reset.title",
+        "解锁 / 恢复初始社保密码",
+        "Unlock / restore the initial social-security password",
+    ),
+    (
+        "act.reset.help",
+        "恢复为初始密码（未启用），持卡人随后在密码键盘或药店自行设置新密码。",
+        "Restores the initial password (not enabled); the holder then sets a new one on the PIN pad or at a pharmacy.",
+    ),
+    (
+        "act.reset.submit",
+        "解锁并恢复初始密码",
+        "Unlock and restore the initial password",
+    ),
+    (
+        "act.disable.title",
+        "取消社保密码",
+        "Cancel the social-security password",
+    ),
+    (
+        "act.disable.help",
+        "须本人持卡和身份证到场。",
+        "The holder in person with card and ID only.",
+    ),
+    ("act.disable.submit", "取消密码", "Cancel the password"),
+    (
+        "act.activate.title",
+        "启用社保账户",
+        "Activate the social-security account",
+    ),
+    (
+        "act.activate.help",
+        "在社保卡服务中心直接启用；旧医保卡余额自动转入。",
+        "Activate at the card service centre; an old medical card's balance moves over.",
+    ),
+    ("act.activate.submit", "启用", "Activate"),
+    ("act.loss.title", "挂失", "Report a loss"),
+    ("act.loss.kind", "挂失类型", "Kind of loss"),
+    ("act.loss.submit", "办理挂失", "Report the loss"),
+    (
+        "act.loss.formal_help",
+        "正式挂失须核验证件，并应同时申请补卡。",
+        "A formal loss needs the evidence and goes with a replacement application.",
+    ),
+    ("act.release.title", "解除挂失", "Release the loss"),
+    ("act.release.submit", "解除挂失", "Release"),
+    (
+        "act.repl.title",
+        "申请补换卡",
+        "Apply for a replacement card",
+    ),
+    ("act.repl.reason", "补换原因", "Reason"),
+    ("act.repl.submit", "申请补卡", "Apply"),
+    ("act.collect.title", "领取新卡", "Hand over the new card"),
+    ("act.collect.submit", "确认领取", "Confirm collection"),
+    ("repl.reason.lost", "遗失", "Lost"),
+    ("repl.reason.damaged", "损坏", "Damaged"),
+    (
+        "repl.reason.data_changed",
+        "信息变更",
+        "Holder's data changed",
+    ),
+    (
+        "repl.reason.data_error",
+        "卡面信息错误（免费）",
+        "Card face wrong (free)",
+    ),
+    // Evidence
+    ("ev.title", "证件核验清单", "Evidence checklist"),
+    ("ev.region", "本地区政策", "Region policy"),
+    (
+        "ev.holder_present",
+        "持卡人本人到场",
+        "The holder is here in person",
+    ),
+    (
+        "ev.holder_id_checked",
+        "已核验持卡人身份证原件",
+        "The holder's original ID card was checked",
+    ),
+    (
+        "ev.agent",
+        "本人不能到场时由代办人办理",
+        "If the holder cannot come: an agent",
+    ),
+    ("ev.agent_id", "代办人身份证号", "Agent's ID number"),
+    ("ev.poa", "已收委托书", "Power of attorney received"),
+    ("ev.letter", "已收单位证明", "Employer's letter received"),
+    ("ev.required", "（本地区要求）", "(required in this region)"),
+    (
+        "ev.no_agents",
+        "本地区不允许代办：须本人到场。",
+        "This region does not allow agents: the holder must come.",
+    ),
+    // Ledger and audit
+    ("ledger.title", "个人账户明细", "Personal account ledger"),
+    ("ledger.at", "时间", "Time"),
+    ("ledger.kind", "类型", "Kind"),
+    ("ledger.amount", "金额（元）", "Amount (CNY)"),
+    ("ledger.balance_after", "余额（元）", "Balance (CNY)"),
+    ("ledger.card", "卡号", "Card"),
+    ("ledger.empty", "暂无记录。", "No entries yet."),
+    (
+        "ledger.kind.legacy_transfer",
+        "旧医保卡余额转入",
+        "Old medical card balance moved over",
+    ),
+    ("audit.title", "操作记录", "Audit trail"),
+    ("audit.at", "时间", "Time"),
+    ("audit.who", "操作人", "Who"),
+    ("audit.channel", "渠道", "Channel"),
+    ("audit.action", "业务", "Action"),
+    ("audit.outcome", "结果", "Outcome"),
+    ("audit.evidence", "证件", "Evidence"),
+    ("audit.detail", "说明", "Detail"),
+    // Audit trail words (actions, outcomes, channels as the service records them).
+    ("audit.action.card.issue", "发卡", "Card issued"),
+    ("audit.action.card.activate", "启用", "Activation"),
+    (
+        "audit.action.card.collect",
+        "领取新卡",
+        "New card collected",
+    ),
+    ("audit.action.card.loss.report", "挂失", "Loss reported"),
+    (
+        "audit.action.card.loss.release",
+        "解除挂失",
+        "Loss released",
+    ),
+    (
+        "audit.action.card.replacement.apply",
+        "申请补换卡",
+        "Replacement applied for",
+    ),
+    (
+        "audit.action.fin_account.loss.report",
+        "银行挂失金融账户",
+        "Bank recorded financial loss",
+    ),
+    (
+        "audit.action.fin_account.loss.release",
+        "银行解除金融账户挂失",
+        "Bank released financial loss",
+    ),
+    (
+        "audit.action.ss_password.verify",
+        "校验社保密码",
+        "Social-security password checked",
+    ),
+    (
+        "audit.action.ss_password.change",
+        "修改社保密码",
+        "Social-security password changed",
+    ),
+    (
+        "audit.action.ss_password.reset",
+        "解锁 / 重置社保密码",
+        "Social-security password unlocked / reset",
+    ),
+    (
+        "audit.action.ss_password.disable",
+        "取消社保密码",
+        "Social-security password cancelled",
+    ),
+    (
+        "audit.action.fin_password.verify",
+        "校验金融密码",
+        "Financial password checked",
+    ),
+    (
+        "audit.action.fin_password.change",
+        "修改金融密码",
+        "Financial password changed",
+    ),
+    (
+        "audit.action.fin_password.reset",
+        "重置金融密码",
+        "Financial password reset",
+    ),
+    (
+        "audit.action.person.register",
+        "参保登记",
+        "Person registered",
+    ),
+    (
+        "audit.action.person.transfer",
+        "参保关系转移",
+        "Insurance moved",
+    ),
+    ("audit.action.self.login", "网上登录", "Online log-in"),
+    (
+        "audit.action.self.query_password.change",
+        "修改查询密码",
+        "Query password changed",
+    ),
+    ("audit.outcome.ok", "成功", "OK"),
+    ("audit.outcome.wrong_password", "密码错误", "Wrong password"),
+    (
+        "audit.outcome.locked",
+        "密码错误，已锁定",
+        "Wrong password, now locked",
+    ),
+    ("audit.channel.service_window", "服务窗口", "Service window"),
+    ("audit.channel.window", "服务窗口", "Service window"),
+    ("audit.channel.written", "书面", "In writing"),
+    (
+        "audit.channel.service_center",
+        "社保卡服务中心",
+        "Card service centre",
+    ),
+    ("audit.channel.bank_branch", "银行网点", "Bank branch"),
+    ("audit.channel.bank", "银行网点", "Bank branch"),
+    ("audit.channel.pharmacy", "定点药店", "Pharmacy"),
+    ("audit.channel.hospital", "定点医院", "Hospital"),
+    (
+        "audit.channel.medical_institution",
+        "定点医疗机构",
+        "Medical institution",
+    ),
+    ("audit.channel.hotline", "服务热线", "Hotline"),
+    ("audit.channel.online", "网上", "Online"),
+    ("audit.channel.self_service", "网上", "Online"),
+    (
+        "audit.channel.self_service_terminal",
+        "自助终端",
+        "Self-service terminal",
+    ),
+    ("audit.channel.sms", "短信", "SMS"),
+    (
+        "audit.channel.pharmacy_old_card",
+        "药店（插旧医保卡）",
+        "Pharmacy (old medical card)",
+    ),
+    (
+        "audit.channel.pharmacy_old_password",
+        "药店（旧卡密码）",
+        "Pharmacy (old card password)",
+    ),
+    ("audit.channel.admin", "系统管理", "Administration"),
+    // Dashboard
+    ("dash.title", "统计看板", "Supervisor dashboard"),
+    ("dash.now", "统计时点", "As of"),
+    (
+        "dash.ss_locked",
+        "社保账户密码锁定",
+        "Social-security accounts locked (password)",
+    ),
+    (
+        "dash.fin_locked",
+        "金融账户今日锁定",
+        "Financial accounts locked today",
+    ),
+    ("dash.pre_loss", "预挂失中", "Pre-losses in force"),
+    (
+        "dash.temporary_loss",
+        "临时挂失中",
+        "Temporary losses in force",
+    ),
+    ("dash.formal_loss", "正式挂失中", "Formal losses in force"),
+    (
+        "dash.replacements",
+        "待领取新卡",
+        "Replacement cards waiting",
+    ),
+    (
+        "dash.chart",
+        "每日新增锁定（按原因）",
+        "New locks per day, by reason",
+    ),
+    ("dash.days", "统计天数", "Days"),
+    (
+        "dash.lapsing",
+        "3天内自动失效的预挂失",
+        "Pre-losses lapsing within 3 days",
+    ),
+    ("dash.due", "待领取的补换卡", "Replacement cards to collect"),
+    (
+        "dash.employers_later",
+        "单位封锁统计将随单位缴费功能上线。",
+        "Employer unit locks will appear once employer contributions are in the service.",
+    ),
+    (
+        "dash.legend.ss",
+        "社保密码锁定",
+        "Social-security password lock",
+    ),
+    ("dash.legend.fin", "金融密码锁定", "Financial password lock"),
+    ("dash.legend.loss", "挂失", "Loss reported"),
+    ("dash.day", "日期", "Day"),
+    ("dash.total", "合计", "Total"),
+    ("dash.ready_today", "已可领取", "Ready"),
+    // Portal
+    (
+        "portal.login.title",
+        "个人网上服务登录",
+        "Cardholder log in",
+    ),
+    ("portal.login.id_number", "身份证号", "ID number"),
+    ("portal.login.password", "查询密码", "Query password"),
+    (
+        "portal.login.help",
+        "首次登录的初始查询密码为身份证号后8位（末位X按0）。查询密码与社保卡交易密码无关。",
+        "The first time, the query password is the last 8 characters of your ID number (a final X is 0). It is not the card's transaction password.",
+    ),
+    (
+        "portal.login.bad",
+        "身份证号或查询密码错误。多次输错后需等待一段时间再试，社保卡本身不会被锁定。",
+        "ID number or query password wrong. After several wrong tries you must wait before trying again; the card itself is never locked by this.",
+    ),
+    (
+        "portal.pw.title",
+        "修改查询密码",
+        "Change the query password",
+    ),
+    (
+        "portal.pw.forced",
+        "首次登录须先修改初始查询密码。",
+        "Change the initial query password before you go on.",
+    ),
+    ("portal.pw.old", "当前查询密码", "Current query password"),
+    ("portal.pw.new", "新查询密码", "New query password"),
+    ("portal.pw.confirm", "再次输入新密码", "New password again"),
+    (
+        "portal.pw.help",
+        "8至64位，须同时包含字母和数字。",
+        "8 to 64 characters with at least one letter and one digit.",
+    ),
+    (
+        "portal.pw.mismatch",
+        "两次输入的新密码不一致。",
+        "The two new passwords differ.",
+    ),
+    ("portal.pw.submit", "修改密码", "Change password"),
+    (
+        "portal.pw.done",
+        "查询密码已修改。",
+        "The query password was changed.",
+    ),
+    ("portal.home.title", "我的社保卡", "My card"),
+    (
+        "portal.home.no_card",
+        "您还没有社保卡。",
+        "You have no card yet.",
+    ),
+    ("portal.loss.title", "临时挂失", "Report a temporary loss"),
+    (
+        "portal.loss.help",
+        "挂失后社保功能立即停止。找回卡片可持身份证和卡到服务窗口解除挂失。",
+        "The social-security functions stop at once. If you find the card, bring it and your ID card to a service window to release the loss.",
+    ),
+    (
+        "portal.loss.confirm",
+        "我确认卡片已丢失，申请临时挂失",
+        "I confirm the card is lost: report a temporary loss",
+    ),
+    ("portal.loss.submit", "立即挂失", "Report now"),
+    (
+        "portal.loss.done",
+        "已办理临时挂失。",
+        "The temporary loss is recorded.",
+    ),
+    (
+        "portal.loss.in_force",
+        "您的卡已挂失。",
+        "Your card is reported lost.",
+    ),
+    // Clerk results
+    (
+        "done.reset",
+        "已解锁，并恢复初始密码（未启用）。请持卡人在密码键盘上设置新密码。",
+        "Unlocked; the initial password (not enabled) is restored. Ask the holder to set a new one on the PIN pad.",
+    ),
+    (
+        "done.disable",
+        "社保密码已取消。",
+        "The social-security password is cancelled.",
+    ),
+    (
+        "done.activate",
+        "社保账户已启用。",
+        "The social-security account is active.",
+    ),
+    ("done.loss", "已办理挂失。", "The loss is recorded."),
+    ("done.release", "已解除挂失。", "The loss is released."),
+    (
+        "done.replacement",
+        "已受理补卡，新卡号及可领取日期：",
+        "Replacement accepted; new card and ready date:",
+    ),
+    (
+        "done.collect",
+        "新卡已领取，请持卡人启用。",
+        "The new card is handed over; the holder activates it next.",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Every `t.get("…")` in a template has both languages in the catalogue.
+    #[test]
+    fn every_template_key_is_in_the_catalogue() {
+        let templates = crate::templates::SOURCES;
+        let mut missing = Vec::new();
+        for (name, source) in templates {
+            let mut rest = *source;
+            while let Some(i) = rest.find("t.get(\"") {
+                rest = &rest[i + 7..];
+                let Some(end) = rest.find('"') else { break };
+                let key = &rest[..end];
+                if !CATALOGUE.iter().any(|(k, _, _)| *k == key) {
+                    missing.push(format!("{name}: {key}"));
+                }
+                rest = &rest[end..];
+            }
+        }
+        assert!(missing.is_empty(), "missing catalogue keys: {missing:?}");
+    }
+
+    #[test]
+    fn keys_are_unique_and_both_languages_are_filled() {
+        for (i, (k, zh, en)) in CATALOGUE.iter().enumerate() {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+            assert!(
+                !CATALOGUE[..i].iter().any(|(k2, _, _)| k2 == k),
+                "duplicate {k}"
+            );
+        }
+    }
+
+    #[test]
+    fn chinese_is_the_default() {
+        assert_eq!(Tr::new(Lang::default()).get("nav.search"), "查询");
+        assert_eq!(Tr::new(Lang::En).get("nav.search"), "Find");
+    }
+}

@@ -1,0 +1,325 @@
+//! The pages' data: plain structs the templates in `crates/console/templates/` render.
+//! Values are prepared as text here (Shanghai times, yuan) so the templates only lay out.
+
+use crate::i18n::{Lang, Tr};
+use crate::page::{Frame, when, yuan};
+use askama::Template;
+use shebao_service::LockReason;
+use shebao_service::model::{AuditRecord, LedgerEntry};
+use shebao_service::views::CardView;
+
+/// Every template's source, for the catalogue test (`i18n.rs`).
+#[cfg(test)]
+pub const SOURCES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("ledger.html", include_str!("../templates/ledger.html")),
+    (
+        "console/login.html",
+        include_str!("../templates/console/login.html"),
+    ),
+    (
+        "console/search.html",
+        include_str!("../templates/console/search.html"),
+    ),
+    (
+        "console/card.html",
+        include_str!("../templates/console/card.html"),
+    ),
+    (
+        "console/evidence.html",
+        include_str!("../templates/console/evidence.html"),
+    ),
+    (
+        "console/dashboard.html",
+        include_str!("../templates/console/dashboard.html"),
+    ),
+    (
+        "portal/login.html",
+        include_str!("../templates/portal/login.html"),
+    ),
+    (
+        "portal/password.html",
+        include_str!("../templates/portal/password.html"),
+    ),
+    (
+        "portal/home.html",
+        include_str!("../templates/portal/home.html"),
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+pub struct ClerkLogin {
+    pub t: Tr,
+    pub frame: Frame,
+    pub bad: bool,
+}
+
+pub struct PersonResult {
+    pub name: String,
+    pub id_number: String,
+    /// (card number, status catalogue key), newest first.
+    pub cards: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/search.html")]
+pub struct Search {
+    pub t: Tr,
+    pub frame: Frame,
+    pub query: String,
+    pub person: Option<PersonResult>,
+}
+
+/// One account's box: state, lock and why (R-LK-5).
+pub struct AccountBox {
+    pub id: &'static str,
+    pub title_key: &'static str,
+    pub active: bool,
+    pub locked: bool,
+    pub activates_at: Option<String>,
+    pub password_key: Option<&'static str>,
+    pub remaining_tries: u32,
+    pub locked_until: Option<String>,
+    pub reason_key: Option<&'static str>,
+    /// The service's own words for the lock in the page's language.
+    pub message: Option<String>,
+}
+
+pub struct LossBox {
+    pub kind_key: &'static str,
+    pub reported_at: String,
+    pub lapses_at: Option<String>,
+    pub channel: String,
+}
+
+pub struct ReplacementBox {
+    pub replaces: String,
+    pub ready_on: String,
+    pub fee: String,
+    pub collected_at: Option<String>,
+}
+
+pub struct LedgerRow {
+    pub at: String,
+    pub kind: String,
+    pub amount: String,
+    pub balance_after: String,
+    pub card_no: String,
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub who: String,
+    pub channel: String,
+    pub action: String,
+    /// The service's name for the action, kept for the curious (a `title`).
+    pub action_code: String,
+    pub outcome: String,
+    pub evidence: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/card.html")]
+pub struct CardPage {
+    pub t: Tr,
+    pub frame: Frame,
+    pub card_no: String,
+    pub holder_name: String,
+    pub id_number: String,
+    pub bank_card_no: String,
+    pub status_key: &'static str,
+    pub issued_at: String,
+    pub balance: String,
+    pub replaced_by: Option<String>,
+    pub other_cards: Vec<(String, String)>,
+    pub accounts: Vec<AccountBox>,
+    pub loss: Option<LossBox>,
+    pub replacement: Option<ReplacementBox>,
+    pub ss_locked: bool,
+    pub can_reset: bool,
+    pub can_disable: bool,
+    pub can_activate: bool,
+    pub can_report_loss: bool,
+    pub can_release: bool,
+    pub can_replace: bool,
+    pub can_collect: bool,
+    pub agents_allowed: bool,
+    pub agents_poa: bool,
+    pub agents_letter: bool,
+    pub region_policy: String,
+    pub ledger: Vec<LedgerRow>,
+    pub audit: Vec<AuditRow>,
+}
+
+pub struct Tile {
+    pub key: &'static str,
+    pub value: u64,
+    pub color: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+pub struct DashboardPage {
+    pub t: Tr,
+    pub frame: Frame,
+    pub now: String,
+    pub tiles: Vec<Tile>,
+    pub days: u32,
+    pub day_choices: Vec<u32>,
+    /// The server-rendered SVG chart and its table (built in `board.rs` from numbers and
+    /// catalogue words only, escaped there).
+    pub chart: String,
+    /// (card number, lapses at)
+    pub lapsing: Vec<(String, String)>,
+    /// (card number, ready on, ready already)
+    pub due: Vec<(String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/login.html")]
+pub struct HolderLogin {
+    pub t: Tr,
+    pub frame: Frame,
+    pub id_number: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/password.html")]
+pub struct HolderPassword {
+    pub t: Tr,
+    pub frame: Frame,
+    pub forced: bool,
+}
+
+pub struct HolderCard {
+    pub card_no: String,
+    pub status_key: &'static str,
+    pub balance: String,
+    pub accounts: Vec<AccountBox>,
+    pub lost: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/home.html")]
+pub struct HolderHome {
+    pub t: Tr,
+    pub frame: Frame,
+    pub holder_name: String,
+    pub card: Option<HolderCard>,
+    pub ledger: Vec<LedgerRow>,
+}
+
+pub fn status_key(status: &str) -> &'static str {
+    match status {
+        "issued" => "status.issued",
+        "active" => "status.active",
+        "lost" => "status.lost",
+        _ => "status.replaced",
+    }
+}
+
+fn reason_key(reason: LockReason) -> &'static str {
+    match reason {
+        LockReason::Password => "reason.password",
+        LockReason::Loss => "reason.loss",
+        LockReason::EmployerArrears => "reason.employer_arrears",
+    }
+}
+
+/// Both accounts' boxes from the service's view (the same view the API answers with).
+pub fn account_boxes(view: &CardView, lang: Lang) -> Vec<AccountBox> {
+    let t = Tr::new(lang);
+    vec![
+        AccountBox {
+            id: "ss",
+            title_key: "ss.title",
+            active: view.ss.active,
+            locked: view.ss.locked,
+            activates_at: view.ss.activates_at.map(when),
+            password_key: Some(if view.ss.password_enabled {
+                "acct.password_enabled"
+            } else {
+                "acct.password_not_enabled"
+            }),
+            remaining_tries: view.ss.remaining_tries,
+            locked_until: None,
+            reason_key: view.ss.lock_reason.map(reason_key),
+            message: view.ss.lock_message.map(|m| t.pick(m.zh, m.en).to_owned()),
+        },
+        AccountBox {
+            id: "fin",
+            title_key: "fin.title",
+            active: view.fin.active,
+            locked: view.fin.locked,
+            activates_at: None,
+            password_key: None,
+            remaining_tries: view.fin.remaining_tries,
+            locked_until: view.fin.locked_until.map(when),
+            reason_key: view.fin.lock_reason.map(reason_key),
+            message: view.fin.lock_message.map(|m| t.pick(m.zh, m.en).to_owned()),
+        },
+    ]
+}
+
+pub fn ledger_rows(entries: &[LedgerEntry], lang: Lang) -> Vec<LedgerRow> {
+    let t = Tr::new(lang);
+    entries
+        .iter()
+        .map(|e| LedgerRow {
+            at: when(e.at),
+            kind: t
+                .get_or(&format!("ledger.kind.{}", e.kind), &e.kind)
+                .to_owned(),
+            amount: yuan(e.amount),
+            balance_after: yuan(e.balance_after),
+            card_no: e.card_no.clone(),
+        })
+        .collect()
+}
+
+pub fn audit_rows(records: &[AuditRecord], lang: Lang) -> Vec<AuditRow> {
+    let t = Tr::new(lang);
+    records
+        .iter()
+        .rev()
+        .map(|r| AuditRow {
+            at: when(r.at),
+            who: format!("{} ({})", r.actor_id, r.actor_role),
+            channel: t
+                .get_or(&format!("audit.channel.{}", r.channel), &r.channel)
+                .to_owned(),
+            action: t
+                .get_or(&format!("audit.action.{}", r.action), &r.action)
+                .to_owned(),
+            action_code: r.action.clone(),
+            outcome: t
+                .get_or(&format!("audit.outcome.{}", r.outcome), &r.outcome)
+                .to_owned(),
+            evidence: match &r.evidence {
+                None => String::new(),
+                Some(e) => {
+                    let mut parts = Vec::new();
+                    if e.holder_present {
+                        parts.push(t.get("ev.holder_present").to_owned());
+                    }
+                    if e.holder_id_checked {
+                        parts.push(t.get("ev.holder_id_checked").to_owned());
+                    }
+                    if let Some(a) = &e.agent_id_number {
+                        parts.push(format!("{}: {}", t.get("ev.agent_id"), a.as_str()));
+                    }
+                    if e.power_of_attorney {
+                        parts.push(t.get("ev.poa").to_owned());
+                    }
+                    if e.employer_letter {
+                        parts.push(t.get("ev.letter").to_owned());
+                    }
+                    parts.join("；")
+                }
+            },
+            detail: r.detail.clone().unwrap_or_default(),
+        })
+        .collect()
+}

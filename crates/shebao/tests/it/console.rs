@@ -1,0 +1,436 @@
+//! The console and portal over plain HTTP on both engines (no browser): sessions, CSRF,
+//! the forced first change, and the dashboard's reads (SQL on SQLite and PostgreSQL).
+//! The browser tests (`browser.rs`) drive the same pages in Chromium.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+on_both_engines!(
+    the_dashboard_counts_locks_losses_and_replacements,
+    forms_without_the_csrf_token_change_nothing,
+    the_portal_forces_the_first_change,
+    the_evidence_checklist_follows_the_region_policy
+);
+
+/// A browser without a browser: keeps the session cookie, reads the CSRF token from forms.
+struct Browser {
+    origin: String,
+    client: reqwest::Client,
+    cookie: String,
+    csrf: String,
+    /// `en` sends the language switch's cookie.
+    lang: Option<&'static str>,
+}
+
+impl Browser {
+    async fn open(app: &TestApp, login_path: &str) -> Browser {
+        let origin = app.base.trim_end_matches("/api/v1").to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut b = Browser {
+            origin,
+            client,
+            cookie: String::new(),
+            csrf: String::new(),
+            lang: None,
+        };
+        let (s, _) = b.get(login_path).await;
+        assert_eq!(s, StatusCode::OK);
+        b
+    }
+
+    fn cookies(&self) -> String {
+        match self.lang {
+            Some(l) => format!("shebao_sid={}; shebao_lang={l}", self.cookie),
+            None => format!("shebao_sid={}", self.cookie),
+        }
+    }
+
+    fn remember(&mut self, resp: &reqwest::Response) {
+        for v in resp.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            if let Some(rest) = v.strip_prefix("shebao_sid=") {
+                self.cookie = rest.split(';').next().unwrap().to_owned();
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.origin))
+            .header(COOKIE, self.cookies())
+            .send()
+            .await
+            .unwrap();
+        self.remember(&resp);
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = resp.text().await.unwrap();
+        if let Some(i) = body.find("name=\"csrf\" value=\"") {
+            let rest = &body[i + 19..];
+            self.csrf = rest[..rest.find('"').unwrap()].to_owned();
+        }
+        (status, location.unwrap_or(body))
+    }
+
+    /// Posts a form; answers the status and the redirect target, or the page.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect();
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.origin))
+            .header(COOKIE, self.cookies())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap();
+        self.remember(&resp);
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .map(|l| l.to_str().unwrap().to_owned());
+        match location {
+            Some(l) => (status, l),
+            None => (status, resp.text().await.unwrap()),
+        }
+    }
+
+    async fn clerk(app: &TestApp, token: &str) -> Browser {
+        let mut b = Browser::open(app, "/console/login").await;
+        let csrf = b.csrf.clone();
+        let (s, to) = b
+            .post("/console/login", &[("csrf", &csrf), ("token", token)])
+            .await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/search"));
+        b.get("/console/search").await;
+        b
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn lock(app: &TestApp, card: &str) {
+    let pharmacy = app.actor("pharmacy").await;
+    for _ in 0..3 {
+        app.post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "111112"}),
+        )
+        .await;
+    }
+}
+
+// R-LK-5, R-LS-1, R-LS-5: the dashboard's figures come from the cards and the audit trail.
+async fn the_dashboard_counts_locks_losses_and_replacements(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let hotline = app.actor("hotline").await;
+    let locked = app
+        .card_with_ss_password(&clerk, "11010519491231002X", "642097")
+        .await;
+    lock(&app, &locked).await;
+    app.card_for(&clerk, "110105198001010016", json!({})).await;
+    let (s, v) = app
+        .post(
+            "/hotline/pre-loss",
+            &hotline,
+            json!({"id_number": "110105198001010016"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let damaged = app.card_for(&clerk, "440524198001010013", json!({})).await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{damaged}/replacement"),
+            &clerk,
+            json!({"reason": "damaged", "evidence": {"holder_present": true, "holder_id_checked": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_card = v["new_card_no"].as_str().unwrap().to_owned();
+
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (s, page) = b.get("/console/dashboard?days=7").await;
+    assert_eq!(s, StatusCode::OK);
+    // Tiles: one password lock, one pre-loss, one replacement waiting.
+    assert!(page.contains(">1</b>社保账户密码锁定"), "{page}");
+    assert!(page.contains(">1</b>预挂失中"), "{page}");
+    assert!(page.contains(">1</b>待领取新卡"), "{page}");
+    // Today: one lock and one loss report in the chart and its table.
+    assert_eq!(page.matches("<rect class=\"bar\"").count(), 2, "{page}");
+    assert!(
+        page.contains("<td>2026-03-02</td><td>1</td><td>0</td><td>1</td><td>2</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/console/cards/{new_card}")),
+        "the replacement is listed"
+    );
+    // The pre-loss lapses in 10 days: not yet within three.
+    assert!(!page.contains("id=\"lapsing\""), "{page}");
+
+    // Eight days later it lapses within three days; a week's chart no longer has day one.
+    // (The clerk's idle session ended meanwhile: log in again.)
+    app.advance("PT192H").await;
+    assert_eq!(b.get("/console/dashboard").await.1, "/console/login");
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (_, page) = b.get("/console/dashboard?days=7").await;
+    assert!(page.contains("id=\"lapsing\""), "{page}");
+    assert_eq!(page.matches("<rect class=\"bar\"").count(), 0, "{page}");
+    let (_, chart) = b.get("/console/dashboard/chart?days=14").await;
+    assert_eq!(chart.matches("<rect class=\"bar\"").count(), 2, "{chart}");
+    // After eleven days the pre-loss has lapsed by itself (R-LS-1) even unsettled.
+    app.advance("PT72H").await;
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (_, page) = b.get("/console/dashboard?days=7").await;
+    assert!(page.contains(">0</b>预挂失中"), "{page}");
+    app.stop().await;
+}
+
+// CSRF: a form posted without the session's token is refused and changes nothing.
+async fn forms_without_the_csrf_token_change_nothing(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, "11010519491231002X", "642097")
+        .await;
+    lock(&app, &card).await;
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let path = format!("/console/cards/{card}/reset");
+    let evidence = [("holder_present", "on"), ("holder_id_checked", "on")];
+    let mut forged = vec![("csrf", "forged")];
+    forged.extend_from_slice(&evidence);
+    let (s, _) = b.post(&path, &forged).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+    // Without the session cookie at all, the login page is all one gets.
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = anonymous
+        .post(format!("{}{path}", b.origin))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={}&holder_present=on&holder_id_checked=on",
+            b.csrf
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers().get(LOCATION).unwrap().to_str().unwrap(),
+        "/console/login"
+    );
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+    // With the token it goes through: R-LK-2 with the holder's ID checked.
+    let csrf = b.csrf.clone();
+    let mut real = vec![("csrf", csrf.as_str())];
+    real.extend_from_slice(&evidence);
+    let (s, _) = b.post(&path, &real).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], false);
+    // Logging out ends the session on the server: the old cookie opens nothing.
+    let old_cookie = b.cookie.clone();
+    let (s, to) = b.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+    assert_eq!(b.cookie, "", "the browser is told to drop the cookie");
+    b.cookie = old_cookie;
+    let (s, to) = b.get("/console/search").await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+    app.stop().await;
+}
+
+// R-PW-8: the portal's first login leads only to the password change; wrong query passwords
+// never lock the card (D-4).
+async fn the_portal_forces_the_first_change(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let id = "11010519491231002X";
+    let card = app.card_for(&clerk, id, json!({})).await;
+    let mut b = Browser::open(&app, "/portal/login").await;
+    // D-4: five free failures, then the portal asks to wait; the card is never locked by it.
+    for attempt in 1..=6 {
+        let csrf = b.csrf.clone();
+        let (s, page) = b
+            .post(
+                "/portal/login",
+                &[
+                    ("csrf", &csrf),
+                    ("id_number", id),
+                    ("query_password", "wrong123"),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "the login page again, with the message");
+        let expected = if attempt <= 5 {
+            "身份证号或查询密码错误"
+        } else {
+            "尝试次数过多"
+        };
+        assert!(page.contains(expected), "attempt {attempt}: {page}");
+        assert!(
+            !page.contains("wrong123"),
+            "a password never comes back in a page"
+        );
+    }
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], false);
+    app.advance("PT2M").await;
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            "/portal/login",
+            &[
+                ("csrf", &csrf),
+                ("id_number", id),
+                ("query_password", "12310020"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/portal/password")
+    );
+    let (s, to) = b.get("/portal/home").await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/portal/password")
+    );
+    let (s, _) = b.get("/portal/password").await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            "/portal/password",
+            &[
+                ("csrf", &csrf),
+                ("old_password", "12310020"),
+                ("new_password", "holder2026pass"),
+                ("confirm_password", "holder2026pass"),
+            ],
+        )
+        .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/portal/home"));
+    let (s, page) = b.get("/portal/home").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&card), "{page}");
+    assert!(
+        !page.contains("holder2026pass"),
+        "a password never comes back in a page"
+    );
+    app.stop().await;
+}
+
+// R-LK-4, R-LK-5: Guangxi wants a power of attorney from an agent; the checklist says so, the
+// service refuses without it and accepts with it. The lock is explained in either language.
+async fn the_evidence_checklist_follows_the_region_policy(engine: Engine) {
+    let app = TestApp::spawn_with(engine, "guangxi").await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, "11010519491231002X", "642097")
+        .await;
+    let pharmacy = app.actor("pharmacy").await;
+    for _ in 0..6 {
+        app.post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "111112"}),
+        )
+        .await;
+    }
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let page_path = format!("/console/cards/{card}");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("已收委托书 （本地区要求）"), "{page}");
+    assert!(page.contains("不会自动解锁"), "{page}");
+    assert!(
+        !page.contains("type=\"password\""),
+        "the console asks for no password"
+    );
+
+    let reset = format!("/console/cards/{card}/reset");
+    let csrf = b.csrf.clone();
+    let by_agent = [
+        ("csrf", csrf.as_str()),
+        ("holder_id_checked", "on"),
+        ("agent_id_number", "110105198001010016"),
+    ];
+    let (s, to) = b.post(&reset, &by_agent).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("证件核验不全"), "{page}");
+    assert!(
+        page.contains("本地区代办须提供委托书"),
+        "the page says what is missing, in Chinese: {page}"
+    );
+    assert_eq!(app.card(&clerk, &card).await["ss_account"]["locked"], true);
+
+    let csrf = b.csrf.clone();
+    let mut with_poa = by_agent.to_vec();
+    with_poa[0] = ("csrf", csrf.as_str());
+    with_poa.push(("power_of_attorney", "on"));
+    b.post(&reset, &with_poa).await;
+    let v = app.card(&clerk, &card).await;
+    assert_eq!(v["ss_account"]["locked"], false, "{v}");
+    let audit = app.audit_for_card(&card).await;
+    let reset_record = audit
+        .iter()
+        .rev()
+        .find(|r| r["action"] == "ss_password.reset" && r["outcome"] == "ok")
+        .unwrap();
+    assert_eq!(
+        reset_record["evidence"]["agent_id_number"],
+        "110105198001010016"
+    );
+    assert_eq!(reset_record["evidence"]["power_of_attorney"], true);
+
+    // The same page in English, with the service's English lock words once locked again
+    // (the restored initial password is not enabled and counts nothing, D-2: set one first).
+    let (s, v) = app
+        .put(
+            &format!("/cards/{card}/ss-password"),
+            &pharmacy,
+            json!({"new_password": "642097"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for _ in 0..6 {
+        app.post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "111112"}),
+        )
+        .await;
+    }
+    b.lang = Some("en");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("will not unlock by itself"), "{page}");
+    assert!(page.contains("<html lang=\"en\">"), "{page}");
+    app.stop().await;
+}
