@@ -16,6 +16,7 @@ on_both_engines!(
     an_employer_that_paid_on_time_shows_its_receipts,
     receipts_are_idempotent_and_conflicts_change_nothing,
     crediting_waits_45_working_days_and_credits_once,
+    a_region_switches_to_the_2021_reform_on_a_date,
 );
 
 fn code(v: &Value) -> Option<&str> {
@@ -694,4 +695,44 @@ async fn registration_after_the_due_day_is_owed_not_late(engine: Engine) {
         112_000,
         "April: everyone, from its first day"
     );
+}
+
+// R-CR-1, 国办发〔2021〕14号: a region that switches to the reform from 2026-04 credits March by
+// the old rates and April by the new ones (the employee's own 2 % only; retirees a fixed amount).
+async fn a_region_switches_to_the_2021_reform_on_a_date(engine: Engine) {
+    let national = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/national.toml"),
+    )
+    .unwrap();
+    let reform = format!(
+        "{}\n[[crediting]]\nfrom = \"2026-04\"\nrules = \"reform_2021\"\nemployee_bp = 200\nretiree_fixed_fen = 8000\n",
+        national.replace("name = \"national\"", "name = \"reform-2026\"")
+    );
+    let file = std::env::temp_dir().join(format!("shebao-reform-{}.toml", nth_id(7)));
+    std::fs::write(&file, reform).unwrap();
+    let app = TestApp::spawn_with(engine, file.to_str().unwrap()).await;
+    let clerk = app.actor("clerk").await;
+    let e = employer(&app, &clerk).await;
+    let cards = staff(&app, &clerk, &e).await;
+    app.set_clock("2026-04-10T08:00:00Z").await;
+    for m in ["2026-03", "2026-04"] {
+        let (s, v) = app
+            .post(
+                &format!("/employers/{e}/payments"),
+                &clerk,
+                json!({"month": m, "amount_fen": 88_000, "paid_on": "2026-04-10"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // 2026-04-10 + 45 working days = 2026-06-16.
+    app.set_clock("2026-06-16T02:00:00Z").await;
+    let v = run_job(&app, "crediting").await;
+    assert_eq!(v["rows"], 6, "{v}");
+    // March (seeds) + April (reform) per person.
+    let expected = [18_600 + 12_000, 17_500 + 10_000, 28_494 + 8_000];
+    for (card, total) in cards.iter().zip(expected) {
+        assert_eq!(app.card(&clerk, card).await["balance_fen"], total, "{card}");
+    }
+    let _ = std::fs::remove_file(file);
 }
