@@ -57,25 +57,25 @@ fn since(start: Instant) -> Duration {
 }
 
 impl Service {
-    /// Runs the whole benchmark. The clock must be simulated (the run moves it 45 working
-    /// days on); `progress` hears (phase, rows done).
-    // The benchmark measures wall time on purpose; no rule reads it.
-    #[allow(clippy::disallowed_methods)]
-    pub async fn bench_crediting(
+    /// Generates `accounts` employees of `accounts / per_employer` employers, each with an
+    /// activated card holding `balance`, and `password` enabled if given. People are numbered
+    /// from the ID numbers `bench_id` makes; cards are `S00000001`…
+    pub async fn bench_seed(
         &self,
         accounts: u64,
         per_employer: u64,
-        batch_rows: u32,
-        progress: &(dyn Fn(&str, u64) + Send + Sync),
-    ) -> Result<CreditingBench, ServiceError> {
+        balance: Fen,
+        password: Option<&str>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<Vec<Employer>, ServiceError> {
         let admin = operator(self.clock.now());
-        // Employers and people are registered in February; March is assessed on March 1.
-        self.move_clock(&admin, None, Some(instant("2026-02-02T01:00:00Z")?))?;
         let per_employer = per_employer.max(1);
         let employers = accounts.div_ceil(per_employer);
-
-        // 1. The city: employers, employees, activated cards.
-        let start = Instant::now();
+        if let Some(p) = password {
+            shebao_domain::Pin::parse(p)
+                .map_err(|e| ServiceError::invalid("invalid_password", e.to_string()))?;
+        }
+        let password = password.map(|p| zeroize::Zeroizing::new(p.to_owned()));
         let mut employer_ids = Vec::new();
         for e in 0..employers {
             let employer = self
@@ -97,17 +97,48 @@ impl Service {
             let first = done;
             let employers: Vec<Employer> = employer_ids.clone();
             let region = self.policy.home_region.clone();
+            let keys = self.keys.clone();
+            let password = password.clone();
             self.db
                 .write(move |tx| {
+                    let pin = password
+                        .as_deref()
+                        .and_then(|p| shebao_domain::Pin::parse(p).ok());
                     for n in first..first + chunk {
-                        seed_one(tx, n, &employers[(n / per_employer) as usize], &region, now)?;
+                        let employer = &employers[(n / per_employer) as usize];
+                        seed_one(tx, n, employer, &region, now, balance, &keys, pin.as_ref())?;
                     }
                     Ok(())
                 })
                 .await?;
             done += chunk;
-            progress("seed", done);
+            progress(done);
         }
+        Ok(employer_ids)
+    }
+
+    /// Runs the whole benchmark. The clock must be simulated (the run moves it 45 working
+    /// days on); `progress` hears (phase, rows done).
+    // The benchmark measures wall time on purpose; no rule reads it.
+    #[allow(clippy::disallowed_methods)]
+    pub async fn bench_crediting(
+        &self,
+        accounts: u64,
+        per_employer: u64,
+        batch_rows: u32,
+        progress: &(dyn Fn(&str, u64) + Send + Sync),
+    ) -> Result<CreditingBench, ServiceError> {
+        let admin = operator(self.clock.now());
+        // Employers and people are registered in February; March is assessed on March 1.
+        self.move_clock(&admin, None, Some(instant("2026-02-02T01:00:00Z")?))?;
+        // 1. The city: employers, employees, activated cards.
+        let start = Instant::now();
+        let employer_ids = self
+            .bench_seed(accounts, per_employer, Fen::ZERO, None, &|n| {
+                progress("seed", n)
+            })
+            .await?;
+        let employers = employer_ids.len() as u64;
         let seed = since(start);
 
         // 2. March assessed for everyone (the monthly-deadline job).
@@ -165,12 +196,16 @@ impl Service {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn seed_one(
     tx: &mut dyn crate::store::Tx,
     n: u64,
     employer: &Employer,
     region: &RegionCode,
     now: jiff::Timestamp,
+    balance: Fen,
+    keys: &crate::keys::PinKeyring,
+    pin: Option<&shebao_domain::Pin>,
 ) -> Result<(), ServiceError> {
     let id = bench_id(n)?;
     let person = Person {
@@ -198,6 +233,14 @@ fn seed_one(
         now,
     );
     card.activate_ss(now);
+    card.balance = balance;
+    if let Some(pin) = pin {
+        let verifier = keys.seal(
+            crate::keys::PinContext::Social(card.id_number.as_str()),
+            pin,
+        );
+        card.ss.set_password(verifier);
+    }
     tx.insert_card(&card)?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use shebao_domain::Fen;
 use shebao_domain::time::business_date;
 
 /// Assessments credited per transaction by default (STYLE 17).
-pub const CREDIT_BATCH_ROWS_DEFAULT: u32 = 5_000;
+pub const CREDIT_BATCH_ROWS_DEFAULT: u32 = 20_000;
 /// Months examined per statement.
 const MONTH_PAGE_ROWS_MAX: u32 = 10_000;
 
@@ -84,10 +84,20 @@ impl Service {
             loop {
                 let (employer_id, month) = (record.employer_id.clone(), record.month.month);
                 let from = after.clone();
+                let claim = crate::keys::random_bytes::<12>()
+                    .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
                 let (batch, last) = self
                     .db
                     .write(move |tx| {
-                        Ok(tx.credit_assessments(&employer_id, month, &from, batch_rows, now)?)
+                        Ok(tx.credit_assessments(
+                            &employer_id,
+                            month,
+                            &from,
+                            batch_rows,
+                            &claim,
+                            now,
+                        )?)
                     })
                     .await?;
                 summary.batches += 1;

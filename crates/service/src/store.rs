@@ -98,6 +98,7 @@ pub trait Tx {
         month: Month,
         after: &str,
         limit: u32,
+        claim: &str,
         at: Timestamp,
     ) -> Result<(CreditBatch, Option<String>), StoreError>;
     fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError>;

@@ -2,6 +2,9 @@
 //! service, HTTP. The binary (`main.rs`) only parses flags and calls in here; the integration
 //! tests start the very same server in-process.
 
+pub mod bench;
+mod rawbench;
+
 use anyhow::Context;
 use jiff::Timestamp;
 use shebao_service::Service;

@@ -73,7 +73,9 @@ enum Command {
     /// crediting job 45 working days later.
     Bench {
         #[command(subcommand)]
-        which: BenchWhich,
+        which: Option<BenchWhich>,
+        #[command(flatten)]
+        options: BenchArgs,
     },
     /// The working-day calendar: shipped 2005-2026, and years loaded from new notices.
     Calendar {
@@ -102,8 +104,38 @@ enum JobsAction {
     },
 }
 
+/// `shebao bench` with no subcommand: limits, HTTP purchases and verifications, engine-only
+/// purchases, crediting, memory — one table.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Accounts in the purchase database and the crediting run.
+    #[arg(long, default_value_t = 1_000_000)]
+    accounts: u64,
+    /// A second, larger crediting run (e.g. 10000000).
+    #[arg(long)]
+    big_accounts: Option<u64>,
+    /// Run on PostgreSQL: the bench creates and drops its own databases on this server.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Concurrent connections of the load generator at full load.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Requests per full-load measurement.
+    #[arg(long, default_value_t = 200_000)]
+    requests: u64,
+    /// Longest time per load measurement, in seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Scratch directory (default: a fresh temporary one, removed after).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum BenchWhich {
+    /// The bare-HTTP floor's echo server (started by `shebao bench` itself).
+    #[command(hide = true)]
+    EchoServer,
     Crediting {
         /// Accounts to generate and credit.
         #[arg(long, default_value_t = 1_000_000)]
@@ -225,7 +257,36 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Calendar { action } => calendar(action).await,
         Command::Jobs { action } => jobs(action).await,
-        Command::Bench { which } => bench(which).await,
+        Command::Bench {
+            which: None,
+            options,
+        } => {
+            let temporary = options.work_dir.is_none();
+            let work_dir = options.work_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))
+            });
+            let result = shebao::bench::run(shebao::bench::BenchOptions {
+                accounts: options.accounts,
+                big_accounts: options.big_accounts,
+                database_url: options.database_url,
+                connections: options.connections,
+                requests: options.requests,
+                seconds: options.seconds,
+                work_dir: work_dir.clone(),
+            })
+            .await;
+            if temporary {
+                let _ = std::fs::remove_dir_all(&work_dir);
+            }
+            result
+        }
+        Command::Bench {
+            which: Some(BenchWhich::EchoServer),
+            ..
+        } => shebao::bench::echo_server().await,
+        Command::Bench {
+            which: Some(which), ..
+        } => bench(which).await,
     }
 }
 
@@ -332,7 +393,10 @@ async fn bench(which: BenchWhich) -> anyhow::Result<()> {
         batch_rows,
         database_url,
         data_dir,
-    } = which;
+    } = which
+    else {
+        return Ok(());
+    };
     let temporary = data_dir.is_none();
     let dir = data_dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))

@@ -2,7 +2,7 @@
 //! runs: one set for both engines (`$n` placeholders), called from the `Tx` implementation in
 //! `queries.rs`.
 
-use crate::sql::{Row, SqlConn};
+use crate::sql::{Row, SqlConn, Value};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use shebao_domain::{
@@ -187,87 +187,110 @@ pub fn assessments_of(
     rows.iter().map(assessment_from).collect()
 }
 
-/// R-CR-1, R-EM-4: applies up to `limit` credits of one month. Each is a relative update of
-/// the holder's current card (safe beside concurrent purchases: PostgreSQL's row lock orders
-/// them, SQLite's single writer does anyway), a ledger row with the balance after, and the
-/// assessment's mark — all in the caller's transaction, so a crash leaves a batch wholly done or
-/// not at all.
+/// R-CR-1, R-EM-4: applies up to `limit` credits of one month with set-based statements:
+/// claim the range's uncredited assessments under a fresh claim id (`UPDATE … WHERE
+/// credited_at IS NULL`: a concurrent run on another server waits on these rows and then finds
+/// them claimed), add every claimed credit to its holder's current card in one `UPDATE … FROM`,
+/// and append the ledger rows with the balances after in one `INSERT … SELECT` — all in the
+/// caller's transaction, so a crash leaves a batch wholly done or not at all. People without a
+/// usable card are left for a later run.
 pub fn credit_assessments(
     c: &mut impl SqlConn,
     employer_id: &str,
     month: Month,
     after: &str,
     limit: u32,
+    claim: &str,
     at: Timestamp,
 ) -> Result<(CreditBatch, Option<String>), StoreError> {
-    let rows = c.query(
-        "SELECT a.id_number, a.credit_fen, c.card_no FROM assessments a \
-         LEFT JOIN cards c ON c.id_number = a.id_number AND c.status <> 'replaced' \
-         WHERE a.employer_id = $1 AND a.month = $2 AND a.credited_at IS NULL AND a.id_number > $3 \
-         ORDER BY a.id_number LIMIT $4",
+    // The range: up to `limit` uncredited rows after `after`.
+    let bound = c.query(
+        "SELECT id_number FROM assessments WHERE employer_id = $1 AND month = $2 AND credited_at IS NULL \
+         AND id_number > $3 ORDER BY id_number LIMIT 1 OFFSET $4",
         &[
             employer_id.into(),
             month.into(),
             after.into(),
-            i64::from(limit).into(),
+            i64::from(limit.max(1) - 1).into(),
         ],
     )?;
-    let mut batch = CreditBatch::default();
-    let mut last = None;
-    let reference = format!("{employer_id}/{month}");
-    for row in &rows {
-        let id_number = row.text(0)?;
-        let credit = row.fen(1)?;
-        last = Some(id_number.clone());
-        let Some(card_no) = row.opt_text(2)? else {
-            batch.waiting_for_card += 1;
-            continue;
-        };
-        // Claim the assessment first: a concurrent run (another server on the same
-        // PostgreSQL database) waits on this row and then finds it claimed.
-        let claimed = c.exec(
-            "UPDATE assessments SET credited_at = $1, credited_card_no = $2 \
-             WHERE employer_id = $3 AND month = $4 AND id_number = $5 AND credited_at IS NULL",
+    let upto = match bound.first() {
+        Some(r) => Some(r.text(0)?),
+        None => None,
+    };
+    // Beyond any ID number ('~' sorts after digits and 'X').
+    let upper = upto.clone().unwrap_or_else(|| "~".to_owned());
+    let range: [Value; 4] = [
+        employer_id.into(),
+        month.into(),
+        after.into(),
+        upper.as_str().into(),
+    ];
+    let claimed = c.exec(
+        "UPDATE assessments SET credited_at = $5, credit_claim = $6, credited_card_no = \
+         (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced' \
+          ORDER BY c.issued_at DESC LIMIT 1) \
+         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL \
+         AND EXISTS (SELECT 1 FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced')",
+        &[
+            range[0].clone(),
+            range[1].clone(),
+            range[2].clone(),
+            range[3].clone(),
+            at.into(),
+            claim.into(),
+        ],
+    )?;
+    let waiting = c.query(
+        "SELECT count(*) FROM assessments WHERE employer_id = $1 AND month = $2 AND id_number > $3 \
+         AND id_number <= $4 AND credited_at IS NULL",
+        &range,
+    )?;
+    let waiting_for_card = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
+    let mut batch = CreditBatch {
+        rows: claimed,
+        amount: Fen::ZERO,
+        waiting_for_card,
+    };
+    if claimed > 0 {
+        let claimed_range: [Value; 5] = [
+            range[0].clone(),
+            range[1].clone(),
+            range[2].clone(),
+            range[3].clone(),
+            claim.into(),
+        ];
+        c.exec(
+            "UPDATE cards SET balance_fen = cards.balance_fen + a.credit_fen FROM assessments a \
+             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+             AND a.credit_claim = $5 AND a.credit_fen > 0 AND cards.card_no = a.credited_card_no",
+            &claimed_range,
+        )?;
+        let reference = format!("{employer_id}/{month}");
+        c.exec(
+            "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) \
+             SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), 'contribution_credit', a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
+             FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
+             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+             AND a.credit_claim = $5 AND a.credit_fen > 0 ORDER BY a.id_number",
             &[
+                claimed_range[0].clone(),
+                claimed_range[1].clone(),
+                claimed_range[2].clone(),
+                claimed_range[3].clone(),
+                claimed_range[4].clone(),
                 at.into(),
-                card_no.as_str().into(),
-                employer_id.into(),
-                month.into(),
-                id_number.as_str().into(),
+                reference.as_str().into(),
             ],
         )?;
-        if claimed != 1 {
-            continue;
-        }
-        if credit.0 > 0 {
-            let balance = c.query(
-                "UPDATE cards SET balance_fen = balance_fen + $1 WHERE card_no = $2 RETURNING balance_fen",
-                &[credit.into(), card_no.as_str().into()],
-            )?;
-            let balance_after = balance
-                .first()
-                .ok_or_else(|| corrupt(format!("card {card_no} vanished")))?
-                .fen(0)?;
-            insert_ledger(
-                c,
-                &LedgerEntry {
-                    seq: None,
-                    card_no: card_no.clone(),
-                    id_number: id_number.clone(),
-                    at,
-                    kind: "contribution_credit".into(),
-                    amount: credit,
-                    balance_after,
-                    reference: Some(reference.clone()),
-                },
-            )?;
-            batch.amount = Fen(batch.amount.0 + credit.0);
-        }
-        batch.rows += 1;
+        let sum = c.query(
+            "SELECT CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments WHERE employer_id = $1 AND month = $2 \
+             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5",
+            &claimed_range,
+        )?;
+        batch.amount = Fen(sum.first().map_or(Ok(0), |r| r.int(0))?);
     }
-    // More may follow only if the page was full.
-    let full = rows.len() >= usize::try_from(limit).unwrap_or(usize::MAX);
-    Ok((batch, last.filter(|_| full)))
+    Ok((batch, upto))
 }
 
 pub fn insert_ledger(c: &mut impl SqlConn, e: &LedgerEntry) -> Result<(), StoreError> {

@@ -194,6 +194,7 @@ CREATE TABLE assessments (
     rule_set TEXT NOT NULL,
     credited_at BIGINT,
     credited_card_no TEXT,
+    credit_claim TEXT,
     PRIMARY KEY (employer_id, month, id_number)
 );
 CREATE INDEX assessments_by_person ON assessments (id_number, month);

@@ -604,9 +604,10 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         month: Month,
         after: &str,
         limit: u32,
+        claim: &str,
         at: Timestamp,
     ) -> Result<(CreditBatch, Option<String>), StoreError> {
-        contributions::credit_assessments(self.0, employer_id, month, after, limit, at)
+        contributions::credit_assessments(self.0, employer_id, month, after, limit, claim, at)
     }
 
     fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError> {

@@ -1,0 +1,653 @@
+//! `shebao bench`: what the storage can absorb, what HTTP costs, and what shebao does on top,
+//! measured in one run on this machine so the ratios compare fairly (issue: performance).
+//!
+//! Every figure is measured, never assumed:
+//! - **limits**: raw ledger-row inserts in one transaction (no HTTP, no service code), the raw
+//!   staged set-based crediting statements, and the bare-HTTP floor (a separate process whose
+//!   one handler echoes JSON, driven by the same load generator as shebao);
+//! - **HTTP**: purchases (password + debit + ledger + audit, answered after the durable commit)
+//!   and password verifications against a real `shebao serve` child process, at full load
+//!   (closed loop, fixed count and time) and at half of that throughput (open loop, latency
+//!   counted from each request's scheduled start so a stall is not hidden);
+//! - **engine only**: purchases through the service with no HTTP;
+//! - **crediting** of a generated city; the server's peak RSS and database bytes per card.
+
+use crate::{Config, Runtime};
+use anyhow::Context;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The admin token of the benchmark's own server.
+const BENCH_ADMIN: &str = "shb_bench_admin_token_0123456789abcdef";
+/// Fixed PIN keys for the benchmark's throwaway data.
+const BENCH_PIN_KEYS: &str =
+    "bench 5c0f3a9e1b7d2c4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b";
+const BENCH_PASSWORD: &str = "583920";
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Accounts in the purchase database and in the crediting run.
+    pub accounts: u64,
+    /// A second, larger crediting run (e.g. 10 M), if given.
+    pub big_accounts: Option<u64>,
+    pub database_url: Option<String>,
+    /// Concurrent connections of the load generator at full load.
+    pub connections: usize,
+    /// Requests per full-load measurement (it also stops after `seconds`).
+    pub requests: u64,
+    pub seconds: u64,
+    pub work_dir: PathBuf,
+}
+
+/// What one load run saw.
+#[derive(Debug, Clone)]
+pub struct LoadResult {
+    pub ok: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    /// Microseconds, sorted.
+    pub latencies: Vec<u32>,
+}
+
+impl LoadResult {
+    pub fn throughput(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    pub fn percentile_ms(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(self.latencies[index.min(self.latencies.len() - 1)]) / 1000.0
+    }
+}
+
+/// A request the load generator sends: method POST, a path and a body for request `i`.
+pub type MakeRequest = Arc<dyn Fn(u64) -> (String, Value) + Send + Sync>;
+
+/// Sends up to `total` requests over `connections` concurrent connections for at most
+/// `max_time`. With `rate`, requests are paced (open loop) and each latency counts from the
+/// request's scheduled time; without it, every connection sends as fast as answers come.
+// The load generator measures wall time on purpose.
+#[allow(clippy::disallowed_methods)]
+pub async fn load(
+    base: &str,
+    token: Option<&str>,
+    make: MakeRequest,
+    connections: usize,
+    total: u64,
+    max_time: Duration,
+    rate: Option<f64>,
+) -> LoadResult {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_default();
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + max_time;
+    let mut tasks = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (client, next, make) = (client.clone(), next.clone(), make.clone());
+        let base = base.to_owned();
+        let token = token.map(str::to_owned);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut ok, mut errors) = (0u64, 0u64);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total || Instant::now() >= deadline {
+                    break;
+                }
+                let scheduled = match rate {
+                    Some(r) => {
+                        let at = start + Duration::from_secs_f64(i as f64 / r);
+                        if at >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    None => Instant::now(),
+                };
+                let (path, body) = make(i);
+                let mut request = client.post(format!("{base}{path}")).json(&body);
+                if let Some(t) = &token {
+                    request = request.bearer_auth(t);
+                }
+                match request.send().await {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        ok += 1;
+                        let micros = scheduled.elapsed().as_micros();
+                        latencies.push(u32::try_from(micros).unwrap_or(u32::MAX));
+                    }
+                    Ok(resp) => {
+                        let _ = resp.bytes().await;
+                        errors += 1;
+                    }
+                    Err(_) => errors += 1,
+                }
+            }
+            (ok, errors, latencies)
+        }));
+    }
+    let mut result = LoadResult {
+        ok: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
+    for task in tasks {
+        if let Ok((ok, errors, latencies)) = task.await {
+            result.ok += ok;
+            result.errors += errors;
+            result.latencies.extend(latencies);
+        }
+    }
+    result.elapsed = start.elapsed();
+    result.latencies.sort_unstable();
+    result
+}
+
+/// A child process that printed `… http://ADDR` on a line of its stdout.
+struct ChildServer {
+    child: Child,
+    base: String,
+}
+
+impl ChildServer {
+    fn spawn(mut command: Command) -> anyhow::Result<ChildServer> {
+        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+        let mut child = command.spawn().context("starting a child process")?;
+        let stdout = child.stdout.take().context("child stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .context("the child ended before it listened")??;
+            if let Some(at) = line.find("http://") {
+                break line[at..].trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(ChildServer { child, base })
+    }
+
+    /// Peak resident memory of the child (VmHWM), in bytes.
+    fn peak_rss(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .map_or(0, |kib| kib * 1024)
+    }
+
+    fn stop(mut self) {
+        // SIGTERM: the server drains and closes its storage.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn shebao_command() -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("locating the shebao binary")?;
+    let mut command = Command::new(exe);
+    command
+        .env("SHEBAO_ADMIN_TOKEN", BENCH_ADMIN)
+        .env("SHEBAO_PIN_KEYS", BENCH_PIN_KEYS)
+        .env("SHEBAO_LOG", "warn")
+        .env_remove("SHEBAO_DATABASE_URL");
+    Ok(command)
+}
+
+/// The bare-HTTP floor: an axum server whose one handler echoes the JSON body. Run as its own
+/// process by `shebao bench echo-server`.
+pub async fn echo_server() -> anyhow::Result<()> {
+    use axum::Json;
+    use axum::routing::post;
+    let app =
+        axum::Router::new().route("/echo", post(|Json(v): Json<Value>| async move { Json(v) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("echo listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn config(dir: &Path, database_url: Option<&str>) -> Config {
+    let mut config = Config::new(dir);
+    config.database_url = database_url.map(str::to_owned);
+    config.sim_clock = "2026-02-02T01:00:00Z".parse().ok();
+    config.pin_keys = Some(BENCH_PIN_KEYS.into());
+    config.admin_token = Some(BENCH_ADMIN.into());
+    config
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A fresh PostgreSQL database next to `url`'s, dropped by the caller.
+fn fresh_pg_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls)?;
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
+    client.batch_execute(&format!("CREATE DATABASE {name}"))?;
+    let (base, _) = url
+        .rsplit_once('/')
+        .context("a database URL ends in /dbname")?;
+    Ok(format!("{base}/{name}"))
+}
+
+fn drop_pg_database(url: &str, name: &str) {
+    if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
+/// One line of the report.
+struct Row {
+    what: String,
+    value: String,
+    note: String,
+}
+
+fn row(what: impl Into<String>, value: impl Into<String>, note: impl Into<String>) -> Row {
+    Row {
+        what: what.into(),
+        value: value.into(),
+        note: note.into(),
+    }
+}
+
+fn per_s(v: f64) -> String {
+    format!("{:.0} /s", v)
+}
+
+/// The whole run; prints one table.
+// The benchmark measures wall time on purpose.
+#[allow(clippy::disallowed_methods)]
+pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
+    let engine = if options.database_url.is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    std::fs::create_dir_all(&options.work_dir)?;
+    let mut rows = Vec::new();
+    eprintln!("[bench] machine: {}", crate::machine_description());
+
+    // 1. Limits.
+    let raw_rows = 1_000_000u64.min(options.accounts.max(100_000));
+    eprintln!("[bench] raw limits ({engine})");
+    let raw_insert = match &options.database_url {
+        None => {
+            crate::rawbench::sqlite_ledger_inserts(&options.work_dir.join("raw.sqlite"), raw_rows)?
+        }
+        Some(url) => {
+            let db = fresh_pg_database(url, "shebao_bench_raw")?;
+            let r = crate::rawbench::pg_ledger_inserts(&db, raw_rows);
+            drop_pg_database(url, "shebao_bench_raw");
+            r?
+        }
+    };
+    rows.push(row(
+        "limit: raw ledger-row inserts, one transaction",
+        per_s(raw_insert),
+        format!("{raw_rows} rows, prepared INSERT, one COMMIT"),
+    ));
+    let raw_staged = match &options.database_url {
+        None => crate::rawbench::sqlite_staged_crediting(
+            &options.work_dir.join("staged.sqlite"),
+            raw_rows,
+        )?,
+        Some(url) => {
+            let db = fresh_pg_database(url, "shebao_bench_staged")?;
+            let r = crate::rawbench::pg_staged_crediting(&db, raw_rows);
+            drop_pg_database(url, "shebao_bench_staged");
+            r?
+        }
+    };
+    rows.push(row(
+        "limit: raw staged set-based crediting",
+        per_s(raw_staged),
+        format!("{raw_rows} accounts: load a stage table, one UPDATE … FROM and one INSERT … SELECT per 100 000"),
+    ));
+    let echo = ChildServer::spawn({
+        let mut c = shebao_command()?;
+        c.args(["bench", "echo-server"]);
+        c
+    })?;
+    let echo_make: MakeRequest = Arc::new(|i| {
+        (
+            "/echo".to_owned(),
+            json!({"client_txn_id": format!("e{i}"), "card_no": "S00000001", "amount_fen": 100, "password": BENCH_PASSWORD}),
+        )
+    });
+    let floor = load(
+        &echo.base,
+        None,
+        echo_make,
+        options.connections,
+        options.requests,
+        Duration::from_secs(options.seconds),
+        None,
+    )
+    .await;
+    echo.stop();
+    rows.push(row(
+        "limit: bare HTTP floor (axum JSON echo)",
+        per_s(floor.throughput()),
+        format!(
+            "{} requests, {} connections, p50 {:.2} ms, p99 {:.2} ms",
+            floor.ok,
+            options.connections,
+            floor.percentile_ms(0.5),
+            floor.percentile_ms(0.99)
+        ),
+    ));
+
+    // 2. The purchase database.
+    let dir = options.work_dir.join("purchases");
+    let pg_name = "shebao_bench_purchases";
+    let url = match &options.database_url {
+        Some(u) => Some(fresh_pg_database(u, pg_name)?),
+        None => {
+            let _ = std::fs::remove_dir_all(&dir);
+            None
+        }
+    };
+    eprintln!("[bench] seeding {} accounts", options.accounts);
+    let seeded_in = {
+        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
+        let start = Instant::now();
+        let seeded = runtime
+            .service
+            .bench_seed(
+                options.accounts,
+                1_000,
+                shebao_domain::Fen(100_000_000),
+                Some(BENCH_PASSWORD),
+                &|_| {},
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"));
+        let took = start.elapsed();
+        runtime.close().await;
+        seeded?;
+        took
+    };
+    eprintln!("[bench] seeded in {:.1} s", seeded_in.as_secs_f64());
+    let server = ChildServer::spawn({
+        let mut c = shebao_command()?;
+        // The seeded city lives in February 2026: the server's clock starts there too, so no
+        // month is due and no unit lock stands (purchases are measured, not refusals).
+        c.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sim-clock",
+            "2026-02-03T01:00:00Z",
+            "--data-dir",
+        ])
+        .arg(&dir);
+        if let Some(u) = &url {
+            c.args(["--database-url", u]);
+        }
+        c
+    })?;
+    let api = format!("{}/api/v1", server.base);
+    let client = reqwest::Client::new();
+    let pharmacy: Value = client
+        .post(format!("{api}/admin/actors"))
+        .bearer_auth(BENCH_ADMIN)
+        .json(&json!({"role": "pharmacy", "name": "bench pharmacy"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let pharmacy = pharmacy["token"]
+        .as_str()
+        .context("creating the pharmacy actor")?
+        .to_owned();
+    let accounts = options.accounts.max(1);
+    let card = move |i: u64| format!("S{:08}", (i.wrapping_mul(7_919) % accounts) + 1);
+    let purchase: MakeRequest = Arc::new(move |i| {
+        (
+            "/purchases".to_owned(),
+            json!({"client_txn_id": format!("b{i}"), "card_no": card(i), "amount_fen": 1, "password": BENCH_PASSWORD}),
+        )
+    });
+    let verify: MakeRequest = Arc::new(move |i| {
+        (
+            format!("/cards/{}/ss-password/verify", card(i)),
+            json!({"password": BENCH_PASSWORD}),
+        )
+    });
+    let mut offset = 0u64;
+    for (name, make) in [("purchases", purchase), ("password verifications", verify)] {
+        eprintln!("[bench] {name} over HTTP, full load");
+        let shifted: MakeRequest = {
+            let make = make.clone();
+            let base = offset;
+            Arc::new(move |i| make(base + i))
+        };
+        let full = load(
+            &api,
+            Some(&pharmacy),
+            shifted,
+            options.connections,
+            options.requests,
+            Duration::from_secs(options.seconds),
+            None,
+        )
+        .await;
+        offset += options.requests;
+        let half_rate = full.throughput() / 2.0;
+        eprintln!("[bench] {name} over HTTP, half load ({half_rate:.0}/s)");
+        let shifted: MakeRequest = {
+            let make = make.clone();
+            let base = offset;
+            Arc::new(move |i| make(base + i))
+        };
+        let half = load(
+            &api,
+            Some(&pharmacy),
+            shifted,
+            options.connections * 2,
+            (half_rate * options.seconds as f64) as u64,
+            Duration::from_secs(options.seconds),
+            Some(half_rate),
+        )
+        .await;
+        offset += options.requests;
+        for (label, r) in [("full load", &full), ("half load", &half)] {
+            rows.push(row(
+                format!("HTTP {name}, {label}"),
+                per_s(r.throughput()),
+                format!(
+                    "{} ok, {} errors; p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms",
+                    r.ok,
+                    r.errors,
+                    r.percentile_ms(0.5),
+                    r.percentile_ms(0.99),
+                    r.percentile_ms(0.999)
+                ),
+            ));
+        }
+        if name == "purchases" {
+            rows.push(row(
+                "ratio: HTTP purchases / bare HTTP floor",
+                format!("{:.2}", full.throughput() / floor.throughput().max(1e-9)),
+                "target ≥ 0.5",
+            ));
+        }
+    }
+    let rss = server.peak_rss();
+    server.stop();
+    let bytes = match &url {
+        None => dir_bytes(&dir),
+        Some(_) => 0,
+    };
+    rows.push(row(
+        format!("server peak RSS with {} cards", options.accounts),
+        format!("{:.1} MB", rss as f64 / 1e6),
+        "VmHWM of the `shebao serve` process after the HTTP runs (target ≤ 256 MB at 10 M)",
+    ));
+    if bytes > 0 {
+        rows.push(row(
+            "database bytes per card",
+            format!("{:.0} B", bytes as f64 / options.accounts as f64),
+            "SQLite file + WAL after the runs, people, cards, ledger and audit included",
+        ));
+    }
+
+    // 3. Engine only: purchases through the service, no HTTP.
+    eprintln!("[bench] purchases, engine only");
+    let engine_rate = {
+        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
+        let service = runtime.service.clone();
+        let actor = service
+            .create_actor_unchecked(
+                None,
+                shebao_service::NewActor {
+                    role: "pharmacy".into(),
+                    name: "engine bench".into(),
+                    region: None,
+                    employer_id: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .0;
+        let total = options.requests;
+        let next = Arc::new(AtomicU64::new(0));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..256 {
+            let (service, actor, next) = (service.clone(), actor.clone(), next.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut ok = 0u64;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    let done = service
+                        .purchase(
+                            &actor,
+                            shebao_service::NewPurchase {
+                                client_txn_id: format!("g{i}"),
+                                card_no: format!("S{:08}", (i.wrapping_mul(7_919) % accounts) + 1),
+                                amount_fen: 1,
+                                password: Some(zeroize::Zeroizing::new(BENCH_PASSWORD.to_owned())),
+                            },
+                        )
+                        .await;
+                    if done.is_ok() {
+                        ok += 1;
+                    }
+                }
+                ok
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await.unwrap_or(0);
+        }
+        let elapsed = start.elapsed();
+        drop(service);
+        runtime.close().await;
+        ok as f64 / elapsed.as_secs_f64().max(1e-9)
+    };
+    rows.push(row(
+        "engine only: purchases (service, no HTTP)",
+        per_s(engine_rate),
+        format!(
+            "{} purchases from 256 tasks; ratio to raw ledger inserts {:.2} (target ≥ 0.25)",
+            options.requests,
+            engine_rate / raw_insert.max(1e-9)
+        ),
+    ));
+    if let (Some(u), Some(_)) = (&options.database_url, &url) {
+        drop_pg_database(u, pg_name);
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // 4. Crediting.
+    let mut sizes = vec![options.accounts];
+    if let Some(big) = options.big_accounts {
+        sizes.push(big);
+    }
+    for n in sizes {
+        eprintln!("[bench] crediting {n} accounts");
+        let dir = options.work_dir.join(format!("crediting-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let name = format!("shebao_bench_credit_{n}");
+        let url = match &options.database_url {
+            Some(u) => Some(fresh_pg_database(u, &name)?),
+            None => None,
+        };
+        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
+        let r = runtime
+            .service
+            .bench_crediting(
+                n,
+                1_000,
+                shebao_service::CREDIT_BATCH_ROWS_DEFAULT,
+                &|_, _| {},
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"));
+        runtime.close().await;
+        let r = r?;
+        let rate = r.summary.accounts_credited as f64 / r.crediting.as_secs_f64().max(1e-9);
+        rows.push(row(
+            format!("crediting {n} accounts (one ledger row each)"),
+            format!("{:.1} s", r.crediting.as_secs_f64()),
+            format!(
+                "{} credited, {:.0} rows/s = {:.2} × the raw staged rate (target ≥ 0.8; ≤ 25 s at 10 M)",
+                r.summary.accounts_credited,
+                rate,
+                rate / raw_staged.max(1e-9)
+            ),
+        ));
+        if let Some(u) = &options.database_url {
+            drop_pg_database(u, &name);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    println!(
+        "shebao bench — {} — engine: {engine}",
+        crate::machine_description()
+    );
+    println!("| measure | value | how |");
+    println!("|---|---:|---|");
+    for r in rows {
+        println!("| {} | {} | {} |", r.what, r.value, r.note);
+    }
+    Ok(())
+}
