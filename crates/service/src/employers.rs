@@ -315,6 +315,35 @@ pub(crate) fn person_unit_lock(
     Ok(lock)
 }
 
+/// The unit lock for fund-paid care (R-EM-2, D-13) in one read on the common path: the
+/// employer's latest month and its locking months; only if a month is missing (nobody has
+/// looked since it began) is the employer's row locked and the months rolled forward.
+pub(crate) fn unit_lock_for_care(
+    tx: &mut dyn Tx,
+    policy: &Policy,
+    person: &Person,
+    today: Date,
+) -> Result<Option<UnitLock>, ServiceError> {
+    let Some(employer_id) = &person.employer_id else {
+        return Ok(None);
+    };
+    if !matches!(
+        person.kind,
+        shebao_domain::PersonKind::Employee | shebao_domain::PersonKind::Retiree
+    ) {
+        return Ok(None);
+    }
+    let mut months = tx.lock_check_months(employer_id, today)?;
+    let current = Month::of(today);
+    if months.last().is_none_or(|m| m.month.month < current) {
+        let employer = load_employer(tx, employer_id, true)?;
+        roll_forward(tx, policy, &employer, today)?;
+        months = tx.lock_check_months(employer_id, today)?;
+    }
+    let plain: Vec<EmployerMonth> = months.into_iter().map(|m| m.month).collect();
+    Ok(unit_lock(&plain, today))
+}
+
 /// Whether the person's employer has its months up to `today` (no roll-forward needed).
 pub(crate) fn months_current(
     tx: &mut dyn Tx,

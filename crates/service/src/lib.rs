@@ -58,6 +58,35 @@ pub struct Service {
     pub(crate) calendar: RwLock<Arc<WorkCalendar>>,
     /// One batch job at a time on this server.
     pub(crate) job_lock: tokio::sync::Mutex<()>,
+    /// Staff and terminal actors by token digest (they never change once created).
+    pub(crate) staff_tokens: TokenCache,
+}
+
+/// A bounded map of token digests to staff actors.
+#[derive(Default)]
+pub(crate) struct TokenCache(std::sync::RwLock<std::collections::HashMap<String, model::Actor>>);
+
+impl TokenCache {
+    /// Entries kept at most; the map starts over when full (a re-read costs one query).
+    const ENTRIES_MAX: usize = 10_000;
+
+    fn get(&self, digest: &str) -> Option<model::Actor> {
+        match self.0.read() {
+            Ok(map) => map.get(digest).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(digest).cloned(),
+        }
+    }
+
+    fn put(&self, digest: String, actor: model::Actor) {
+        let mut map = match self.0.write() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if map.len() >= Self::ENTRIES_MAX {
+            map.clear();
+        }
+        map.insert(digest, actor);
+    }
 }
 
 impl Service {
@@ -69,6 +98,7 @@ impl Service {
             keys: Arc::new(keys),
             calendar: RwLock::new(Arc::new(WorkCalendar::shipped().clone())),
             job_lock: tokio::sync::Mutex::new(()),
+            staff_tokens: TokenCache::default(),
         }
     }
 

@@ -215,8 +215,15 @@ impl Service {
     /// Resolves a bearer token to its actor: an actor token, or a live self-service session.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
         let digest = token_digest(token);
+        // Staff and terminal actors never change once created: their tokens are remembered,
+        // so a pharmacy's sale does not pay for a database read to say who it is.
+        if let Some(actor) = self.staff_tokens.get(&digest) {
+            return Ok(actor);
+        }
         let now = self.clock.now();
-        self.db
+        let cache_key = digest.clone();
+        let actor = self
+            .db
             .read(move |tx| {
                 if let Some(actor) = tx.actor_by_token(&digest)? {
                     return Ok(actor);
@@ -234,6 +241,10 @@ impl Service {
                 actor.must_change_password = person.must_change_query_password();
                 Ok(actor)
             })
-            .await
+            .await?;
+        if actor.role != shebao_domain::Role::Cardholder {
+            self.staff_tokens.put(cache_key, actor.clone());
+        }
+        Ok(actor)
     }
 }

@@ -13,7 +13,7 @@
 
 use crate::Service;
 use crate::cards::{parse_pin, password_locked};
-use crate::employers::{ensure_rolled, parse_date, person_unit_lock, unit_locked_error};
+use crate::employers::{parse_date, unit_lock_for_care, unit_locked_error};
 use crate::error::ServiceError;
 use crate::model::{Actor, FilingRecord, LedgerEntry, SettlementRecord};
 use crate::passwords::ss_attempt;
@@ -151,8 +151,7 @@ impl Service {
                 settle(tx, &mut card, now)?;
                 require_usable(&card)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                ensure_rolled(tx, &policy, &person, today)?;
-                if person_unit_lock(tx, &person, today)?.is_some() {
+                if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
                     return Err(unit_locked_error());
                 }
                 if !card.ss.is_active() {
@@ -275,8 +274,7 @@ impl Service {
                 settle(tx, &mut card, now)?;
                 require_usable(&card)?;
                 let person = load_person(tx, &card.id_number, false)?;
-                ensure_rolled(tx, &policy, &person, today)?;
-                if person_unit_lock(tx, &person, today)?.is_some() {
+                if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
                     return Err(unit_locked_error());
                 }
                 let mut audit = Audit::new("visit").card(&card);

@@ -82,6 +82,13 @@ pub trait Tx {
         employer_id: &str,
         today: Date,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    /// The employer's latest month and every month locking on `today`, in one read (the
+    /// settlement path's check).
+    fn lock_check_months(
+        &mut self,
+        employer_id: &str,
+        today: Date,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     fn put_employer_month(&mut self, record: &EmployerMonthRecord) -> Result<(), StoreError>;
     /// Months whose payment data has not arrived yet but whose tax-bureau payments cover them.
     fn months_awaiting_data(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError>;

@@ -578,6 +578,14 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         contributions::locking_months(self.0, employer_id, today)
     }
 
+    fn lock_check_months(
+        &mut self,
+        employer_id: &str,
+        today: Date,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::lock_check_months(self.0, employer_id, today)
+    }
+
     fn put_employer_month(&mut self, record: &EmployerMonthRecord) -> Result<(), StoreError> {
         contributions::put_employer_month(self.0, record)
     }
