@@ -437,14 +437,19 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
     }
 
     fn update_card(&mut self, c: &Card) -> Result<(), StoreError> {
+        // The card's identity (number, holder, serial, bank card number, issue time) never
+        // changes after issue: leaving those columns out spares their index entries on every
+        // purchase and verification.
+        let mut values = card_values(c);
+        values.drain(5..6); // issued_at
+        values.drain(1..4); // id_number, serial, bank_card_no
         let changed = self.0.exec(
-            "UPDATE cards SET id_number = $2, serial = $3, bank_card_no = $4, status = $5, issued_at = $6, ss_activation = $7, \
-             ss_activation_at = $8, ss_password = $9, ss_failures = $10, ss_locked_at = $11, fin_activated_at = $12, \
-             fin_password = $13, fin_failures = $14, fin_locked_until = $15, balance_fen = $16, loss_kind = $17, \
-             loss_reported_at = $18, loss_lapses_at = $19, loss_channel = $20, fin_lost_at = $21, repl_replaces = $22, \
-             repl_reason = $23, repl_ready_on = $24, repl_fee_fen = $25, repl_collected_at = $26, replaced_by = $27 \
-             WHERE card_no = $1",
-            &card_values(c),
+            "UPDATE cards SET status = $2, ss_activation = $3, ss_activation_at = $4, ss_password = $5, \
+             ss_failures = $6, ss_locked_at = $7, fin_activated_at = $8, fin_password = $9, fin_failures = $10, \
+             fin_locked_until = $11, balance_fen = $12, loss_kind = $13, loss_reported_at = $14, loss_lapses_at = $15, \
+             loss_channel = $16, fin_lost_at = $17, repl_replaces = $18, repl_reason = $19, repl_ready_on = $20, \
+             repl_fee_fen = $21, repl_collected_at = $22, replaced_by = $23 WHERE card_no = $1",
+            &values,
         )?;
         expect_one_row(changed, "update card")
     }
