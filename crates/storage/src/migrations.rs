@@ -243,6 +243,12 @@ CREATE TABLE job_runs (
 CREATE INDEX persons_by_employer ON persons (employer_id, id_number);
 ";
 
+/// V4: the ledger is read by person (it follows a replacement card, D-10); the index by card
+/// only cost a random page write per ledger row.
+const V4_LEDGER_INDEX: &str = "
+DROP INDEX ledger_by_card;
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -263,6 +269,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "contributions_and_settlement",
             vec![V3_CONTRIBUTIONS_AND_SETTLEMENT],
             vec![V3_CONTRIBUTIONS_AND_SETTLEMENT],
+        ),
+        (
+            4,
+            "ledger_index",
+            vec![V4_LEDGER_INDEX],
+            vec![V4_LEDGER_INDEX],
         ),
     ]
 }

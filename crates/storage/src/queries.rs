@@ -515,20 +515,36 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
     }
 
     fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        // `$n IS NULL OR …` keeps one statement for every filter combination.
-        const SQL: &str = "SELECT seq, at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, \
-            ev_holder_present, ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail \
-            FROM audit WHERE (CAST($1 AS TEXT) IS NULL OR card_no = $1) AND (CAST($2 AS TEXT) IS NULL OR id_number = $2) AND seq > $3 \
-            ORDER BY seq LIMIT $4";
-        let rows = self.0.query(
-            SQL,
-            &[
-                q.card_no.clone().into(),
-                q.id_number.clone().into(),
-                q.after_seq.unwrap_or(0).into(),
-                i64::from(q.limit).into(),
-            ],
-        )?;
+        // One statement per filter, so each can walk its index (`audit_by_card`,
+        // `audit_by_person`) in `seq` order.
+        macro_rules! audit_select {
+            ($where:literal) => {
+                concat!(
+                    "SELECT seq, at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, ",
+                    "ev_holder_present, ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail ",
+                    "FROM audit WHERE ",
+                    $where,
+                    " ORDER BY seq LIMIT $2"
+                )
+            };
+        }
+        let after: Value = q.after_seq.unwrap_or(0).into();
+        let limit: Value = i64::from(q.limit).into();
+        let rows = match (&q.card_no, &q.id_number) {
+            (Some(card), Some(id)) => self.0.query(
+                audit_select!("card_no = $3 AND id_number = $4 AND seq > $1"),
+                &[after, limit, card.as_str().into(), id.as_str().into()],
+            )?,
+            (Some(card), None) => self.0.query(
+                audit_select!("card_no = $3 AND seq > $1"),
+                &[after, limit, card.as_str().into()],
+            )?,
+            (None, Some(id)) => self.0.query(
+                audit_select!("id_number = $3 AND seq > $1"),
+                &[after, limit, id.as_str().into()],
+            )?,
+            (None, None) => self.0.query(audit_select!("seq > $1"), &[after, limit])?,
+        };
         rows.iter().map(audit_from).collect()
     }
 

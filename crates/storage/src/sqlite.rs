@@ -124,11 +124,13 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
     // WAL: readers never block the writer; FULL: a commit survives power loss. A page cache of
-    // 64 MiB for the writer (16 MiB per reader) keeps the hot index pages in memory; savepoint
+    // 64 MiB for the writer (4 MiB per reader) keeps the hot index pages in memory; savepoint
     // journals stay in memory.
     conn.execute_batch(if read_only {
+        // A reader's cache is dropped whenever the writer has committed since its last read:
+        // a small one is as good as a large one under writes.
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
+         PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY;"
     } else {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
@@ -187,6 +189,9 @@ pub fn start(
         .execute_batch("PRAGMA wal_autocheckpoint = 0")
         .map_err(db_err)?;
     let checkpoint_conn = open(path, false)?;
+    checkpoint_conn
+        .execute_batch("PRAGMA cache_size = -512")
+        .map_err(db_err)?;
     let (checkpoint_tick, checkpoint_ticks) = std::sync::mpsc::channel::<()>();
     let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
     let (reads, read_queue) = mpsc::channel::<Job>(limits.read_queue_max);
