@@ -73,52 +73,39 @@ impl Service {
             }
         }
 
-        // Phase 2: credit the arrived months, batch by batch.
+        // Phase 2: credit the arrived months, `batch_rows` accounts per transaction. A small
+        // month (one employer's people) shares its transaction with the next ones; a large one
+        // spans several. A month whose every assessment is credited is marked in the same
+        // transaction as its last credits.
         let months = self
             .db
             .read(|tx| Ok(tx.months_to_credit(MONTH_PAGE_ROWS_MAX)?))
             .await?;
-        for record in months {
-            let mut after = String::new();
-            let mut waiting = 0;
-            loop {
-                let (employer_id, month) = (record.employer_id.clone(), record.month.month);
-                let from = after.clone();
-                let claim = crate::keys::random_bytes::<12>()
-                    .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
-                let (batch, last) = self
-                    .db
-                    .write(move |tx| {
-                        Ok(tx.credit_assessments(
-                            &employer_id,
-                            month,
-                            &from,
-                            batch_rows,
-                            &claim,
-                            now,
-                        )?)
-                    })
-                    .await?;
-                summary.batches += 1;
-                summary.accounts_credited += batch.rows;
-                summary.amount = Fen(summary.amount.0 + batch.amount.0);
-                waiting += batch.waiting_for_card;
-                progress(summary.accounts_credited);
-                match last {
-                    Some(last) => after = last,
-                    None => break,
-                }
-            }
-            summary.waiting_for_card += waiting;
-            if waiting == 0 {
-                let mut record = record;
-                record.credited_at = Some(now);
-                self.db
-                    .write(move |tx| Ok(tx.put_employer_month(&record)?))
-                    .await?;
-                summary.months_credited += 1;
-            }
+        let mut position = Position::default();
+        while position.index < months.len() {
+            let todo: Vec<EmployerMonthRecord> = months[position.index..]
+                .iter()
+                .take(MONTHS_PER_BATCH_MAX)
+                .cloned()
+                .collect();
+            let claim = crate::keys::random_bytes::<12>()
+                .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let from = position.clone();
+            let (done, next) = self
+                .db
+                .write(move |tx| credit_batch(tx, &todo, from, batch_rows, &claim, now))
+                .await?;
+            summary.batches += 1;
+            summary.accounts_credited += done.rows;
+            summary.amount = Fen(summary.amount.0 + done.amount.0);
+            summary.waiting_for_card += done.waiting_for_card;
+            summary.months_credited += done.months_credited;
+            progress(summary.accounts_credited);
+            position = Position {
+                index: position.index + next.index,
+                ..next
+            };
         }
         Ok(summary)
     }
@@ -160,4 +147,78 @@ impl Service {
             )),
         }
     }
+}
+
+/// Months handed to one transaction at most.
+const MONTHS_PER_BATCH_MAX: usize = 1_000;
+
+/// Where crediting stands: the month (index into the list) and the last ID number done in it,
+/// with the people of that month still waiting for a card so far.
+#[derive(Debug, Clone, Default)]
+struct Position {
+    index: usize,
+    after: String,
+    month_waiting: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct BatchDone {
+    rows: u64,
+    amount: Fen,
+    waiting_for_card: u64,
+    months_credited: u64,
+}
+
+/// One transaction: credits up to `batch_rows` accounts from `months`, starting at `from`
+/// (whose `index` is relative to `months`). Returns what it did and where the next one starts
+/// (relative as well).
+fn credit_batch(
+    tx: &mut dyn crate::store::Tx,
+    months: &[EmployerMonthRecord],
+    from: Position,
+    batch_rows: u32,
+    claim: &str,
+    now: jiff::Timestamp,
+) -> Result<(BatchDone, Position), ServiceError> {
+    let mut done = BatchDone::default();
+    let mut position = Position { index: 0, ..from };
+    let mut remaining = u64::from(batch_rows);
+    while position.index < months.len() && remaining > 0 {
+        let record = &months[position.index];
+        let limit = u32::try_from(remaining).unwrap_or(u32::MAX);
+        let (batch, last) = tx.credit_assessments(
+            &record.employer_id,
+            record.month.month,
+            &position.after,
+            limit,
+            claim,
+            now,
+        )?;
+        done.rows += batch.rows;
+        done.amount = Fen(done.amount.0 + batch.amount.0);
+        done.waiting_for_card += batch.waiting_for_card;
+        position.month_waiting += batch.waiting_for_card;
+        remaining = remaining.saturating_sub(batch.rows + batch.waiting_for_card);
+        match last {
+            // The page was full: the month may go on in the next transaction.
+            Some(last) => {
+                position.after = last;
+                break;
+            }
+            None => {
+                if position.month_waiting == 0 {
+                    let mut record = record.clone();
+                    record.credited_at = Some(now);
+                    tx.put_employer_month(&record)?;
+                    done.months_credited += 1;
+                }
+                position = Position {
+                    index: position.index + 1,
+                    after: String::new(),
+                    month_waiting: 0,
+                };
+            }
+        }
+    }
+    Ok((done, position))
 }

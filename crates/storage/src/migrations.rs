@@ -245,8 +245,11 @@ CREATE INDEX persons_by_employer ON persons (employer_id, id_number);
 
 /// V4: the ledger is read by person (it follows a replacement card, D-10); the index by card
 /// only cost a random page write per ledger row.
+/// Likewise the audit trail is found by person: a card's records are its holder's records with
+/// its number, so `audit_by_card` is dropped too.
 const V4_LEDGER_INDEX: &str = "
 DROP INDEX ledger_by_card;
+DROP INDEX audit_by_card;
 ";
 
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.

@@ -535,8 +535,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
                 audit_select!("card_no = $3 AND id_number = $4 AND seq > $1"),
                 &[after, limit, card.as_str().into(), id.as_str().into()],
             )?,
+            // A card's records are its holder's records with its number (`audit_by_person`).
             (Some(card), None) => self.0.query(
-                audit_select!("card_no = $3 AND seq > $1"),
+                audit_select!(
+                    "id_number = (SELECT c.id_number FROM cards c WHERE c.card_no = $3) AND card_no = $3 AND seq > $1"
+                ),
                 &[after, limit, card.as_str().into()],
             )?,
             (None, Some(id)) => self.0.query(
