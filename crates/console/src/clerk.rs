@@ -10,7 +10,7 @@ use crate::page::{
 use crate::session::{self, Current, Flash, Who, csrf_ok};
 use crate::templates::{
     CardPage, ClerkLogin, LossBox, PersonResult, ReplacementBox, Search, account_boxes, audit_rows,
-    ledger_rows, status_key,
+    ledger_rows, status_key, unit_lock_box,
 };
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -236,6 +236,10 @@ pub async fn card_page(
     };
     let here = card_path(view.card.card_no.as_str());
     let person = service.person(&actor, view.card.id_number.as_str()).await;
+    let employer_id = person
+        .as_ref()
+        .ok()
+        .and_then(|p| p.person.employer_id.clone());
     let ledger = service.ledger(&actor, &card_no).await.unwrap_or_default();
     let audit = service
         .audit(
@@ -312,6 +316,9 @@ pub async fn card_page(
         region_policy: policy.name.clone(),
         ledger: ledger_rows(&ledger, lang),
         audit: audit_rows(&audit, lang),
+        // R-EM-2, R-EM-5: the employer's lock, and where the clerk sees its months.
+        unit_lock: unit_lock_box(&view, lang),
+        employer_id: employer_id.filter(|_| view.unit_lock.is_some()),
     };
     render(&page)
 }
