@@ -596,6 +596,12 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
         )),
         "{board}"
     );
+    // The holder's portal says why and whom to ask (R-EM-5).
+    let mut holder = Browser::holder(&app, &id).await;
+    let (_, home) = holder.get("/portal/home").await;
+    assert!(home.contains("id=\"unit-lock\""), "{home}");
+    assert!(home.contains("请联系单位负责社保缴费的工作人员"), "{home}");
+    assert!(home.contains("2026-04-01"), "{home}");
     // The same page in English.
     b.lang = Some("en");
     let (_, page) = b.get(&page_path).await;
