@@ -681,6 +681,42 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
     assert!(page.contains("该单位当前未被封锁"), "{page}");
     let (_, board) = b.get("/console/dashboard").await;
     assert!(board.contains(">0</b>被单位封锁的单位"), "{board}");
+    // R-EM-4: the tax bureau's record of June's payment, on time, typed in through the other
+    // form: paid on time and counted as tax bureau data (what crediting waits for).
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            &format!("/console/employers/{e}/payments"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("month_1", "2026-06"),
+                ("amount_1", "480.00"),
+                ("paid_on_1", "2026-06-01"),
+                ("record_no_1", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    assert!(b.flash(&page_path).await.contains("缴费记录已录入"));
+    let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    let june = v["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["month"] == "2026-06")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            june["paid_on_time_fen"].clone(),
+            june["tax_paid_fen"].clone()
+        ),
+        (json!(48_000), json!(48_000)),
+        "{june}"
+    );
     // The same receipt number with other details is refused in words, nothing recorded.
     post_receipts(&mut b, &e, &[["2026-05", "999", "2026-05-20", "SB-3"]]).await;
     let flash = b.flash(&page_path).await;
