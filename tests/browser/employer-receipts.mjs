@@ -45,4 +45,21 @@ await run(async (browser) => {
   expect((await text(page, '#unit-lock')).includes('未被封锁'), 'the page shows no lock');
   expect((await text(page, '#month-2026-03')).includes('已解除封锁'), 'March shows its lock cleared');
   await shot(page, 'console-employer-lifted');
+
+  // On a phone the wide tables scroll inside their boxes, not the whole page.
+  const phone = await newPage(browser, { width: 390, height: 844 });
+  await phone.context().addCookies(await page.context().cookies());
+  await phone.goto(`${base}/console/employers/${employerId}`);
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) {
+    // Say which elements stick out, to fix it.
+    console.error(await phone.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 12).map((e) => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).join('\n')));
+  }
+  expect(overflow <= 0, `the page fits a phone's width (overflow ${overflow}px)`);
+  await shot(phone, 'console-employer-phone');
+
+  // In English on request.
+  await page.click('#lang-switch');
+  await page.waitForURL(`**/console/employers/${employerId}`);
+  expect((await text(page, '#unit-lock')).includes('not under a unit lock'), 'English on request');
 });

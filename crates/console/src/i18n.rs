@@ -97,11 +97,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("nav.search", "查询", "Find"),
     ("nav.dashboard", "统计看板", "Dashboard"),
-    (
-        "nav.employers",
-        "单位欠费与完税凭证",
-        "Employer arrears and tax receipts",
-    ),
+    ("nav.employers", "单位缴费与封锁", "Employers"),
     ("nav.logout", "退出", "Log out"),
     ("nav.skip", "跳到正文", "Skip to content"),
     ("lang.switch", "English", "中文"),
