@@ -3,7 +3,7 @@
 // when an amount is malformed, then types the employer's tax receipts in yuan and sees the
 // lock lifted (R-EM-3, D-9).
 // usage: node employer-receipts.mjs <base-url> <clerk-token> <employer-id> <amount-yuan>
-import { run, newPage, expect, text, shot, clerkLogin } from './lib.mjs';
+import { run, newPage, expect, text, shot, navigate, clerkLogin } from './lib.mjs';
 
 const [base, token, employerId, amount] = process.argv.slice(2);
 
@@ -14,7 +14,7 @@ await run(async (browser) => {
   await page.click('#nav-employers');
   await page.waitForURL('**/console/employers');
   await page.getByLabel('单位编号').fill(employerId);
-  await Promise.all([page.waitForURL(`**/console/employers/${employerId}`), page.click('#employer-find')]);
+  await navigate(page, `**/console/employers/${employerId}`, () => page.click('#employer-find'));
   expect((await text(page, '#unit-lock-since')) === '2026-04-01', 'locked since April 1');
   expect((await text(page, '#unit-lock-months')) === '2026-03, 2026-04, 2026-05', 'the months holding the lock');
   const told = await text(page, '#unit-lock-message');
@@ -26,7 +26,7 @@ await run(async (browser) => {
   await page.fill('#amount_1', '480,00');
   await page.fill('#paid_on_1', '2026-05-20');
   await page.fill('#receipt_no_1', 'SB-2026-03');
-  await Promise.all([page.waitForURL(`**/console/employers/${employerId}`), page.click('#receipts-submit')]);
+  await navigate(page, `**/console/employers/${employerId}`, () => page.click('#receipts-submit'));
   let flash = await text(page, '#flash');
   expect(flash.includes('金额格式有误') && flash.includes('第1行'), `a bad amount is named: ${flash}`);
   expect((await text(page, '#unit-lock-since')) === '2026-04-01', 'still locked');
@@ -39,7 +39,7 @@ await run(async (browser) => {
     await page.fill(`#paid_on_${i}`, '2026-05-20');
     await page.fill(`#receipt_no_${i}`, `SB-${months[i - 1]}`);
   }
-  await Promise.all([page.waitForURL(`**/console/employers/${employerId}`), page.click('#receipts-submit')]);
+  await navigate(page, `**/console/employers/${employerId}`, () => page.click('#receipts-submit'));
   flash = await text(page, '#flash');
   expect(flash.includes('单位封锁已解除'), `the lock is lifted: ${flash}`);
   expect((await text(page, '#unit-lock')).includes('未被封锁'), 'the page shows no lock');
@@ -59,7 +59,6 @@ await run(async (browser) => {
   await shot(phone, 'console-employer-phone');
 
   // In English on request.
-  await page.click('#lang-switch');
-  await page.waitForURL(`**/console/employers/${employerId}`);
+  await navigate(page, `**/console/employers/${employerId}`, () => page.click('#lang-switch'));
   expect((await text(page, '#unit-lock')).includes('not under a unit lock'), 'English on request');
 });

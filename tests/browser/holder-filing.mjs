@@ -2,7 +2,7 @@
 // the 3-working-day limit, the filing is accepted with its deadline; the admission day may not
 // lie in the future.
 // usage: node holder-filing.mjs <base-url> <id-number> <query-password> <region> <admitted-on> <deadline>
-import { run, newPage, expect, text, shot } from './lib.mjs';
+import { run, newPage, expect, text, shot, navigate } from './lib.mjs';
 
 const [base, idNumber, password, region, admittedOn, deadline] = process.argv.slice(2);
 
@@ -11,7 +11,7 @@ await run(async (browser) => {
   await page.goto(`${base}/portal/login`);
   await page.getByLabel('身份证号').fill(idNumber);
   await page.getByLabel('查询密码').fill(password);
-  await Promise.all([page.waitForURL('**/portal/home'), page.press('#password', 'Enter')]);
+  await navigate(page, '**/portal/home', () => page.press('#password', 'Enter'));
 
   const section = await text(page, 'section[aria-labelledby=filing-title]');
   expect(section.includes('3 个工作日内'), `the limit is stated: ${section}`);
@@ -19,7 +19,7 @@ await run(async (browser) => {
   await page.getByLabel('备案类型').selectOption('emergency');
   await page.getByLabel('就医地区代码').fill(region);
   await page.getByLabel('入院日期').fill(admittedOn);
-  await Promise.all([page.waitForURL('**/portal/home'), page.click('#filing-submit')]);
+  await navigate(page, '**/portal/home', () => page.click('#filing-submit'));
   const flash = await text(page, '#flash');
   expect(flash.includes('备案已受理') && flash.includes(deadline), `accepted with its deadline: ${flash}`);
   await shot(page, 'portal-filing');
