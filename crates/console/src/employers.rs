@@ -114,10 +114,17 @@ fn employer_box(view: &EmployerView, t: Tr) -> EmployerBox {
         .as_ref()
         .map(|l| l.months.as_slice())
         .unwrap_or_default();
-    // The receipt form starts with the months in arrears filled in (the ones the service will
-    // ask for first, R-EM-3); the clerk types what the receipts say.
-    let mut prefill: Vec<String> = view
-        .arrears_months
+    // The receipt form starts with the months holding the lock and the months in arrears filled
+    // in (the ones the service asks for first, R-EM-3; a month paid late in full still holds
+    // the lock until its receipt is shown); the clerk types what the receipts say.
+    let mut first: Vec<shebao_domain::Month> = locking
+        .iter()
+        .chain(view.arrears_months.iter())
+        .copied()
+        .collect();
+    first.sort();
+    first.dedup();
+    let mut prefill: Vec<String> = first
         .iter()
         .take(RECEIPT_ROWS_MAX)
         .map(ToString::to_string)

@@ -659,6 +659,13 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
     let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
     assert_eq!(paid_fen(&v, "2026-05"), 48_000, "yuan to fen: {v}");
     assert_eq!(v["unit_locked"], true);
+    // May, paid late, is covered but still holds the lock until the unlock: the form still
+    // offers it beside the months in arrears.
+    let (_, page) = b.get(&page_path).await;
+    assert!(
+        page.contains("name=\"month_3\" id=\"month_3\" value=\"2026-05\""),
+        "{page}"
+    );
 
     // March and April (one with decimals): the lock lifts.
     post_receipts(
