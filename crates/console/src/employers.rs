@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use shebao_service::views::lock_message;
-use shebao_service::{EmployerView, LockReason, NewPayment};
+use shebao_service::{EmployerView, LockReason, NewPayment, ServiceError};
 
 /// Receipt rows the form offers at least (R-EM-3: the last 3 months' receipts).
 const RECEIPT_ROWS_MIN: usize = 3;
@@ -57,7 +57,7 @@ pub async fn find(
             None => {
                 cur.flash = Some(Flash {
                     ok: false,
-                    key: "err.not_found",
+                    key: "emp.not_found",
                     detail: None,
                 })
             }
@@ -93,6 +93,14 @@ pub async fn employer_page(
     };
     let employer = match console.service.employer(&actor, &id).await {
         Ok(view) => Some(employer_box(&view, Tr::new(lang))),
+        Err(ServiceError::NotFound(_)) => {
+            cur.flash = Some(Flash {
+                ok: false,
+                key: "emp.not_found",
+                detail: None,
+            });
+            None
+        }
         Err(e) => {
             cur.flash = Some(error_flash(&e, lang));
             None

@@ -809,6 +809,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("emp.find", "单位编号", "Employer number"),
     ("emp.find_help", "例如 E000001。", "For example E000001."),
     ("emp.id", "单位编号", "Employer"),
+    (
+        "emp.not_found",
+        "未找到该单位：请核对单位编号（例如 E000001）。",
+        "No such employer: check the employer number (e.g. E000001).",
+    ),
     ("emp.name", "单位名称", "Name"),
     ("emp.region", "参保地区", "Region"),
     ("emp.today", "今天", "Today"),

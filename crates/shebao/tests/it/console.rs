@@ -554,6 +554,9 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
             format!("/console/employers/{e}").as_str()
         )
     );
+    let (s, page) = b.get("/console/employers/E999999").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("未找到该单位"), "{page}");
     let page_path = format!("/console/employers/{e}");
     let (s, page) = b.get(&page_path).await;
     assert_eq!(s, StatusCode::OK);
