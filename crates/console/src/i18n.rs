@@ -965,6 +965,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "如有特殊情况，请到参保地社保服务窗口咨询。",
         "For special circumstances, ask at a social security service window of your insured region.",
     ),
+    (
+        "act.filing.title",
+        "异地就医备案（持卡人或代办人在窗口申请）",
+        "Out-of-area care filing (the holder or an agent at the window)",
+    ),
     // Clerk results
     (
         "done.reset",

@@ -84,6 +84,7 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
             post(clerk::replacement),
         )
         .route("/console/cards/{card_no}/collect", post(clerk::collect))
+        .route("/console/cards/{card_no}/filing", post(clerk::file))
         .route("/console/employers", get(employers::find))
         .route("/console/employers/{id}", get(employers::employer_page))
         .route(

@@ -328,16 +328,13 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
         Some(&cur),
         "/portal/home",
     );
-    let days = service.policy().settlement.emergency_filing_working_days;
     render(&HolderHome {
         t: frame.t,
         frame,
         holder_name: person.person.name.clone(),
         card,
         ledger: ledger_rows(&ledger, lang),
-        filing_help: crate::i18n::Tr::new(lang)
-            .get("portal.filing.emergency_rule")
-            .replace("{days}", &days.to_string()),
+        filing_help: filing_help(&console, lang),
         today: business_date(service.clock().now()).to_string(),
     })
 }
@@ -428,7 +425,6 @@ pub async fn file(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let t = crate::i18n::Tr::new(lang);
     let flash = if !csrf_ok(&cur, &form.csrf) {
         Flash {
             ok: false,
@@ -451,39 +447,61 @@ pub async fn file(
             region: form.region.trim().to_owned(),
             admitted_on,
         };
-        match console.service.file(&actor, filing).await {
-            Ok(v) => Flash {
-                ok: true,
-                key: "portal.filing.done",
-                detail: Some(match v.deadline {
-                    Some(d) => format!(
-                        "{}: {} · {}: {d}",
-                        t.get("portal.filing.number"),
-                        v.record.id,
-                        t.get("portal.filing.deadline")
-                    ),
-                    None => format!("{}: {}", t.get("portal.filing.number"), v.record.id),
-                }),
-            },
-            // The service names the last day in its message; the page says it in the
-            // holder's language with what to do.
-            Err(ServiceError::Invalid {
-                code: "filing_too_late",
-                message,
-            }) => Flash {
-                ok: false,
-                key: "portal.filing.too_late",
-                detail: Some(format!(
-                    "{} {}",
-                    last_date_in(&message).unwrap_or_default(),
-                    t.get("portal.filing.too_late_help")
-                )),
-            },
-            Err(e) => error_flash(&e, lang),
-        }
+        filing_flash(console.service.file(&actor, filing).await, lang)
     };
     console.sessions.set_flash(&cur.key, flash);
     see_other("/portal/home", &[])
+}
+
+/// A filing's outcome in words (R-MS-3): its number and, for an emergency, the deadline; a
+/// late emergency with the last day it could have been filed.
+pub(crate) fn filing_flash(
+    result: Result<shebao_service::FilingView, ServiceError>,
+    lang: crate::i18n::Lang,
+) -> Flash {
+    let t = crate::i18n::Tr::new(lang);
+    match result {
+        Ok(v) => Flash {
+            ok: true,
+            key: "portal.filing.done",
+            detail: Some(match v.deadline {
+                Some(d) => format!(
+                    "{}: {} · {}: {d}",
+                    t.get("portal.filing.number"),
+                    v.record.id,
+                    t.get("portal.filing.deadline")
+                ),
+                None => format!("{}: {}", t.get("portal.filing.number"), v.record.id),
+            }),
+        },
+        // The service names the last day in its message; the page says it in the page's
+        // language with what to do.
+        Err(ServiceError::Invalid {
+            code: "filing_too_late",
+            message,
+        }) => Flash {
+            ok: false,
+            key: "portal.filing.too_late",
+            detail: Some(format!(
+                "{} {}",
+                last_date_in(&message).unwrap_or_default(),
+                t.get("portal.filing.too_late_help")
+            )),
+        },
+        Err(e) => error_flash(&e, lang),
+    }
+}
+
+/// The emergency filing's limit in working days (policy), in the page's words (R-MS-3).
+pub(crate) fn filing_help(console: &Console, lang: crate::i18n::Lang) -> String {
+    let days = console
+        .service
+        .policy()
+        .settlement
+        .emergency_filing_working_days;
+    crate::i18n::Tr::new(lang)
+        .get("portal.filing.emergency_rule")
+        .replace("{days}", &days.to_string())
 }
 
 /// The last `YYYY-MM-DD` date in a text, if any.

@@ -158,6 +158,9 @@ pub struct CardPage {
     /// The holder's employer's unit lock (R-EM-2, R-EM-5), with the employer to open.
     pub unit_lock: Option<UnitLockBox>,
     pub employer_id: Option<String>,
+    /// R-MS-3: the emergency filing's limit, in the page's words, and today (Shanghai).
+    pub filing_help: String,
+    pub today: String,
 }
 
 /// A unit lock in force (R-EM-2): since when, for which months, and what the holders are

@@ -738,7 +738,8 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
 
 // R-MS-3, D-3: the holder files an emergency admission online within 3 working days (the page
 // shows the deadline), is refused for the insured region, and is refused in plain words once
-// the period has passed. The filing is real: the far hospital's inpatient visit settles.
+// the period has passed. The filing is real: the far hospital's inpatient visit settles. A
+// clerk files at the window from the card page under the same rule.
 async fn the_holder_files_out_of_area_care_online(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let clerk = app.actor("clerk").await;
@@ -821,6 +822,40 @@ async fn the_holder_files_out_of_area_care_online(engine: Engine) {
     let flash = b.flash("/portal/home").await;
     assert!(
         flash.contains("Too late") && flash.contains("2026-04-09"),
+        "{flash}"
+    );
+
+    // At the window (the holder or an agent): the same rule from the card page, and a
+    // long-term residence filing, which has no deadline.
+    let mut c = Browser::clerk(&app, &clerk).await;
+    let card_path = format!("/console/cards/{card}");
+    let (_, page) = c.get(&card_path).await;
+    assert!(page.contains("id=\"filing-form\""), "{page}");
+    let fields = emergency(c.csrf.clone(), "320000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, to) = c
+        .post(&format!("/console/cards/{card}/filing"), &borrowed)
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, card_path.as_str())
+    );
+    let flash = c.flash(&card_path).await;
+    assert!(flash.contains("已超过急诊备案期限"), "{flash}");
+    let csrf = c.csrf.clone();
+    c.post(
+        &format!("/console/cards/{card}/filing"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("kind", "long_term_residence"),
+            ("region", "320000"),
+            ("admitted_on", ""),
+        ],
+    )
+    .await;
+    let flash = c.flash(&card_path).await;
+    assert!(
+        flash.contains("备案已受理") && !flash.contains("截止日"),
         "{flash}"
     );
     app.stop().await;
