@@ -2,7 +2,7 @@
 // (R-LK-5), is refused without the evidence the region asks for, and unlocks with it
 // (R-LK-2, R-LK-4), restoring the initial not-enabled password (R-PW-7).
 // usage: node clerk-unlock.mjs <base-url> <clerk-token> <card-no> <id-number>
-import { run, newPage, expect, text, shot, clerkLogin } from './lib.mjs';
+import { run, newPage, expect, text, shot, navigate, clerkLogin } from './lib.mjs';
 
 const [base, token, cardNo, idNumber] = process.argv.slice(2);
 
@@ -26,13 +26,13 @@ await run(async (browser) => {
   // Without the ID checked the service refuses (R-LK-2): nothing changes.
   await page.locator('#reset-form').evaluate((f) => f.scrollIntoView());
   await page.uncheck('#reset-idchk');
-  await Promise.all([page.waitForURL(`**/console/cards/${cardNo}`), page.click('#reset-submit')]);
+  await navigate(page, `**/console/cards/${cardNo}`, () => page.click('#reset-submit'));
   expect((await page.locator('#flash.flash-error').count()) === 1, 'missing evidence is refused');
   expect((await text(page, '#ss-lock')) === '已锁定', 'still locked after a refused reset');
 
   // With the holder present and the original ID checked, the clerk unlocks.
   await page.check('#reset-idchk');
-  await Promise.all([page.waitForURL(`**/console/cards/${cardNo}`), page.click('#reset-submit')]);
+  await navigate(page, `**/console/cards/${cardNo}`, () => page.click('#reset-submit'));
   const flash = await text(page, '#flash');
   expect(flash.includes('已解锁'), `the clerk sees it done: ${flash}`);
   expect((await text(page, '#ss-lock')) === '未锁定', 'the account shows unlocked');
@@ -41,7 +41,6 @@ await run(async (browser) => {
   await shot(page, 'console-card-unlocked');
 
   // The English switch shows the same page in English.
-  await page.click('#lang-switch');
-  await page.waitForURL(`**/console/cards/${cardNo}`);
+  await navigate(page, `**/console/cards/${cardNo}`, () => page.click('#lang-switch'));
   expect((await text(page, '#ss-lock')) === 'Not locked', 'English on request');
 });

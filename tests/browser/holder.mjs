@@ -2,7 +2,7 @@
 // change it (R-PW-8), sees the balance and the ledger (R-CR-2) and reports a temporary loss
 // online (R-LS-2).
 // usage: node holder.mjs <base-url> <id-number> <initial-query-password> <new-query-password> <balance-yuan>
-import { run, newPage, expect, text, shot } from './lib.mjs';
+import { run, newPage, expect, text, shot, navigate } from './lib.mjs';
 
 const [base, idNumber, initial, fresh, balance] = process.argv.slice(2);
 
@@ -14,7 +14,7 @@ await run(async (browser) => {
   await page.getByLabel('查询密码').fill(initial);
   await shot(page, 'portal-login');
   // Keyboard only: Enter in the password field submits (accessible forms).
-  await Promise.all([page.waitForURL('**/portal/password'), page.press('#password', 'Enter')]);
+  await navigate(page, '**/portal/password', () => page.press('#password', 'Enter'));
   expect((await page.locator('#forced').count()) === 1, 'the first login forces a change');
 
   // Until changed, the other pages send the holder back here.
@@ -29,7 +29,7 @@ await run(async (browser) => {
   await page.focus('#confirm');
   await page.keyboard.press('Tab');
   expect(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'change', 'Tab reaches the submit button');
-  await Promise.all([page.waitForURL('**/portal/home'), page.keyboard.press('Enter')]);
+  await navigate(page, '**/portal/home', () => page.keyboard.press('Enter'));
   expect((await text(page, '#flash')).includes('查询密码已修改'), 'the change is confirmed');
   expect((await text(page, '#balance')).includes(balance), `the balance shows ${balance}`);
   const ledger = await text(page, '#ledger');
@@ -37,7 +37,7 @@ await run(async (browser) => {
   await shot(page, 'portal-home');
 
   await page.getByLabel('我确认卡片已丢失，申请临时挂失').check();
-  await Promise.all([page.waitForURL('**/portal/home'), page.click('#report-loss')]);
+  await navigate(page, '**/portal/home', () => page.click('#report-loss'));
   expect((await text(page, '#flash')).includes('已办理临时挂失'), 'the loss is confirmed');
   expect((await page.locator('#loss-in-force').count()) === 1, 'the page shows the loss in force');
   const why = await text(page, '#ss .lock');

@@ -69,3 +69,17 @@ export async function clerkLogin(page, base, token) {
   await page.getByLabel('操作员令牌').fill(token);
   await Promise.all([page.waitForURL('**/console/search'), page.click('#login')]);
 }
+
+/**
+ * Runs `action` (a click or key press that submits a form or follows a link) and waits until
+ * the new page has loaded at `url`. Waiting for the navigation event first matters when the
+ * form redirects back to the page it is on: `waitForURL` alone would be satisfied by the old
+ * page and the next check could read it.
+ */
+export async function navigate(page, url, action) {
+  await Promise.all([
+    page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() }),
+    action(),
+  ]);
+  await page.waitForURL(url);
+}

@@ -1,7 +1,8 @@
 //! The supervisor dashboard: tiles with today's lock counts, a server-rendered SVG chart of
 //! new locks per Shanghai day by reason (no JavaScript library; htmx only swaps the chart when
 //! the period changes), and the lists a supervisor acts on: pre-losses about to lapse
-//! (R-LS-1) and replacement cards waiting for collection (R-LS-5).
+//! (R-LS-1), replacement cards waiting for collection (R-LS-5) and employers under a unit
+//! lock (R-EM-2).
 
 use crate::Console;
 use crate::clerk::clerk;
@@ -26,6 +27,7 @@ const DAYS_DEFAULT: u32 = 14;
 const COLOR_SS: &str = "#c62828";
 const COLOR_FIN: &str = "#ef6c00";
 const COLOR_LOSS: &str = "#1565c0";
+const COLOR_UNIT: &str = "#6a1b9a";
 
 #[derive(Deserialize)]
 pub struct DaysQuery {
@@ -74,6 +76,7 @@ pub async fn dashboard(
             tile("dash.temporary_loss", c.temporary_loss, COLOR_LOSS),
             tile("dash.formal_loss", c.formal_loss, COLOR_LOSS),
             tile("dash.replacements", c.replacements_waiting, "#2e7d32"),
+            tile("dash.unit_locked", board.unit_locks.count, COLOR_UNIT),
         ],
         days,
         day_choices: DAY_CHOICES.to_vec(),
@@ -93,6 +96,15 @@ pub async fn dashboard(
                     r.ready_on <= today,
                 )
             })
+            .collect(),
+        unit_locked: board.unit_locks.count,
+        unit_locked_more: u64::try_from(board.unit_locks.employers.len())
+            .is_ok_and(|shown| shown < board.unit_locks.count),
+        unit_locked_list: board
+            .unit_locks
+            .employers
+            .iter()
+            .map(|e| (e.employer_id.clone(), e.name.clone(), e.since.to_string()))
             .collect(),
     })
 }
@@ -285,6 +297,7 @@ mod tests {
             counts: LockCounts::default(),
             lapsing: vec![],
             replacements: vec![],
+            unit_locks: shebao_service::UnitLocks::default(),
             daily: vec![
                 DailyLocks {
                     day: date(2026, 3, 2),

@@ -7,10 +7,11 @@ use crate::Console;
 use crate::page::{
     Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, when, yuan,
 };
+use crate::portal::{filing_flash, filing_help};
 use crate::session::{self, Current, Flash, Who, csrf_ok};
 use crate::templates::{
     CardPage, ClerkLogin, LossBox, PersonResult, ReplacementBox, Search, account_boxes, audit_rows,
-    ledger_rows, status_key,
+    ledger_rows, status_key, unit_lock_box,
 };
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -18,9 +19,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use shebao_domain::card::LossKind;
+use shebao_domain::time::business_date;
 use shebao_domain::{CardStatus, Evidence, IdNumber, Role};
 use shebao_service::model::{Actor, AuditQuery};
-use shebao_service::{ActivationRequest, ServiceError};
+use shebao_service::{ActivationRequest, NewFiling, ServiceError};
 
 /// Audit records a card page shows at most (newest first).
 const AUDIT_ROWS_MAX: u32 = 200;
@@ -236,6 +238,10 @@ pub async fn card_page(
     };
     let here = card_path(view.card.card_no.as_str());
     let person = service.person(&actor, view.card.id_number.as_str()).await;
+    let employer_id = person
+        .as_ref()
+        .ok()
+        .and_then(|p| p.person.employer_id.clone());
     let ledger = service.ledger(&actor, &card_no).await.unwrap_or_default();
     let audit = service
         .audit(
@@ -312,6 +318,11 @@ pub async fn card_page(
         region_policy: policy.name.clone(),
         ledger: ledger_rows(&ledger, lang),
         audit: audit_rows(&audit, lang),
+        // R-EM-2, R-EM-5: the employer's lock, and where the clerk sees its months.
+        unit_lock: unit_lock_box(&view, lang),
+        employer_id: employer_id.filter(|_| view.unit_lock.is_some()),
+        filing_help: filing_help(&console, lang),
+        today: business_date(now).to_string(),
     };
     render(&page)
 }
@@ -330,6 +341,9 @@ pub struct EvidenceForm {
     kind: Option<String>,
     /// Replacement reason, for the replacement form.
     reason: Option<String>,
+    /// Place of care and admission day, for the filing form (R-MS-3).
+    region: Option<String>,
+    admitted_on: Option<String>,
 }
 
 impl EvidenceForm {
@@ -496,3 +510,53 @@ clerk_action!(report_loss, Action::Loss);
 clerk_action!(release, Action::Release);
 clerk_action!(replacement, Action::Replacement);
 clerk_action!(collect, Action::Collect);
+
+/// R-MS-3: an out-of-area filing for the card's holder, who is at the window or sends an
+/// agent (an emergency filing "may be made by an agent"). The service decides the deadline.
+pub async fn file(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Path(card_no): Path<String>,
+    Form(form): Form<EvidenceForm>,
+) -> Response {
+    let lang = session::lang(&headers);
+    let (cur, actor) = match clerk(&console, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let back = card_path(&card_no);
+    let flash = if !csrf_ok(&cur, &form.csrf) {
+        Flash {
+            ok: false,
+            key: "err.csrf",
+            detail: None,
+        }
+    } else {
+        let service = &console.service;
+        let text = |f: &Option<String>| {
+            f.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let filed = match service.card(&actor, &card_no).await {
+            Ok(view) => {
+                service
+                    .file(
+                        &actor,
+                        NewFiling {
+                            id_number: view.card.id_number.as_str().to_owned(),
+                            kind: text(&form.kind).unwrap_or_default(),
+                            region: text(&form.region).unwrap_or_default(),
+                            admitted_on: text(&form.admitted_on),
+                        },
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        filing_flash(filed, lang)
+    };
+    console.sessions.set_flash(&cur.key, flash);
+    see_other(&back, &[])
+}

@@ -97,11 +97,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("nav.search", "查询", "Find"),
     ("nav.dashboard", "统计看板", "Dashboard"),
-    (
-        "nav.employers",
-        "单位欠费与完税凭证",
-        "Employer arrears and tax receipts",
-    ),
+    ("nav.employers", "单位缴费与封锁", "Employers"),
     ("nav.logout", "退出", "Log out"),
     ("nav.skip", "跳到正文", "Skip to content"),
     ("lang.switch", "English", "中文"),
@@ -194,6 +190,46 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "code.already_collected",
         "新卡已领取。",
         "The new card was already collected.",
+    ),
+    (
+        "code.invalid_month",
+        "月份格式有误，应为 YYYY-MM（例如 2026-03）。",
+        "The month is not valid: write YYYY-MM (e.g. 2026-03).",
+    ),
+    (
+        "code.invalid_amount",
+        "金额须大于0且不超过1000万元。",
+        "The amount must be above zero and at most 10 million yuan.",
+    ),
+    (
+        "code.invalid_date",
+        "日期有误：请填写 YYYY-MM-DD 格式的日期，且不能晚于今天（急诊须填入院日期）。",
+        "The date is not valid: write YYYY-MM-DD, not later than today (an emergency needs the admission day).",
+    ),
+    (
+        "code.invalid_receipt_no",
+        "凭证号须为1至64个字符，不含空格，每张凭证都要填写。",
+        "Each receipt needs a number of 1-64 characters without spaces.",
+    ),
+    (
+        "code.invalid_receipts",
+        "一次最多录入120张凭证。",
+        "At most 120 receipts at a time.",
+    ),
+    (
+        "code.receipt_conflict",
+        "该凭证号已录入过，但月份、金额或日期不同：请核对凭证。本次提交未录入任何凭证。",
+        "This receipt number is already on file with other details: check the receipt. Nothing of this submission was recorded.",
+    ),
+    (
+        "code.invalid_kind",
+        "请选择备案类型。",
+        "Choose the kind of filing.",
+    ),
+    (
+        "code.invalid_region",
+        "地区代码须为6位行政区划代码，且须是参保地以外的地区。",
+        "The region must be a 6-digit division code outside your insured region.",
     ),
     (
         "code.calendar_missing",
@@ -635,9 +671,19 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     ("dash.due", "待领取的补换卡", "Replacement cards to collect"),
     (
-        "dash.employers_later",
-        "单位封锁统计将随单位缴费功能上线。",
-        "Employer unit locks will appear once employer contributions are in the service.",
+        "dash.unit_locked",
+        "被单位封锁的单位",
+        "Employers under a unit lock",
+    ),
+    (
+        "dash.unit_locked_list",
+        "单位封锁中的单位（按封锁起始日）",
+        "Employers under a unit lock (longest first)",
+    ),
+    (
+        "dash.more",
+        "仅列出最早封锁的部分单位。",
+        "Only the longest-locked employers are listed.",
     ),
     (
         "dash.legend.ss",
@@ -724,6 +770,206 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "您的卡已挂失。",
         "Your card is reported lost.",
     ),
+    // Unit lock (R-EM-2, R-EM-5)
+    ("unitlock.title", "单位封锁", "Unit lock"),
+    ("unitlock.since", "封锁起始日", "Locked since"),
+    ("unitlock.months", "欠费月份", "Months unpaid"),
+    (
+        "unitlock.none",
+        "该单位当前未被封锁。",
+        "This employer is not under a unit lock.",
+    ),
+    (
+        "unitlock.effect",
+        "封锁期间，该单位全部参保职工和退休人员的医疗费用（含门诊慢特病和住院报销）统筹基金不予支付，由单位承担。",
+        "While the lock stands, the fund pays no medical costs (chronic outpatient care and inpatient reimbursement included) for any of the employer's insured employees and retirees: they fall to the employer.",
+    ),
+    (
+        "unitlock.holders_told",
+        "持卡人用卡时看到的提示",
+        "What the cardholders are told",
+    ),
+    (
+        "unitlock.how_to_lift",
+        "解除封锁：单位补缴全部欠费后，出示欠费月份及最近3个月的完税凭证（在下方录入）。",
+        "To lift the lock the employer pays all arrears, then shows the tax receipts for them and for the last 3 months (enter them below).",
+    ),
+    (
+        "unitlock.clerk_help",
+        "持卡人本人无法解除单位封锁，请其联系单位负责社保缴费的工作人员。",
+        "The holder cannot lift a unit lock: ask them to contact the employer's payroll staff.",
+    ),
+    ("unitlock.open_employer", "查看单位", "Open the employer"),
+    // Employers (R-EM-1..4, D-9)
+    (
+        "emp.title",
+        "单位欠费与完税凭证",
+        "Employer arrears and tax receipts",
+    ),
+    ("emp.find", "单位编号", "Employer number"),
+    ("emp.find_help", "例如 E000001。", "For example E000001."),
+    ("emp.id", "单位编号", "Employer"),
+    (
+        "emp.not_found",
+        "未找到该单位：请核对单位编号（例如 E000001）。",
+        "No such employer: check the employer number (e.g. E000001).",
+    ),
+    ("emp.name", "单位名称", "Name"),
+    ("emp.region", "参保地区", "Region"),
+    ("emp.today", "今天", "Today"),
+    ("emp.arrears", "欠费月份", "Months in arrears"),
+    ("emp.months", "各月核定与缴费", "Months: assessed and paid"),
+    ("emp.month", "月份", "Month"),
+    ("emp.assessed", "核定应缴", "Assessed"),
+    ("emp.paid", "已缴", "Paid"),
+    ("emp.paid_on_time", "按时缴纳", "Paid on time"),
+    ("emp.tax_paid", "税务已到账", "Tax bureau data"),
+    ("emp.due_on", "缴费截止日", "Due day"),
+    (
+        "emp.data_arrived_on",
+        "缴费数据回传日",
+        "Payment data arrives",
+    ),
+    ("emp.credited", "已划入个人账户", "Credited"),
+    ("emp.state", "状态", "State"),
+    ("emp.state.locking", "封锁中", "Locking"),
+    ("emp.state.arrears", "欠费", "In arrears"),
+    ("emp.state.cleared", "已解除封锁", "Lock cleared"),
+    ("emp.state.ok", "正常", "In order"),
+    (
+        "emp.amounts_in_yuan",
+        "金额单位：元。",
+        "Amounts in yuan (CNY).",
+    ),
+    ("emp.receipts.title", "录入完税凭证", "Accept tax receipts"),
+    (
+        "emp.receipts.help",
+        "按单位出示的完税凭证逐张录入：所属月份、金额、缴款日期和凭证号。未填写金额的行不提交。",
+        "Enter each tax receipt the employer shows: the month it pays for, the amount, the day paid and the receipt number. Rows without an amount are not sent.",
+    ),
+    ("emp.amount_yuan", "金额（元）", "Amount (yuan)"),
+    ("emp.paid_on", "缴款日期", "Paid on"),
+    ("emp.receipt_no", "凭证号", "Receipt number"),
+    (
+        "emp.record_no",
+        "税务记录号（可不填）",
+        "Record number (optional)",
+    ),
+    (
+        "emp.amount_help",
+        "金额按元填写，最多两位小数，例如 880 或 880.50；不要加逗号或货币符号。",
+        "Amounts in yuan with at most two decimals, e.g. 880 or 880.50; no commas or currency signs.",
+    ),
+    ("emp.receipts.submit", "提交完税凭证", "Submit the receipts"),
+    (
+        "emp.receipts.lifted",
+        "完税凭证已录入，单位封锁已解除。",
+        "The receipts are recorded and the unit lock is lifted.",
+    ),
+    (
+        "emp.receipts.recorded",
+        "新录入凭证张数：",
+        "Receipts newly recorded:",
+    ),
+    (
+        "emp.receipts.still_locked",
+        "凭证已录入，但封锁尚未解除。仍须补齐以下月份的缴费或完税凭证：",
+        "The receipts are recorded, but the lock stands. Payments or receipts are still needed for:",
+    ),
+    (
+        "emp.bad_amount",
+        "金额格式有误：请按元填写正数，最多两位小数（例如 880.50），不要加逗号或货币符号。",
+        "The amount is not valid: type yuan as a positive number with at most two decimals (e.g. 880.50), without commas or currency signs.",
+    ),
+    ("emp.row", "（第{n}行）", "(row {n})"),
+    (
+        "emp.no_rows",
+        "没有可提交的内容：请至少填写一行的金额、日期和凭证号。",
+        "Nothing to send: fill in the amount, date and number of at least one row.",
+    ),
+    (
+        "emp.payment.title",
+        "录入税务部门的缴费记录",
+        "Record the tax bureau's payment record",
+    ),
+    (
+        "emp.payment.help",
+        "税务部门回传的缴费记录：缴款日期在截止日（含）之前的，视为按时缴纳；个人账户在缴费数据回传后才划入。",
+        "A payment record sent back by the tax bureau: paid on or before the due day counts as on time; personal accounts are credited once the payment data arrives.",
+    ),
+    ("emp.payment.submit", "录入缴费记录", "Record the payment"),
+    (
+        "emp.payment.done",
+        "缴费记录已录入。",
+        "The payment record is recorded.",
+    ),
+    // Out-of-area filings (R-MS-3)
+    (
+        "portal.filing.title",
+        "异地就医备案",
+        "Out-of-area care filing",
+    ),
+    (
+        "portal.filing.help",
+        "在参保地以外门诊和药店购药可直接刷卡结算；异地住院须先备案：长期异地居住的提前备案，转诊的办理转诊备案。",
+        "Outpatient care and pharmacy purchases out of area settle directly by card. An inpatient stay out of area needs a filing: long-term residents file in advance, referrals file the transfer.",
+    ),
+    (
+        "portal.filing.emergency_rule",
+        "急诊住院（旅游、出差、探亲期间）须在入院后 {days} 个工作日内申请备案（节假日不计），逾期不予受理。",
+        "An emergency admission (while travelling, on business or visiting family) must be filed within {days} working days of admission (days off do not count); later filings are refused.",
+    ),
+    ("portal.filing.kind", "备案类型", "Kind"),
+    ("filing.kind.emergency", "急诊住院", "Emergency admission"),
+    (
+        "filing.kind.long_term_residence",
+        "长期异地居住",
+        "Long-term residence elsewhere",
+    ),
+    ("filing.kind.referral", "转诊转院", "Referral"),
+    (
+        "portal.filing.region",
+        "就医地区代码",
+        "Region of care (code)",
+    ),
+    (
+        "portal.filing.region_help",
+        "就医地的6位行政区划代码，例如上海市 310000。",
+        "The 6-digit division code of the place of care, e.g. 310000 for Shanghai.",
+    ),
+    ("portal.filing.admitted_on", "入院日期", "Admitted on"),
+    (
+        "portal.filing.admitted_help",
+        "急诊住院必填。",
+        "Required for an emergency admission.",
+    ),
+    ("portal.filing.submit", "提交备案", "File"),
+    (
+        "portal.filing.done",
+        "备案已受理。",
+        "The filing is accepted.",
+    ),
+    ("portal.filing.number", "备案编号", "Filing number"),
+    (
+        "portal.filing.deadline",
+        "急诊备案截止日",
+        "Emergency filing deadline",
+    ),
+    (
+        "portal.filing.too_late",
+        "已超过急诊备案期限，不能在网上备案。最后备案日为：",
+        "Too late: the emergency filing period has passed. The last day was:",
+    ),
+    (
+        "portal.filing.too_late_help",
+        "如有特殊情况，请到参保地社保服务窗口咨询。",
+        "For special circumstances, ask at a social security service window of your insured region.",
+    ),
+    (
+        "act.filing.title",
+        "异地就医备案（持卡人或代办人在窗口申请）",
+        "Out-of-area care filing (the holder or an agent at the window)",
+    ),
     // Clerk results
     (
         "done.reset",
@@ -775,6 +1021,36 @@ mod tests {
                 rest = &rest[end..];
             }
         }
+        assert!(missing.is_empty(), "missing catalogue keys: {missing:?}");
+    }
+
+    // Keys the handlers name in Rust (flashes, tiles, prepared words) are there too.
+    #[test]
+    fn every_key_the_handlers_name_is_in_the_catalogue() {
+        let sources = [
+            ("clerk.rs", include_str!("clerk.rs")),
+            ("portal.rs", include_str!("portal.rs")),
+            ("employers.rs", include_str!("employers.rs")),
+            ("board.rs", include_str!("board.rs")),
+        ];
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        for (name, source) in sources {
+            for pattern in ["t.get(\"", "key: \"", "tile(\"", "form_refusal(\""] {
+                let mut rest = source;
+                while let Some(i) = rest.find(pattern) {
+                    rest = &rest[i + pattern.len()..];
+                    let Some(end) = rest.find('"') else { break };
+                    let key = &rest[..end];
+                    seen += 1;
+                    if !CATALOGUE.iter().any(|(k, _, _)| *k == key) {
+                        missing.push(format!("{name}: {key}"));
+                    }
+                    rest = &rest[end..];
+                }
+            }
+        }
+        assert!(seen > 20, "the scan finds the handlers' keys ({seen})");
         assert!(missing.is_empty(), "missing catalogue keys: {missing:?}");
     }
 

@@ -3,13 +3,16 @@
 //! server as the API. Every page calls the same `shebao_service::Service` methods as the JSON
 //! API: no rule is implemented twice. Only this crate (and `http` for JSON) knows the wire.
 //!
-//! - `/console/…` — window clerks (log in with the clerk's actor token) and the dashboard.
-//! - `/portal/…` — cardholders (ID number and query password, R-PW-8).
+//! - `/console/…` — window clerks (log in with the clerk's actor token): people and cards,
+//!   employers (arrears, unit lock, tax receipts), and the dashboard.
+//! - `/portal/…` — cardholders (ID number and query password, R-PW-8); out-of-area filings
+//!   (R-MS-3).
 //! - `/assets/…` — pico CSS and htmx, vendored from npm and embedded in the binary.
 
 mod assets;
 mod board;
 mod clerk;
+mod employers;
 mod i18n;
 mod page;
 mod portal;
@@ -81,6 +84,14 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
             post(clerk::replacement),
         )
         .route("/console/cards/{card_no}/collect", post(clerk::collect))
+        .route("/console/cards/{card_no}/filing", post(clerk::file))
+        .route("/console/employers", get(employers::find))
+        .route("/console/employers/{id}", get(employers::employer_page))
+        .route(
+            "/console/employers/{id}/receipts",
+            post(employers::receipts),
+        )
+        .route("/console/employers/{id}/payments", post(employers::payment))
         .route("/console/dashboard", get(board::dashboard))
         .route("/console/dashboard/chart", get(board::chart))
         .route("/portal", get(|| async { Redirect::to("/portal/home") }))
@@ -92,6 +103,7 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
         )
         .route("/portal/home", get(portal::home))
         .route("/portal/loss", post(portal::report_loss))
+        .route("/portal/filing", post(portal::file))
         .route("/lang/{code}", get(page::switch_language))
         .route("/assets/{name}", get(assets::serve))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))

@@ -25,9 +25,6 @@ pub struct Frame {
     pub flash: Option<FlashView>,
     /// Where the language switch goes (it comes back here).
     pub lang_href: String,
-    /// The employer arrears and tax receipt screens (R-EM-*): hidden until the service has
-    /// them (the employers issue).
-    pub employers: bool,
 }
 
 pub struct FlashView {
@@ -59,7 +56,6 @@ impl Frame {
             logged_in: current.is_some_and(|c| c.token.is_some()),
             flash,
             lang_href: format!("/lang/{}?back={}", lang.other().code(), here),
-            employers: false,
         }
     }
 }

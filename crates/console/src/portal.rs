@@ -1,6 +1,7 @@
 //! The cardholder portal: log in with ID number and query password (R-PW-8; the first login
 //! forces a change), see the card, both accounts, the balance and every ledger entry (R-CR-2),
-//! and report a temporary loss online (R-LS-2). Wrong query passwords are throttled by the
+//! report a temporary loss online (R-LS-2) and file an out-of-area care filing (R-MS-3). A unit
+//! lock is shown with what to do (R-EM-5). Wrong query passwords are throttled by the
 //! service's own web lockout (D-4), which never touches the card's password lockout. The
 //! transaction passwords are never set or read here.
 
@@ -11,6 +12,7 @@ use crate::page::{
 use crate::session::{self, Current, Flash, Who, csrf_ok};
 use crate::templates::{
     HolderCard, HolderHome, HolderLogin, HolderPassword, account_boxes, ledger_rows, status_key,
+    unit_lock_box,
 };
 use axum::Form;
 use axum::extract::State;
@@ -18,8 +20,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Deserializer};
 use shebao_domain::Role;
-use shebao_service::ServiceError;
+use shebao_domain::time::business_date;
 use shebao_service::model::Actor;
+use shebao_service::{NewFiling, ServiceError};
 use zeroize::Zeroizing;
 
 /// A password field from a form: zeroized when dropped, never printed.
@@ -312,6 +315,7 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
                 balance: yuan(view.card.balance),
                 lost: view.card.loss_in_force(now).is_some(),
                 accounts: account_boxes(&view, lang),
+                unit_lock: unit_lock_box(&view, lang),
             });
         }
         // R-CR-2: every movement on the personal account, over all the person's cards.
@@ -330,6 +334,8 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
         holder_name: person.person.name.clone(),
         card,
         ledger: ledger_rows(&ledger, lang),
+        filing_help: filing_help(&console, lang),
+        today: business_date(service.clock().now()).to_string(),
     })
 }
 
@@ -394,4 +400,131 @@ pub async fn report_loss(
     };
     console.sessions.set_flash(&cur.key, flash);
     see_other("/portal/home", &[])
+}
+
+#[derive(Deserialize)]
+pub struct FilingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    region: String,
+    admitted_on: Option<String>,
+}
+
+/// R-MS-3: an out-of-area filing by the holder for themselves (the service refuses anyone
+/// else's ID number, a late emergency, a region that is the insured one).
+pub async fn file(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<FilingForm>,
+) -> Response {
+    let lang = session::lang(&headers);
+    let (cur, actor) = match holder(&console, &headers, false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let flash = if !csrf_ok(&cur, &form.csrf) {
+        Flash {
+            ok: false,
+            key: "err.csrf",
+            detail: None,
+        }
+    } else {
+        let Some(id_number) = actor.id_number.clone() else {
+            return see_other("/portal/login", &[]);
+        };
+        let admitted_on = form
+            .admitted_on
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        let filing = NewFiling {
+            id_number,
+            kind: form.kind.trim().to_owned(),
+            region: form.region.trim().to_owned(),
+            admitted_on,
+        };
+        filing_flash(console.service.file(&actor, filing).await, lang)
+    };
+    console.sessions.set_flash(&cur.key, flash);
+    see_other("/portal/home", &[])
+}
+
+/// A filing's outcome in words (R-MS-3): its number and, for an emergency, the deadline; a
+/// late emergency with the last day it could have been filed.
+pub(crate) fn filing_flash(
+    result: Result<shebao_service::FilingView, ServiceError>,
+    lang: crate::i18n::Lang,
+) -> Flash {
+    let t = crate::i18n::Tr::new(lang);
+    match result {
+        Ok(v) => Flash {
+            ok: true,
+            key: "portal.filing.done",
+            detail: Some(match v.deadline {
+                Some(d) => format!(
+                    "{}: {} · {}: {d}",
+                    t.get("portal.filing.number"),
+                    v.record.id,
+                    t.get("portal.filing.deadline")
+                ),
+                None => format!("{}: {}", t.get("portal.filing.number"), v.record.id),
+            }),
+        },
+        // The service names the last day in its message; the page says it in the page's
+        // language with what to do.
+        Err(ServiceError::Invalid {
+            code: "filing_too_late",
+            message,
+        }) => Flash {
+            ok: false,
+            key: "portal.filing.too_late",
+            detail: Some(format!(
+                "{} {}",
+                last_date_in(&message).unwrap_or_default(),
+                t.get("portal.filing.too_late_help")
+            )),
+        },
+        Err(e) => error_flash(&e, lang),
+    }
+}
+
+/// The emergency filing's limit in working days (policy), in the page's words (R-MS-3).
+pub(crate) fn filing_help(console: &Console, lang: crate::i18n::Lang) -> String {
+    let days = console
+        .service
+        .policy()
+        .settlement
+        .emergency_filing_working_days;
+    crate::i18n::Tr::new(lang)
+        .get("portal.filing.emergency_rule")
+        .replace("{days}", &days.to_string())
+}
+
+/// The last `YYYY-MM-DD` date in a text, if any.
+fn last_date_in(text: &str) -> Option<String> {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == ':')
+        .rev()
+        .find_map(|w| w.trim_end_matches('.').parse::<jiff::civil::Date>().ok())
+        .map(|d| d.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_day_is_read_from_the_service_words() {
+        assert_eq!(
+            last_date_in(
+                "an emergency admission is filed within 3 working days: the last day was 2026-04-09"
+            )
+            .as_deref(),
+            Some("2026-04-09")
+        );
+        assert_eq!(last_date_in("no date here"), None);
+    }
 }

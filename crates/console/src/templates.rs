@@ -34,6 +34,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/console/dashboard.html"),
     ),
     (
+        "console/employer.html",
+        include_str!("../templates/console/employer.html"),
+    ),
+    (
         "portal/login.html",
         include_str!("../templates/portal/login.html"),
     ),
@@ -151,6 +155,57 @@ pub struct CardPage {
     pub region_policy: String,
     pub ledger: Vec<LedgerRow>,
     pub audit: Vec<AuditRow>,
+    /// The holder's employer's unit lock (R-EM-2, R-EM-5), with the employer to open.
+    pub unit_lock: Option<UnitLockBox>,
+    pub employer_id: Option<String>,
+    /// R-MS-3: the emergency filing's limit, in the page's words, and today (Shanghai).
+    pub filing_help: String,
+    pub today: String,
+}
+
+/// A unit lock in force (R-EM-2): since when, for which months, and what the holders are
+/// told (R-EM-5, the service's words in the page's language).
+pub struct UnitLockBox {
+    pub since: String,
+    pub months: Vec<String>,
+    pub message: String,
+}
+
+/// One month of an employer, as text.
+pub struct MonthRow {
+    pub month: String,
+    pub assessed: String,
+    pub paid: String,
+    pub paid_on_time: String,
+    pub tax_paid: String,
+    pub due_on: String,
+    pub data_arrived_on: Option<String>,
+    pub credited: bool,
+    pub cleared_at: Option<String>,
+    pub in_arrears: bool,
+    pub locking: bool,
+}
+
+pub struct EmployerBox {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub today: String,
+    /// Newest month first.
+    pub months: Vec<MonthRow>,
+    pub arrears: Vec<String>,
+    pub lock: Option<UnitLockBox>,
+    /// The receipt form's rows, each with its month filled in or blank.
+    pub receipt_rows: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/employer.html")]
+pub struct EmployerPage {
+    pub t: Tr,
+    pub frame: Frame,
+    pub query: String,
+    pub employer: Option<EmployerBox>,
 }
 
 pub struct Tile {
@@ -175,6 +230,11 @@ pub struct DashboardPage {
     pub lapsing: Vec<(String, String)>,
     /// (card number, ready on, ready already)
     pub due: Vec<(String, String, bool)>,
+    /// Employers under a unit lock: how many, and (id, name, since) for the first ones.
+    pub unit_locked: u64,
+    pub unit_locked_list: Vec<(String, String, String)>,
+    /// More employers are locked than the list shows.
+    pub unit_locked_more: bool,
 }
 
 #[derive(Template)]
@@ -199,6 +259,7 @@ pub struct HolderCard {
     pub balance: String,
     pub accounts: Vec<AccountBox>,
     pub lost: bool,
+    pub unit_lock: Option<UnitLockBox>,
 }
 
 #[derive(Template)]
@@ -209,6 +270,23 @@ pub struct HolderHome {
     pub holder_name: String,
     pub card: Option<HolderCard>,
     pub ledger: Vec<LedgerRow>,
+    /// R-MS-3: the emergency filing's limit in working days, in the page's words.
+    pub filing_help: String,
+    /// Today in Shanghai, the admission date field's default and upper bound.
+    pub today: String,
+}
+
+/// The unit lock on a card's holder (R-EM-2), in the page's language (R-EM-5).
+pub fn unit_lock_box(view: &CardView, lang: Lang) -> Option<UnitLockBox> {
+    let t = Tr::new(lang);
+    view.unit_lock.as_ref().map(|l| {
+        let words = shebao_service::views::lock_message(LockReason::EmployerArrears);
+        UnitLockBox {
+            since: l.since.to_string(),
+            months: l.months.iter().map(ToString::to_string).collect(),
+            message: t.pick(words.zh, words.en).to_owned(),
+        }
+    })
 }
 
 pub fn status_key(status: &str) -> &'static str {

@@ -12,8 +12,8 @@ use jiff::{SignedDuration, Timestamp};
 use shebao_domain::Role;
 use shebao_domain::time::business_date;
 
-/// Cards in force (not replaced) in each lock state at one instant (R-LK-5's three reasons;
-/// employer arrears arrive with the employers issue and are not counted yet).
+/// Cards in force (not replaced) in each lock state at one instant (R-LK-5's password and
+/// loss reasons; employer arrears are counted by employer, `UnitLocks`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LockCounts {
     /// The social-security account is locked after wrong passwords (R-LK-1, R-LK-2).
@@ -68,6 +68,25 @@ impl DailyLocks {
     }
 }
 
+/// An employer whose cards stand under a unit lock (R-EM-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitLockedEmployer {
+    pub employer_id: String,
+    pub name: String,
+    /// The first day of the lock in force (the earliest locking month's `lock_from`).
+    pub since: Date,
+}
+
+/// Employers under a unit lock on one Shanghai day, as their recorded months show it (a month
+/// is recorded when the monthly-deadline job or any look at the employer assessed it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitLocks {
+    /// How many employers are locked.
+    pub count: u64,
+    /// The longest-locked first, at most `DASHBOARD_ROWS_MAX`.
+    pub employers: Vec<UnitLockedEmployer>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Dashboard {
     pub now: Timestamp,
@@ -76,6 +95,8 @@ pub struct Dashboard {
     pub replacements: Vec<ReplacementDue>,
     /// Oldest first, one entry for every day of the period (days without events are zero).
     pub daily: Vec<DailyLocks>,
+    /// Employers under a unit lock today (R-EM-2).
+    pub unit_locks: UnitLocks,
 }
 
 /// Rows a list on the dashboard shows at most.
@@ -125,7 +146,7 @@ impl Service {
             .to_zoned(shebao_domain::time::SHANGHAI.clone())
             .map_err(|e| ServiceError::Internal(format!("dashboard period: {e}")))?
             .timestamp();
-        let (counts, lapsing, replacements, events) = self
+        let (counts, lapsing, replacements, events, unit_locks) = self
             .db
             .read(move |tx| {
                 Ok((
@@ -133,6 +154,7 @@ impl Service {
                     tx.pre_losses_lapsing(now, until, DASHBOARD_ROWS_MAX)?,
                     tx.replacements_uncollected(DASHBOARD_ROWS_MAX)?,
                     tx.lock_events_by_day(since)?,
+                    tx.unit_locked_employers(today, DASHBOARD_ROWS_MAX)?,
                 ))
             })
             .await?;
@@ -170,6 +192,7 @@ impl Service {
             lapsing,
             replacements,
             daily,
+            unit_locks,
         })
     }
 }

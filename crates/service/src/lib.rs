@@ -32,6 +32,7 @@ pub use cards::{ActivationChannel, ActivationRequest};
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
 pub use dashboard::{
     DASHBOARD_DAYS_MAX, DailyLocks, Dashboard, LapsingPreLoss, LockCounts, ReplacementDue,
+    UnitLockedEmployer, UnitLocks,
 };
 pub use employers::{DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};

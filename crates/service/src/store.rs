@@ -159,6 +159,13 @@ pub trait Tx {
         &mut self,
         since: Timestamp,
     ) -> Result<Vec<(i64, String, i64)>, StoreError>;
+    /// Employers with a month locking on `today` (`EmployerMonth::locks`, R-EM-2): how many,
+    /// and the first `limit` by lock-since day (earliest first), then id.
+    fn unit_locked_employers(
+        &mut self,
+        today: jiff::civil::Date,
+        limit: u32,
+    ) -> Result<crate::UnitLocks, StoreError>;
 }
 
 /// Called after the transaction ended: `None` if it committed (or was a read), else why not.

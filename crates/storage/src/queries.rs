@@ -820,4 +820,40 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             .map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?)))
             .collect()
     }
+
+    fn unit_locked_employers(
+        &mut self,
+        today: Date,
+        limit: u32,
+    ) -> Result<shebao_service::UnitLocks, StoreError> {
+        // The same condition as `contributions::locking_months` (`EmployerMonth::locks`): not
+        // cleared, from the first day of the next month, not paid on time what was owed by the
+        // due day. Dates are stored as `YYYY-MM-DD` text, which orders as dates.
+        let rows = self.0.query(
+            "SELECT COUNT(DISTINCT employer_id) FROM employer_months \
+             WHERE cleared_at IS NULL AND lock_from <= $1 AND paid_on_time_fen < owed_fen",
+            &[today.into()],
+        )?;
+        let count = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+        let rows = self.0.query(
+            "SELECT m.employer_id, e.name, MIN(m.lock_from) FROM employer_months m \
+             JOIN employers e ON e.id = m.employer_id \
+             WHERE m.cleared_at IS NULL AND m.lock_from <= $1 AND m.paid_on_time_fen < m.owed_fen \
+             GROUP BY m.employer_id, e.name ORDER BY 3, 1 LIMIT $2",
+            &[today.into(), i64::from(limit).into()],
+        )?;
+        Ok(shebao_service::UnitLocks {
+            count: u64::try_from(count).map_err(|_| corrupt("negative count"))?,
+            employers: rows
+                .iter()
+                .map(|r| {
+                    Ok(shebao_service::UnitLockedEmployer {
+                        employer_id: r.text(0)?,
+                        name: r.text(1)?,
+                        since: r.date(2)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?,
+        })
+    }
 }

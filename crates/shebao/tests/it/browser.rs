@@ -255,3 +255,114 @@ async fn dashboard_renders_its_chart() {
     .await;
     app.stop().await;
 }
+
+// (4) R-EM-2, R-EM-3, R-EM-5, D-9: a clerk sees an employer's unit lock and lifts it with the
+// tax receipts typed into the form; the JSON API then shows the lock gone and the amounts in fen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_lifts_a_unit_lock_with_tax_receipts() {
+    check_prerequisites();
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let (s, v) = app
+        .post(
+            "/employers",
+            &clerk,
+            json!({"name": "兰州机床厂", "prev_year_avg_wage_fen": 712_345}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let employer = v["id"].as_str().unwrap().to_owned();
+    // Two employees (bases 6 000 and 5 000 yuan: 480 + 400 yuan a month) and a retiree.
+    for (id, kind, base) in [
+        (id_number("19900601", 11), "employee", Some(600_000)),
+        (id_number("19700101", 12), "employee", Some(500_000)),
+        (id_number("19500101", 13), "retiree", None),
+    ] {
+        app.card_for(
+            &clerk,
+            &id,
+            json!({"kind": kind, "employer_id": employer, "contribution_base_fen": base}),
+        )
+        .await;
+    }
+    // Nothing paid for March to May: locked since April 1.
+    app.set_clock("2026-06-02T02:00:00Z").await;
+    let (_, v) = app.get(&format!("/employers/{employer}"), &clerk).await;
+    assert_eq!(v["unit_locked_since"], "2026-04-01", "{v}");
+
+    run_script(
+        "employer-receipts.mjs",
+        vec![origin(&app), clerk.clone(), employer.clone(), "880".into()],
+    )
+    .await;
+
+    let (s, v) = app.get(&format!("/employers/{employer}"), &clerk).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["unit_locked"], false, "{v}");
+    assert_eq!(v["arrears_months"], json!([]), "{v}");
+    for m in v["months"].as_array().unwrap() {
+        if ["2026-03", "2026-04", "2026-05"].contains(&m["month"].as_str().unwrap()) {
+            assert_eq!(
+                m["paid_fen"], 88_000,
+                "880 yuan typed, 88 000 fen recorded: {m}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+// (5) R-MS-3: a holder files an out-of-area emergency admission in the portal; the far
+// hospital's inpatient visit then settles by card.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holder_files_an_emergency_admission() {
+    check_prerequisites();
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let far_hospital = app.actor_in("hospital", Some("310000")).await;
+    let id = "11010519491231002X";
+    let card = app
+        .card_for(
+            &clerk,
+            id,
+            json!({"legacy_card": {"number": "YB0001", "balance_fen": 12345}}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Thursday 2026-04-09; admitted Friday Apr 3 before Qingming: due by Apr 9.
+    app.set_clock("2026-04-09T02:00:00Z").await;
+    app.holder_session(id).await;
+
+    run_script(
+        "holder-filing.mjs",
+        vec![
+            origin(&app),
+            id.into(),
+            "holder2026pass".into(),
+            "310000".into(),
+            "2026-04-03".into(),
+            "2026-04-09".into(),
+        ],
+    )
+    .await;
+
+    let (s, v) = app
+        .post(
+            "/visits",
+            &far_hospital,
+            json!({"client_txn_id": "f-1", "card_no": card, "kind": "inpatient", "cost_fen": 50_000, "admitted_on": "2026-04-03"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "the filing made in the browser counts: {v}"
+    );
+    app.stop().await;
+}

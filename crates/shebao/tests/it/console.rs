@@ -1,5 +1,6 @@
 //! The console and portal over plain HTTP on both engines (no browser): sessions, CSRF,
-//! the forced first change, and the dashboard's reads (SQL on SQLite and PostgreSQL).
+//! the forced first change, the dashboard's reads (SQL on SQLite and PostgreSQL), the employer
+//! screen (unit lock, tax receipts) and the holder's out-of-area filing.
 //! The browser tests (`browser.rs`) drive the same pages in Chromium.
 
 use crate::helpers::*;
@@ -12,7 +13,9 @@ on_both_engines!(
     the_dashboard_counts_locks_losses_and_replacements,
     forms_without_the_csrf_token_change_nothing,
     the_portal_forces_the_first_change,
-    the_evidence_checklist_follows_the_region_policy
+    the_evidence_checklist_follows_the_region_policy,
+    the_employer_screen_shows_the_lock_and_receipts_lift_it,
+    the_holder_files_out_of_area_care_online
 );
 
 /// A browser without a browser: keeps the session cookie, reads the CSRF token from forms.
@@ -118,6 +121,45 @@ impl Browser {
         assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/search"));
         b.get("/console/search").await;
         b
+    }
+}
+
+impl Browser {
+    /// A holder past the forced first change (done through the API), logged in to the portal.
+    async fn holder(app: &TestApp, id_number: &str) -> Browser {
+        app.holder_session(id_number).await;
+        Browser::holder_again(app, id_number).await
+    }
+
+    /// A holder whose first change is done, logging in (again) to the portal.
+    async fn holder_again(app: &TestApp, id_number: &str) -> Browser {
+        let mut b = Browser::open(app, "/portal/login").await;
+        let csrf = b.csrf.clone();
+        let (s, to) = b
+            .post(
+                "/portal/login",
+                &[
+                    ("csrf", &csrf),
+                    ("id_number", id_number),
+                    ("query_password", "holder2026pass"),
+                ],
+            )
+            .await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/portal/home"));
+        b
+    }
+
+    /// The flash message of the page at `path` (after a form's redirect).
+    async fn flash(&mut self, path: &str) -> String {
+        let (s, page) = self.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let Some(i) = page.find("id=\"flash\"") else {
+            panic!("no flash on {path}: {page}");
+        };
+        let rest = &page[i..];
+        let start = rest.find('>').unwrap() + 1;
+        let end = rest.find("</p>").unwrap();
+        rest[start..end].to_owned()
     }
 }
 
@@ -432,5 +474,389 @@ async fn the_evidence_checklist_follows_the_region_policy(engine: Engine) {
     let (_, page) = b.get(&page_path).await;
     assert!(page.contains("will not unlock by itself"), "{page}");
     assert!(page.contains("<html lang=\"en\">"), "{page}");
+    app.stop().await;
+}
+
+/// A receipt row of the employer form: month, amount in yuan, paid on, receipt number.
+fn receipt_row(n: usize, row: [&str; 4]) -> Vec<(String, String)> {
+    ["month", "amount", "paid_on", "receipt_no"]
+        .iter()
+        .zip(row)
+        .map(|(field, value)| (format!("{field}_{n}"), value.to_owned()))
+        .collect()
+}
+
+async fn post_receipts(
+    b: &mut Browser,
+    employer: &str,
+    rows: &[[&str; 4]],
+) -> (StatusCode, String) {
+    let mut fields = vec![("csrf".to_owned(), b.csrf.clone())];
+    for (i, row) in rows.iter().enumerate() {
+        fields.extend(receipt_row(i + 1, *row));
+    }
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    b.post(
+        &format!("/console/employers/{employer}/receipts"),
+        &borrowed,
+    )
+    .await
+}
+
+// R-EM-2, R-EM-3, R-EM-5, D-9: an employer that paid nothing for March-May is shown locked since
+// April 1 with the months and the holders' words; its card holder's page says so; the
+// dashboard lists it. Receipts typed in yuan through the form are recorded in fen; the lock
+// stands while months are missing (and the page names them) and lifts once they are covered —
+// the JSON API agrees.
+async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let (s, v) = app
+        .post("/employers", &clerk, json!({"name": "兰州机床厂"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let e = v["id"].as_str().unwrap().to_owned();
+    // An employee under 45 with a base of 6 000 yuan: (2 % + 6 %) = 480 yuan a month.
+    let id = id_number("19900601", 11);
+    let card = app
+        .card_for(
+            &clerk,
+            &id,
+            json!({"kind": "employee", "employer_id": e, "contribution_base_fen": 600_000}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    app.set_clock("2026-06-02T02:00:00Z").await;
+
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (_, search) = b.get("/console/search").await;
+    assert!(
+        search.contains("href=\"/console/employers\""),
+        "the navigation shows the employers"
+    );
+    let (s, to) = b
+        .get(&format!("/console/employers?id={}", e.to_lowercase()))
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/console/employers/{e}").as_str()
+        )
+    );
+    let (s, page) = b.get("/console/employers/E999999").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("未找到该单位"), "{page}");
+    let page_path = format!("/console/employers/{e}");
+    let (s, page) = b.get(&page_path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("id=\"unit-lock-since\">2026-04-01<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"unit-lock-months\">2026-03, 2026-04, 2026-05<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("请联系单位负责社保缴费的工作人员"),
+        "R-EM-5: {page}"
+    );
+    assert!(
+        page.contains("<td>2026-03</td><td>480.00</td><td>0.00</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"month_1\" id=\"month_1\" value=\"2026-03\""),
+        "arrears pre-filled: {page}"
+    );
+    // The card page: the lock, what the holder is told and the way to the employer.
+    let (_, card_page) = b.get(&format!("/console/cards/{card}")).await;
+    assert!(card_page.contains("id=\"unit-lock\""), "{card_page}");
+    assert!(card_page.contains("单位欠费封锁"), "{card_page}");
+    assert!(
+        card_page.contains(&format!(
+            "href=\"/console/employers/{e}\" id=\"unit-lock-employer\""
+        )),
+        "{card_page}"
+    );
+    // The dashboard counts and lists it.
+    let (_, board) = b.get("/console/dashboard").await;
+    assert!(board.contains(">1</b>被单位封锁的单位"), "{board}");
+    assert!(
+        board.contains(&format!(
+            "<a href=\"/console/employers/{e}\">{e}</a></td><td>兰州机床厂</td><td>2026-04-01</td>"
+        )),
+        "{board}"
+    );
+    // The holder's portal says why and whom to ask (R-EM-5).
+    let mut holder = Browser::holder(&app, &id).await;
+    let (_, home) = holder.get("/portal/home").await;
+    assert!(home.contains("id=\"unit-lock\""), "{home}");
+    assert!(home.contains("请联系单位负责社保缴费的工作人员"), "{home}");
+    assert!(home.contains("2026-04-01"), "{home}");
+    // The same page in English.
+    b.lang = Some("en");
+    let (_, page) = b.get(&page_path).await;
+    assert!(
+        page.contains("Please contact your employer&#39;s payroll staff")
+            || page.contains("Please contact your employer's payroll staff"),
+        "{page}"
+    );
+    b.lang = None;
+
+    let paid_fen = |v: &serde_json::Value, m: &str| {
+        v["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["month"] == m)
+            .unwrap()["paid_fen"]
+            .clone()
+    };
+    // A forged form and a malformed amount change nothing.
+    let forged = [
+        ("csrf", "forged"),
+        ("month_1", "2026-03"),
+        ("amount_1", "480"),
+        ("paid_on_1", "2026-05-20"),
+        ("receipt_no_1", "SB-3"),
+    ];
+    assert_eq!(
+        b.post(&format!("/console/employers/{e}/receipts"), &forged)
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let (s, to) = post_receipts(&mut b, &e, &[["2026-03", "480,00", "2026-05-20", "SB-3"]]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    let flash = b.flash(&page_path).await;
+    assert!(
+        flash.contains("金额格式有误") && flash.contains("第1行"),
+        "{flash}"
+    );
+    let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    assert_eq!(paid_fen(&v, "2026-03"), 0, "{v}");
+    assert_eq!(v["unit_locked"], true);
+
+    // May alone: recorded, but March and April are still missing.
+    post_receipts(&mut b, &e, &[["2026-05", "480", "2026-05-20", "SB-5"]]).await;
+    let flash = b.flash(&page_path).await;
+    assert!(
+        flash.contains("封锁尚未解除") && flash.contains("2026-03, 2026-04"),
+        "{flash}"
+    );
+    let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    assert_eq!(paid_fen(&v, "2026-05"), 48_000, "yuan to fen: {v}");
+    assert_eq!(v["unit_locked"], true);
+    // May, paid late, is covered but still holds the lock until the unlock: the form still
+    // offers it beside the months in arrears.
+    let (_, page) = b.get(&page_path).await;
+    assert!(
+        page.contains("name=\"month_3\" id=\"month_3\" value=\"2026-05\""),
+        "{page}"
+    );
+
+    // March and April (one with decimals): the lock lifts.
+    post_receipts(
+        &mut b,
+        &e,
+        &[
+            ["2026-03", "480.00", "2026-05-21", "SB-3"],
+            ["2026-04", "480.0", "2026-05-21", "SB-4"],
+        ],
+    )
+    .await;
+    let flash = b.flash(&page_path).await;
+    assert!(flash.contains("单位封锁已解除"), "{flash}");
+    let (s, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["unit_locked"], false, "{v}");
+    assert_eq!(v["arrears_months"], json!([]));
+    assert_eq!(paid_fen(&v, "2026-04"), 48_000);
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("该单位当前未被封锁"), "{page}");
+    let (_, board) = b.get("/console/dashboard").await;
+    assert!(board.contains(">0</b>被单位封锁的单位"), "{board}");
+    // R-EM-4: the tax bureau's record of June's payment, on time, typed in through the other
+    // form: paid on time and counted as tax bureau data (what crediting waits for).
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            &format!("/console/employers/{e}/payments"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("month_1", "2026-06"),
+                ("amount_1", "480.00"),
+                ("paid_on_1", "2026-06-01"),
+                ("record_no_1", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    assert!(b.flash(&page_path).await.contains("缴费记录已录入"));
+    let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    let june = v["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["month"] == "2026-06")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            june["paid_on_time_fen"].clone(),
+            june["tax_paid_fen"].clone()
+        ),
+        (json!(48_000), json!(48_000)),
+        "{june}"
+    );
+    // The same receipt number with other details is refused in words, nothing recorded.
+    post_receipts(&mut b, &e, &[["2026-05", "999", "2026-05-20", "SB-3"]]).await;
+    let flash = b.flash(&page_path).await;
+    assert!(flash.contains("该凭证号已录入过"), "{flash}");
+    let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
+    assert_eq!(paid_fen(&v, "2026-05"), 48_000);
+    app.stop().await;
+}
+
+// R-MS-3, D-3: the holder files an emergency admission online within 3 working days (the page
+// shows the deadline), is refused for the insured region, and is refused in plain words once
+// the period has passed. The filing is real: the far hospital's inpatient visit settles. A
+// clerk files at the window from the card page under the same rule.
+async fn the_holder_files_out_of_area_care_online(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let far_hospital = app.actor_in("hospital", Some("310000")).await;
+    let id = nth_id(1);
+    let card = app
+        .card_for(
+            &clerk,
+            &id,
+            json!({"legacy_card": {"number": format!("YB{}", &id[14..]), "balance_fen": 5_000}}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Admitted on Friday 2026-04-03 before Qingming: due by Thursday Apr 9.
+    app.set_clock("2026-04-09T15:00:00Z").await;
+    let mut b = Browser::holder(&app, &id).await;
+    let (_, home) = b.get("/portal/home").await;
+    assert!(home.contains("入院后 3 个工作日内申请备案"), "{home}");
+    assert!(home.contains("id=\"filing-form\""), "{home}");
+    let emergency = |csrf: String, region: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("kind", "emergency".to_owned()),
+            ("region", region.to_owned()),
+            ("admitted_on", "2026-04-03".to_owned()),
+        ]
+    };
+    // The insured region needs no filing.
+    let fields = emergency(b.csrf.clone(), "110000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, to) = b.post("/portal/filing", &borrowed).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/portal/home"));
+    let flash = b.flash("/portal/home").await;
+    assert!(flash.contains("参保地以外"), "{flash}");
+    let fields = emergency(b.csrf.clone(), "310000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/portal/filing", &borrowed).await;
+    let flash = b.flash("/portal/home").await;
+    assert!(
+        flash.contains("备案已受理") && flash.contains("急诊备案截止日: 2026-04-09"),
+        "{flash}"
+    );
+    let (s, v) = app
+        .post(
+            "/visits",
+            &far_hospital,
+            json!({"client_txn_id": "e-1", "card_no": card, "kind": "inpatient", "cost_fen": 50_000, "admitted_on": "2026-04-03"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "the filing lets the stay settle: {v}"
+    );
+
+    // Friday the 10th: too late, said in words with the last day (the idle session ended
+    // meanwhile: log in again).
+    app.set_clock("2026-04-09T16:00:00Z").await;
+    let mut b = Browser::holder_again(&app, &id).await;
+    b.get("/portal/home").await;
+    let fields = emergency(b.csrf.clone(), "320000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/portal/filing", &borrowed).await;
+    let flash = b.flash("/portal/home").await;
+    assert!(
+        flash.contains("已超过急诊备案期限") && flash.contains("2026-04-09"),
+        "{flash}"
+    );
+    b.lang = Some("en");
+    let fields = emergency(b.csrf.clone(), "320000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/portal/filing", &borrowed).await;
+    let flash = b.flash("/portal/home").await;
+    assert!(
+        flash.contains("Too late") && flash.contains("2026-04-09"),
+        "{flash}"
+    );
+
+    // At the window (the holder or an agent): the same rule from the card page, and a
+    // long-term residence filing, which has no deadline.
+    let mut c = Browser::clerk(&app, &clerk).await;
+    let card_path = format!("/console/cards/{card}");
+    let (_, page) = c.get(&card_path).await;
+    assert!(page.contains("id=\"filing-form\""), "{page}");
+    let fields = emergency(c.csrf.clone(), "320000");
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, to) = c
+        .post(&format!("/console/cards/{card}/filing"), &borrowed)
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, card_path.as_str())
+    );
+    let flash = c.flash(&card_path).await;
+    assert!(flash.contains("已超过急诊备案期限"), "{flash}");
+    let csrf = c.csrf.clone();
+    c.post(
+        &format!("/console/cards/{card}/filing"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("kind", "long_term_residence"),
+            ("region", "320000"),
+            ("admitted_on", ""),
+        ],
+    )
+    .await;
+    let flash = c.flash(&card_path).await;
+    assert!(
+        flash.contains("备案已受理") && !flash.contains("截止日"),
+        "{flash}"
+    );
     app.stop().await;
 }
