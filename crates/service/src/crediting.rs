@@ -49,11 +49,54 @@ impl Service {
         let today = business_date(now);
         let mut summary = CreditingSummary::default();
 
-        // Phase 1: when does each paid month's data arrive?
-        let awaiting = self
-            .db
-            .read(|tx| Ok(tx.months_awaiting_data(MONTH_PAGE_ROWS_MAX)?))
-            .await?;
+        // Phase 1: when does each paid month's data arrive? Page by page, however many
+        // employers the city has.
+        let mut page_after = (String::new(), String::new());
+        loop {
+            let from = page_after.clone();
+            let awaiting = self
+                .db
+                .read(move |tx| Ok(tx.months_awaiting_data(&from, MONTH_PAGE_ROWS_MAX)?))
+                .await?;
+            let Some(last) = awaiting.last() else { break };
+            page_after = (last.employer_id.clone(), last.month.month.to_string());
+            let full = awaiting.len() >= MONTH_PAGE_ROWS_MAX as usize;
+            self.note_arrivals(awaiting, today, &mut summary).await?;
+            if !full {
+                break;
+            }
+        }
+
+        // Phase 2: credit the arrived months, `batch_rows` accounts per transaction. A small
+        // month (one employer's people) shares its transaction with the next ones; a large one
+        // spans several. A month whose every assessment is credited is marked in the same
+        // transaction as its last credits.
+        let mut page_after = (String::new(), String::new());
+        loop {
+            let from = page_after.clone();
+            let months = self
+                .db
+                .read(move |tx| Ok(tx.months_to_credit(&from, MONTH_PAGE_ROWS_MAX)?))
+                .await?;
+            let Some(last) = months.last() else { break };
+            page_after = (last.employer_id.clone(), last.month.month.to_string());
+            let full = months.len() >= MONTH_PAGE_ROWS_MAX as usize;
+            self.credit_months(&months, batch_rows, now, &mut summary, progress)
+                .await?;
+            if !full {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Phase 1 for one page of months.
+    async fn note_arrivals(
+        &self,
+        awaiting: Vec<EmployerMonthRecord>,
+        today: Date,
+        summary: &mut CreditingSummary,
+    ) -> Result<(), ServiceError> {
         for record in awaiting {
             match self.data_arrival(&record).await {
                 Ok(Some(arrives)) if arrives <= today => {
@@ -72,15 +115,18 @@ impl Service {
                 Err(e) => return Err(e),
             }
         }
+        Ok(())
+    }
 
-        // Phase 2: credit the arrived months, `batch_rows` accounts per transaction. A small
-        // month (one employer's people) shares its transaction with the next ones; a large one
-        // spans several. A month whose every assessment is credited is marked in the same
-        // transaction as its last credits.
-        let months = self
-            .db
-            .read(|tx| Ok(tx.months_to_credit(MONTH_PAGE_ROWS_MAX)?))
-            .await?;
+    /// Phase 2 for one page of months.
+    async fn credit_months(
+        &self,
+        months: &[EmployerMonthRecord],
+        batch_rows: u32,
+        now: jiff::Timestamp,
+        summary: &mut CreditingSummary,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(), ServiceError> {
         let mut position = Position::default();
         while position.index < months.len() {
             let todo: Vec<EmployerMonthRecord> = months[position.index..]
@@ -107,7 +153,7 @@ impl Service {
                 ..next
             };
         }
-        Ok(summary)
+        Ok(())
     }
 
     /// R-EM-4: the day a month's payment data reaches the bureau — the tax-bureau payment

@@ -91,9 +91,18 @@ pub trait Tx {
     ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     fn put_employer_month(&mut self, record: &EmployerMonthRecord) -> Result<(), StoreError>;
     /// Months whose payment data has not arrived yet but whose tax-bureau payments cover them.
-    fn months_awaiting_data(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    fn months_awaiting_data(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     /// Months whose data arrived and that are not fully credited.
-    fn months_to_credit(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError>;
+    /// Both page in (employer, month) order after `after` (`("", "")` for the first page).
+    fn months_to_credit(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError>;
     fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError>;
     /// Credits up to `limit` uncredited assessments of one month, in ID order after `after`:

@@ -249,8 +249,17 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The synchronous PostgreSQL client runs its own runtime: keep it off the async threads.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
 /// A fresh PostgreSQL database next to `url`'s, dropped by the caller.
 fn fresh_pg_database(url: &str, name: &str) -> anyhow::Result<String> {
+    blocking(|| fresh_pg_database_now(url, name))
+}
+
+fn fresh_pg_database_now(url: &str, name: &str) -> anyhow::Result<String> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
     client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
     client.batch_execute(&format!("CREATE DATABASE {name}"))?;
@@ -261,6 +270,10 @@ fn fresh_pg_database(url: &str, name: &str) -> anyhow::Result<String> {
 }
 
 fn drop_pg_database(url: &str, name: &str) {
+    blocking(|| drop_pg_database_now(url, name));
+}
+
+fn drop_pg_database_now(url: &str, name: &str) {
     if let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) {
         let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     }
@@ -307,7 +320,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         }
         Some(url) => {
             let db = fresh_pg_database(url, "shebao_bench_raw")?;
-            let r = crate::rawbench::pg_ledger_inserts(&db, raw_rows);
+            let r = blocking(|| crate::rawbench::pg_ledger_inserts(&db, raw_rows));
             drop_pg_database(url, "shebao_bench_raw");
             r?
         }
@@ -324,7 +337,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         )?,
         Some(url) => {
             let db = fresh_pg_database(url, "shebao_bench_staged")?;
-            let r = crate::rawbench::pg_staged_crediting(&db, raw_rows);
+            let r = blocking(|| crate::rawbench::pg_staged_crediting(&db, raw_rows));
             drop_pg_database(url, "shebao_bench_staged");
             r?
         }

@@ -118,26 +118,38 @@ pub fn put_employer_month(c: &mut impl SqlConn, r: &EmployerMonthRecord) -> Resu
 
 pub fn months_awaiting_data(
     c: &mut impl SqlConn,
+    after: &(String, String),
     limit: u32,
 ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
     let rows = c.query(
         month_select!(
-            "WHERE data_arrived_on IS NULL AND tax_paid_fen >= assessed_fen ORDER BY employer_id, month LIMIT $1"
+            "WHERE data_arrived_on IS NULL AND tax_paid_fen >= assessed_fen \
+             AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
         ),
-        &[i64::from(limit).into()],
+        &[
+            after.0.as_str().into(),
+            after.1.as_str().into(),
+            i64::from(limit).into(),
+        ],
     )?;
     rows.iter().map(month_from).collect()
 }
 
 pub fn months_to_credit(
     c: &mut impl SqlConn,
+    after: &(String, String),
     limit: u32,
 ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
     let rows = c.query(
         month_select!(
-            "WHERE credited_at IS NULL AND data_arrived_on IS NOT NULL ORDER BY employer_id, month LIMIT $1"
+            "WHERE credited_at IS NULL AND data_arrived_on IS NOT NULL \
+             AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
         ),
-        &[i64::from(limit).into()],
+        &[
+            after.0.as_str().into(),
+            after.1.as_str().into(),
+            i64::from(limit).into(),
+        ],
     )?;
     rows.iter().map(month_from).collect()
 }
@@ -241,12 +253,25 @@ pub fn credit_assessments(
         after.into(),
         upper.as_str().into(),
     ];
-    let claimed = c.exec(
-        "UPDATE assessments SET credited_at = $5, credit_claim = $6, credited_card_no = \
+    // Claim the range and find each holder's current card with one lookup per row, then mark
+    // the claimed rows that have a card as credited (those without wait for a later run).
+    c.exec(
+        "UPDATE assessments SET credit_claim = $5, credited_card_no = \
          (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced' \
           ORDER BY c.issued_at DESC LIMIT 1) \
-         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL \
-         AND EXISTS (SELECT 1 FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced')",
+         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL",
+        &[
+            range[0].clone(),
+            range[1].clone(),
+            range[2].clone(),
+            range[3].clone(),
+            claim.into(),
+        ],
+    )?;
+    let claimed = c.exec(
+        "UPDATE assessments SET credited_at = $5 \
+         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
+         AND credit_claim = $6 AND credited_card_no IS NOT NULL",
         &[
             range[0].clone(),
             range[1].clone(),
@@ -300,7 +325,7 @@ pub fn credit_assessments(
         )?;
         let sum = c.query(
             "SELECT CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments WHERE employer_id = $1 AND month = $2 \
-             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5",
+             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credited_card_no IS NOT NULL",
             &claimed_range,
         )?;
         batch.amount = Fen(sum.first().map_or(Ok(0), |r| r.int(0))?);

@@ -614,12 +614,20 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         contributions::put_employer_month(self.0, record)
     }
 
-    fn months_awaiting_data(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-        contributions::months_awaiting_data(self.0, limit)
+    fn months_awaiting_data(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::months_awaiting_data(self.0, after, limit)
     }
 
-    fn months_to_credit(&mut self, limit: u32) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-        contributions::months_to_credit(self.0, limit)
+    fn months_to_credit(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        contributions::months_to_credit(self.0, after, limit)
     }
 
     fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError> {
