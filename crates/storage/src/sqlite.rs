@@ -123,6 +123,14 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).map_err(db_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(db_err)?;
+    // The bundled SQLite is built with STAT4, which re-prepares a statement whenever a bound
+    // value might change its plan — on every purchase. Our plans do not depend on the values
+    // (primary keys and one index each): keep them stable.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(db_err)?;
     // WAL: readers never block the writer; FULL: a commit survives power loss. A page cache of
     // 64 MiB for the writer (4 MiB per reader) keeps the hot index pages in memory; savepoint
     // journals stay in memory.
