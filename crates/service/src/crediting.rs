@@ -44,7 +44,20 @@ impl Service {
         batch_rows: u32,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<CreditingSummary, ServiceError> {
+        self.run_crediting_paged(batch_rows, MONTH_PAGE_ROWS_MAX, progress)
+            .await
+    }
+
+    /// The same, reading `page_months` employer-months per statement (the tests use tiny
+    /// pages to prove every page is read).
+    pub async fn run_crediting_paged(
+        &self,
+        batch_rows: u32,
+        page_months: u32,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<CreditingSummary, ServiceError> {
         let batch_rows = batch_rows.clamp(1, 100_000);
+        let page_months = page_months.max(1);
         let now = self.clock.now();
         let today = business_date(now);
         let mut summary = CreditingSummary::default();
@@ -56,11 +69,11 @@ impl Service {
             let from = page_after.clone();
             let awaiting = self
                 .db
-                .read(move |tx| Ok(tx.months_awaiting_data(&from, MONTH_PAGE_ROWS_MAX)?))
+                .read(move |tx| Ok(tx.months_awaiting_data(&from, page_months)?))
                 .await?;
             let Some(last) = awaiting.last() else { break };
             page_after = (last.employer_id.clone(), last.month.month.to_string());
-            let full = awaiting.len() >= MONTH_PAGE_ROWS_MAX as usize;
+            let full = awaiting.len() >= page_months as usize;
             self.note_arrivals(awaiting, today, &mut summary).await?;
             if !full {
                 break;
@@ -76,11 +89,11 @@ impl Service {
             let from = page_after.clone();
             let months = self
                 .db
-                .read(move |tx| Ok(tx.months_to_credit(&from, MONTH_PAGE_ROWS_MAX)?))
+                .read(move |tx| Ok(tx.months_to_credit(&from, page_months)?))
                 .await?;
             let Some(last) = months.last() else { break };
             page_after = (last.employer_id.clone(), last.month.month.to_string());
-            let full = months.len() >= MONTH_PAGE_ROWS_MAX as usize;
+            let full = months.len() >= page_months as usize;
             self.credit_months(&months, batch_rows, now, &mut summary, progress)
                 .await?;
             if !full {
