@@ -160,12 +160,13 @@ impl Service {
                         return Ok(None);
                     }
                     let person = load_person(tx, &card.id_number, false)?;
-                    if !crate::employers::months_current(tx, &person, business_date(now))? {
+                    let state = crate::employers::lock_state(tx, &person, business_date(now))?;
+                    if !state.months_current {
                         return Ok(None);
                     }
-                    Ok(Some(crate::support::card_view(
-                        tx, card, &person, &policy, now,
-                    )?))
+                    Ok(Some(
+                        CardView::new(card, &person, &policy, now).with_unit_lock(state.lock),
+                    ))
                 }
             })
             .await?;
@@ -181,8 +182,9 @@ impl Service {
                     tx.update_card(&card)?;
                 }
                 let person = load_person(tx, &card.id_number, false)?;
-                crate::employers::ensure_rolled(tx, &policy, &person, business_date(now))?;
-                crate::support::card_view(tx, card, &person, &policy, now)
+                let lock =
+                    crate::employers::unit_lock_for_care(tx, &policy, &person, business_date(now))?;
+                Ok(CardView::new(card, &person, &policy, now).with_unit_lock(lock))
             })
             .await
     }

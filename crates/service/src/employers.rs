@@ -35,7 +35,7 @@ pub struct EmployerView {
     pub months: Vec<EmployerMonthRecord>,
     pub arrears_months: Vec<Month>,
     pub unit_lock: Option<UnitLock>,
-    /// When each month's payment data reaches the bureau, if it can be said yet (R-EM-4).
+    /// The business day the view was made for (arrears and the lock are as of this day).
     pub today: Date,
 }
 
@@ -291,90 +291,59 @@ fn owed_by_due(record: &EmployerMonthRecord, person: &Person) -> bool {
     business_date(person.created_at) <= record.month.due_on
 }
 
-/// The unit lock on a person's cards, if any (R-EM-2, D-13): the employer's months rolled
-/// forward first so a month nobody has looked at yet still counts.
-pub(crate) fn person_unit_lock(
+/// What the stored months say about a person's unit lock on `today`.
+pub(crate) struct LockState {
+    /// The employer's months reach `today`'s month (nothing left to roll forward).
+    pub months_current: bool,
+    pub lock: Option<UnitLock>,
+}
+
+/// The unit lock on a person's cards as the stored months show it (R-EM-2, D-13): one indexed
+/// read of the employer's latest month and its locking months. Read-only.
+pub(crate) fn lock_state(
     tx: &mut dyn Tx,
     person: &Person,
     today: Date,
-) -> Result<Option<UnitLock>, ServiceError> {
-    let Some(employer_id) = &person.employer_id else {
-        return Ok(None);
-    };
-    if !matches!(
+) -> Result<LockState, ServiceError> {
+    let insured = matches!(
         person.kind,
         shebao_domain::PersonKind::Employee | shebao_domain::PersonKind::Retiree
-    ) {
-        return Ok(None);
-    }
-    let months = tx.locking_months(employer_id, today)?;
-    let lock = unit_lock(
-        &months.into_iter().map(|m| m.month).collect::<Vec<_>>(),
-        today,
     );
-    Ok(lock)
+    let Some(employer_id) = person.employer_id.as_ref().filter(|_| insured) else {
+        return Ok(LockState {
+            months_current: true,
+            lock: None,
+        });
+    };
+    let months = tx.lock_check_months(employer_id, today)?;
+    let months_current = months
+        .last()
+        .is_some_and(|m| m.month.month >= Month::of(today));
+    let plain: Vec<EmployerMonth> = months.into_iter().map(|m| m.month).collect();
+    Ok(LockState {
+        months_current,
+        lock: unit_lock(&plain, today),
+    })
 }
 
-/// The unit lock for fund-paid care (R-EM-2, D-13) in one read on the common path: the
-/// employer's latest month and its locking months; only if a month is missing (nobody has
-/// looked since it began) is the employer's row locked and the months rolled forward.
+/// The unit lock for fund-paid care and for a card view that may write: if a month is missing
+/// (nobody has looked since it began), the employer's row is locked and the months rolled
+/// forward first, so a month not yet assessed still counts.
 pub(crate) fn unit_lock_for_care(
     tx: &mut dyn Tx,
     policy: &Policy,
     person: &Person,
     today: Date,
 ) -> Result<Option<UnitLock>, ServiceError> {
-    let Some(employer_id) = &person.employer_id else {
-        return Ok(None);
-    };
-    if !matches!(
-        person.kind,
-        shebao_domain::PersonKind::Employee | shebao_domain::PersonKind::Retiree
-    ) {
-        return Ok(None);
+    let state = lock_state(tx, person, today)?;
+    if state.months_current {
+        return Ok(state.lock);
     }
-    let mut months = tx.lock_check_months(employer_id, today)?;
-    let current = Month::of(today);
-    if months.last().is_none_or(|m| m.month.month < current) {
-        let employer = load_employer(tx, employer_id, true)?;
-        roll_forward(tx, policy, &employer, today)?;
-        months = tx.lock_check_months(employer_id, today)?;
-    }
-    let plain: Vec<EmployerMonth> = months.into_iter().map(|m| m.month).collect();
-    Ok(unit_lock(&plain, today))
-}
-
-/// Whether the person's employer has its months up to `today` (no roll-forward needed).
-pub(crate) fn months_current(
-    tx: &mut dyn Tx,
-    person: &Person,
-    today: Date,
-) -> Result<bool, ServiceError> {
-    let Some(employer_id) = &person.employer_id else {
-        return Ok(true);
-    };
-    let current = Month::of(today);
-    Ok(tx
-        .employer_months(employer_id)?
-        .last()
-        .is_some_and(|m| m.month.month >= current))
-}
-
-/// Makes sure the months up to `today` exist before a lock is judged (the write paths).
-pub(crate) fn ensure_rolled(
-    tx: &mut dyn Tx,
-    policy: &Policy,
-    person: &Person,
-    today: Date,
-) -> Result<(), ServiceError> {
-    let Some(employer_id) = &person.employer_id else {
-        return Ok(());
-    };
-    if !months_current(tx, person, today)? {
+    if let Some(employer_id) = &person.employer_id {
         let employer = load_employer(tx, employer_id, true)?;
         roll_forward(tx, policy, &employer, today)?;
     }
-    Ok(())
+    Ok(lock_state(tx, person, today)?.lock)
 }
 
 /// 423 with the unit lock's reason and what to do (R-EM-5).

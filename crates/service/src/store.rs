@@ -76,12 +76,6 @@ pub trait Tx {
         &mut self,
         employer_id: &str,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
-    /// The months holding a unit lock on `today` (the purchase path's check: one indexed read).
-    fn locking_months(
-        &mut self,
-        employer_id: &str,
-        today: Date,
-    ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     /// The employer's latest month and every month locking on `today`, in one read (the
     /// settlement path's check).
     fn lock_check_months(

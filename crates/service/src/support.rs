@@ -210,6 +210,6 @@ pub(crate) fn card_view(
     now: Timestamp,
 ) -> Result<crate::views::CardView, ServiceError> {
     let today = shebao_domain::time::business_date(now);
-    let lock = crate::employers::person_unit_lock(tx, person, today)?;
+    let lock = crate::employers::lock_state(tx, person, today)?.lock;
     Ok(crate::views::CardView::new(card, person, policy, now).with_unit_lock(lock))
 }

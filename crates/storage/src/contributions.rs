@@ -58,20 +58,6 @@ pub fn employer_months(
     rows.iter().map(month_from).collect()
 }
 
-pub fn locking_months(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-    today: Date,
-) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-    let rows = c.query(
-        month_select!(
-            "WHERE employer_id = $1 AND cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < owed_fen ORDER BY month"
-        ),
-        &[employer_id.into(), today.into()],
-    )?;
-    rows.iter().map(month_from).collect()
-}
-
 pub fn lock_check_months(
     c: &mut impl SqlConn,
     employer_id: &str,

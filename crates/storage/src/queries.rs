@@ -594,14 +594,6 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         contributions::employer_months(self.0, employer_id)
     }
 
-    fn locking_months(
-        &mut self,
-        employer_id: &str,
-        today: Date,
-    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-        contributions::locking_months(self.0, employer_id, today)
-    }
-
     fn lock_check_months(
         &mut self,
         employer_id: &str,
@@ -834,7 +826,7 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         today: Date,
         limit: u32,
     ) -> Result<shebao_service::UnitLocks, StoreError> {
-        // The same condition as `contributions::locking_months` (`EmployerMonth::locks`): not
+        // The same condition as `contributions::lock_check_months` (`EmployerMonth::locks`): not
         // cleared, from the first day of the next month, not paid on time what was owed by the
         // due day. Dates are stored as `YYYY-MM-DD` text, which orders as dates.
         let rows = self.0.query(
