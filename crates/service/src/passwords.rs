@@ -87,9 +87,9 @@ impl Account {
     fn require_usable(self, card: &Card) -> Result<(), ServiceError> {
         match self {
             Account::Social => require_usable(card),
-            Account::Financial if card.status == shebao_domain::CardStatus::Replaced => Err(
-                ServiceError::conflict("card_replaced", "this card was replaced; use the new card"),
-            ),
+            Account::Financial if card.status == shebao_domain::CardStatus::Replaced => {
+                Err(crate::support::card_replaced())
+            }
             Account::Financial if card.fin_lost_at.is_some() => Err(ServiceError::AccountLocked {
                 reason: LockReason::Loss,
                 words: crate::views::FIN_LOSS_MESSAGE,

@@ -61,11 +61,13 @@ pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
             words: crate::views::lock_message(LockReason::Loss),
             locked_until: None,
         }),
-        CardStatus::Replaced => Err(ServiceError::conflict(
-            "card_replaced",
-            "this card was replaced; use the new card",
-        )),
+        CardStatus::Replaced => Err(card_replaced()),
     }
+}
+
+/// 409 `card_replaced`: a replaced card is dead for both accounts (R-LS-5, D-10).
+pub(crate) fn card_replaced() -> ServiceError {
+    ServiceError::conflict("card_replaced", "this card was replaced; use the new card")
 }
 
 pub(crate) fn load_person(

@@ -236,7 +236,8 @@ fn config(dir: &Path, database_url: Option<&str>) -> Config {
     config
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+/// Bytes of the files directly in `dir` (the SQLite file, its WAL and keys).
+pub fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries

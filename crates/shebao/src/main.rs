@@ -429,7 +429,7 @@ async fn bench(which: BenchWhich) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     runtime.close().await;
-    let db_bytes = dir_bytes(&dir);
+    let db_bytes = shebao::bench::dir_bytes(&dir);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -474,17 +474,4 @@ async fn bench(which: BenchWhich) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
