@@ -88,6 +88,8 @@ fn parse_txn_id(id: &str) -> Result<String, ServiceError> {
     Ok(id.to_owned())
 }
 
+/// R-MS-4: amounts are positive — the personal account pays for care and medicine, and no
+/// request takes money out of it any other way (no refund in cash, no withdrawal).
 fn parse_amount(amount: i64, field: &str) -> Result<Fen, ServiceError> {
     if !(1..=SETTLEMENT_FEN_MAX).contains(&amount) {
         return Err(ServiceError::invalid(

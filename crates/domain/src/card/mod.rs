@@ -144,6 +144,9 @@ pub struct SsAccount {
     pub locked_at: Option<Timestamp>,
 }
 
+/// The financial account: an ordinary debit account run by the issuing bank (R-AC-2). shebao
+/// keeps only what the card needs of it — activation, the password, its lock and the bank's
+/// loss — never its money (R-AC-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinAccount {
     pub activated_at: Option<Timestamp>,

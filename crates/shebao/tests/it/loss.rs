@@ -870,6 +870,11 @@ async fn financial_loss_is_the_banks_alone(engine: Engine) {
         .collect();
     assert!(actions.contains(&json!("fin_account.loss.report")));
     assert!(actions.contains(&json!("fin_account.loss.release")));
+    // R-AC-2, R-AC-1: the financial account is the bank's debit account; none of the bank's
+    // operations writes the personal medical account.
+    let (_, l) = app.get(&format!("/cards/{card}/ledger"), &clerk).await;
+    assert_eq!(l["entries"], json!([]));
+    assert_eq!(app.card(&clerk, &card).await["balance_fen"], 0);
 }
 
 // R-ACT-6: insurance moves within the region without a new card.

@@ -92,6 +92,14 @@ async fn purchases_pay_from_the_account_then_cash(engine: Engine) {
     let (s, v) = buy(&app, &pharmacy, "sale-3", &card, 800, None).await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(v["cash_due_fen"], 800);
+    // R-MS-4: the personal account is never cashed out: a "purchase" of a negative amount (a
+    // refund in cash) is refused and moves nothing.
+    let (s, v) = buy(&app, &pharmacy, "cash-out", &card, -1_000, None).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_amount"))
+    );
+    assert_eq!(app.card(&clerk, &card).await["balance_fen"], 0);
     // R-CR-2: every debit in the ledger.
     let (_, l) = app.get(&format!("/cards/{card}/ledger"), &clerk).await;
     let kinds: Vec<(String, i64)> = l["entries"]
