@@ -242,7 +242,15 @@ pub async fn card_page(
         .as_ref()
         .ok()
         .and_then(|p| p.person.employer_id.clone());
-    let ledger = service.ledger(&actor, &card_no).await.unwrap_or_default();
+    let ledger = service
+        .ledger(
+            &actor,
+            &card_no,
+            None,
+            Some(shebao_service::AUDIT_LIMIT_MAX),
+        )
+        .await
+        .unwrap_or_default();
     let audit = service
         .audit(
             &actor,

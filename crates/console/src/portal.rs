@@ -319,7 +319,10 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
             });
         }
         // R-CR-2: every movement on the personal account, over all the person's cards.
-        ledger = service.ledger(&actor, &no).await.unwrap_or_default();
+        ledger = service
+            .ledger(&actor, &no, None, Some(shebao_service::AUDIT_LIMIT_MAX))
+            .await
+            .unwrap_or_default();
     }
     let frame = Frame::new(
         lang,

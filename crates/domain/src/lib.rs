@@ -11,6 +11,7 @@ pub mod evidence;
 pub mod id;
 pub mod money;
 pub mod month;
+pub mod name;
 pub mod password;
 pub mod person;
 pub mod policy;
@@ -30,9 +31,12 @@ pub use evidence::{Evidence, EvidenceMissing};
 pub use id::{IdNumber, IdNumberError};
 pub use money::Fen;
 pub use month::Month;
+pub use name::{NameError, parse_name};
 pub use password::{Pin, PinError, Weakness};
 pub use person::{LegacyCard, Person, PersonKind, Phone, RegionCode};
-pub use policy::{AgentPolicy, InitialPassword, Policy, WeakPasswordRule, WebLoginPolicy};
+pub use policy::{
+    AgentPolicy, InitialPassword, MoneyLimits, Policy, WeakPasswordRule, WebLoginPolicy,
+};
 pub use role::Role;
 pub use settlement::{Filing, FilingKind, SettlementPolicy, VisitKind};
 pub use throttle::WebLoginThrottle;

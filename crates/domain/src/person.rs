@@ -2,7 +2,6 @@
 
 use crate::id::IdNumber;
 use crate::money::Fen;
-use crate::throttle::WebLoginThrottle;
 use jiff::Timestamp;
 use std::fmt;
 
@@ -98,7 +97,6 @@ pub struct Person {
     /// argon2id PHC string of the online query password; `None` until the holder changes the
     /// initial one (R-PW-8).
     pub query_password_hash: Option<String>,
-    pub web_login: WebLoginThrottle,
     pub created_at: Timestamp,
 }
 

@@ -34,6 +34,30 @@ pub struct Policy {
     pub contribution: crate::contribution::ContributionPolicy,
     /// R-MS-2, R-MS-3: what the fund pays and the filing window.
     pub settlement: crate::settlement::SettlementPolicy,
+    /// D-14: the ceilings on money.
+    pub limits: MoneyLimits,
+}
+
+/// D-14: no amount of money the system keeps may exceed these (the national values: a legacy
+/// card's balance 50 000 yuan, a personal account 500 000 yuan, a monthly contribution base or
+/// average wage 50 000 yuan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyLimits {
+    /// An old medical card's balance carried over from the bureau's records.
+    pub legacy_balance_max: crate::money::Fen,
+    /// A personal medical account's balance.
+    pub balance_max: crate::money::Fen,
+    /// A monthly contribution base, or an employer's previous-year average monthly wage.
+    pub contribution_base_max: crate::money::Fen,
+}
+
+impl MoneyLimits {
+    /// The national values of D-14.
+    pub const NATIONAL: MoneyLimits = MoneyLimits {
+        legacy_balance_max: crate::money::Fen(5_000_000),
+        balance_max: crate::money::Fen(50_000_000),
+        contribution_base_max: crate::money::Fen(5_000_000),
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ pub struct Authed(pub Actor);
 
 /// The paths (inside `/api/v1`, which nesting strips) a cardholder with the initial query
 /// password may use (R-PW-8).
-const ALLOWED_BEFORE_CHANGE: [&str; 2] = ["/self/query-password", "/self"];
+const ALLOWED_BEFORE_CHANGE: [&str; 3] = ["/self/query-password", "/self", "/self/logout"];
 
 impl FromRequestParts<AppState> for Authed {
     type Rejection = Response;

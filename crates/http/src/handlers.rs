@@ -58,6 +58,54 @@ pub async fn create_actor(
     ))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActorPageParams {
+    /// Only actors after this id (the last `id` seen).
+    pub after: Option<String>,
+    /// At most this many (default 200, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/admin/actors", tag = "admin", params(ActorPageParams),
+    description = "Every actor by id, a page at a time: role, region, employer, where it came from and whether it is revoked. Never a token.",
+    responses((status = 200, body = ActorListResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_limit")),
+    security(("bearer" = [])))]
+pub async fn list_actors(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Query(page): Query<ActorPageParams>,
+) -> ApiResult<Json<ActorListResponse>> {
+    let actors: Vec<ActorView> = s
+        .service
+        .actors(&actor, page.after, page.limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next_after = actors.last().map(|a| a.id.clone());
+    Ok(Json(ActorListResponse { actors, next_after }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ActorPath {
+    /// The actor's id, e.g. `A000002`.
+    pub id: String,
+}
+
+#[utoipa::path(delete, path = "/admin/actors/{id}", tag = "admin", params(ActorPath),
+    description = "Revokes an actor: its token stops working at once on this server and within 10 s on every server sharing the database (the token cache's age bound). Revoking twice answers the same. An admin from `SHEBAO_ADMIN_TOKEN` ends when the variable is removed (409 `admin_from_environment`); an admin cannot revoke itself (409 `cannot_revoke_self`).",
+    responses((status = 200, body = ActorView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "admin_from_environment, cannot_revoke_self")),
+    security(("bearer" = [])))]
+pub async fn revoke_actor(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Path(p): Path<ActorPath>,
+) -> ApiResult<Json<ActorView>> {
+    Ok(Json(s.service.revoke_actor(&actor, &p.id).await?.into()))
+}
+
 #[utoipa::path(post, path = "/admin/clock", tag = "admin", request_body = ClockRequest,
     description = "Moves the simulated clock. Only when the server runs with `--sim-clock`; otherwise 404.",
     responses((status = 200, body = ClockResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -117,7 +165,10 @@ pub async fn register_person(
         }),
     };
     let view = s.service.register_person(&actor, input).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(PersonResponse::new(view, actor.role)),
+    ))
 }
 
 #[utoipa::path(get, path = "/persons/{id_number}", tag = "people", params(("id_number" = String, Path)),
@@ -127,7 +178,8 @@ pub async fn get_person(
     Authed(actor): Authed,
     Path(id_number): Path<String>,
 ) -> ApiResult<Json<PersonResponse>> {
-    Ok(Json(s.service.person(&actor, &id_number).await?.into()))
+    let view = s.service.person(&actor, &id_number).await?;
+    Ok(Json(PersonResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/employers", tag = "employers", request_body = NewEmployerRequest,
@@ -170,7 +222,10 @@ pub async fn issue_card(
 ) -> ApiResult<(StatusCode, Json<CardResponse>)> {
     Ok((
         StatusCode::CREATED,
-        Json(s.service.issue_card(&actor, &req.id_number).await?.into()),
+        Json(CardResponse::new(
+            s.service.issue_card(&actor, &req.id_number).await?,
+            actor.role,
+        )),
     ))
 }
 
@@ -182,7 +237,8 @@ pub async fn get_card(
     Authed(actor): Authed,
     Path(p): Path<CardPath>,
 ) -> ApiResult<Json<CardResponse>> {
-    Ok(Json(s.service.card(&actor, &p.card_no).await?.into()))
+    let view = s.service.card(&actor, &p.card_no).await?;
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/cards/{card_no}/activation", tag = "cards", params(CardPath), request_body = ActivationRequestBody,
@@ -204,12 +260,22 @@ pub async fn activate(
         sms_text: req.sms_text,
         old_card_number: req.old_card_number,
     };
-    Ok(Json(
-        s.service
-            .activate(&actor, &p.card_no, request)
-            .await?
-            .into(),
-    ))
+    let view = s.service.activate(&actor, &p.card_no, request).await?;
+    Ok(Json(CardResponse::new(view, actor.role)))
+}
+
+#[utoipa::path(post, path = "/sms/inbound", tag = "cards", request_body = SmsInboundRequest,
+    description = "The SMS platform (role `sms`) forwards a holder's message. `K` + the card's serial (case and surrounding spaces ignored), sent from the phone registered for that card's holder, activates the social-security account (R-ACT-3). Anything else is 422 `sms_mismatch` and changes nothing. The answer carries the card's number, status and account states only.",
+    responses((status = 200, body = CardResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "already_active, not_collected, card_replaced"),
+        (status = 422, body = ErrorBody, description = "sms_mismatch"), (status = 423, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn sms_inbound(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    JsonBody(req): JsonBody<SmsInboundRequest>,
+) -> ApiResult<Json<CardResponse>> {
+    let view = s.service.sms_inbound(&actor, &req.from, &req.text).await?;
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/cards/{card_no}/ss-password/verify", tag = "passwords", params(CardPath), request_body = VerifyRequest,
@@ -371,23 +437,42 @@ pub async fn reset_fin(
     }))
 }
 
-#[utoipa::path(get, path = "/cards/{card_no}/ledger", tag = "cards", params(CardPath),
-    description = "Every movement on the personal medical account (R-CR-2). Clerk, or the holder for their own card.",
-    responses((status = 200, body = LedgerResponse), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+/// A page of a list: at most `limit` items after `after`, in `seq` order.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Only items after this sequence number (the last `seq` seen).
+    pub after: Option<i64>,
+    /// At most this many (default 200, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/cards/{card_no}/ledger", tag = "cards", params(CardPath, PageParams),
+    description = "Every movement on the personal medical account (R-CR-2), oldest first, a page at a time (`limit`, `after`). Clerk, or the holder for their own card.",
+    responses((status = 200, body = LedgerResponse), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_limit")), security(("bearer" = [])))]
 pub async fn ledger(
     State(s): State<AppState>,
     Authed(actor): Authed,
     Path(p): Path<CardPath>,
+    Query(page): Query<PageParams>,
 ) -> ApiResult<Json<LedgerResponse>> {
-    let entries = s.service.ledger(&actor, &p.card_no).await?;
+    let entries: Vec<LedgerView> = s
+        .service
+        .ledger(&actor, &p.card_no, page.after, page.limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next_after = entries.last().map(|e| e.seq);
     Ok(Json(LedgerResponse {
         card_no: p.card_no,
-        entries: entries.into_iter().map(Into::into).collect(),
+        entries,
+        next_after,
     }))
 }
 
 #[utoipa::path(post, path = "/self/login", tag = "self-service", request_body = LoginRequest,
-    description = "Logs in with the online query password (R-PW-8). Never set: the last 8 ID characters with X as 0, and a change is forced. Wrong tries slow down later ones (D-4: 429 with retry_after_s) and never lock the card.",
+    description = "Logs in with the online query password (R-PW-8). Never set: the last 8 ID characters with X as 0, and a change is forced. Wrong tries slow down later ones (D-4: 429 with retry_after_s) and never lock the card. An unregistered ID number is answered exactly like a registered one with a wrong password: the same 401, the same throttle, the same time.",
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
@@ -405,7 +490,7 @@ pub async fn login(
 }
 
 #[utoipa::path(put, path = "/self/query-password", tag = "self-service", request_body = QueryPasswordRequest,
-    description = "Changes the query password: 8-64 characters with a letter and a digit. The transaction passwords can never be set or read online.",
+    description = "Changes the query password: 8-64 characters with a letter and a digit. Every other session of the person ends. The transaction passwords can never be set or read online.",
     responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn change_query_password(
     State(s): State<AppState>,
@@ -418,6 +503,31 @@ pub async fn change_query_password(
     Ok(Json(OkResponse { ok: true }))
 }
 
+#[utoipa::path(post, path = "/self/logout", tag = "self-service",
+    description = "Ends this self-service session: its token stops working at once.",
+    responses((status = 204, description = "The session ended"), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn logout(State(s): State<AppState>, Authed(actor): Authed) -> ApiResult<StatusCode> {
+    s.service.logout(&actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/persons/{id_number}/query-password/reset", tag = "self-service", params(("id_number" = String, Path)), request_body = EvidenceRequest,
+    description = "A clerk gives a holder who forgot the query password, or found it changed by someone else, a fresh start (D-19, R-PW-8, R-PW-10): the query password returns to the initial one (the last 8 ID characters, X as 0) with a forced change at the next login, the login throttle is cleared, and every session of the person ends. Evidence as for any reset (the holder with ID, or an agent with what the policy asks).",
+    responses((status = 200, body = OkResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "evidence_required, invalid_id_number")),
+    security(("bearer" = [])))]
+pub async fn reset_query_password(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Path(id_number): Path<String>,
+    JsonBody(req): JsonBody<EvidenceRequest>,
+) -> ApiResult<Json<OkResponse>> {
+    s.service
+        .reset_query_password(&actor, &id_number, evidence(req.evidence)?)
+        .await?;
+    Ok(Json(OkResponse { ok: true }))
+}
+
 #[utoipa::path(get, path = "/self", tag = "self-service",
     description = "The logged-in holder: person record and card numbers.",
     responses((status = 200, body = PersonResponse)), security(("bearer" = [])))]
@@ -425,10 +535,12 @@ pub async fn self_info(
     State(s): State<AppState>,
     Authed(actor): Authed,
 ) -> ApiResult<Json<PersonResponse>> {
-    Ok(Json(s.service.own_person(&actor).await?.into()))
+    let view = s.service.own_person(&actor).await?;
+    Ok(Json(PersonResponse::new(view, actor.role)))
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     pub card_no: Option<String>,
     pub id_number: Option<String>,

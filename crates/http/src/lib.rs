@@ -53,7 +53,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use handlers::*;
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
-        .routes(routes!(create_actor))
+        .routes(routes!(create_actor, list_actors))
+        .routes(routes!(revoke_actor))
         .routes(routes!(move_clock))
         .routes(routes!(register_person))
         .routes(routes!(get_person))
@@ -61,6 +62,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(issue_card))
         .routes(routes!(get_card))
         .routes(routes!(activate))
+        .routes(routes!(sms_inbound))
         .routes(routes!(verify_ss))
         .routes(routes!(change_ss, disable_ss))
         .routes(routes!(reset_ss))
@@ -70,6 +72,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ledger))
         .routes(routes!(login))
         .routes(routes!(change_query_password))
+        .routes(routes!(logout))
+        .routes(routes!(reset_query_password))
         .routes(routes!(self_info))
         .routes(routes!(audit))
         .routes(routes!(loss::report_loss, loss::release_loss))
@@ -112,7 +116,29 @@ pub fn app(service: Arc<Service>) -> Router {
                 .into_response()
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(api_answers))
         .with_state(AppState { service })
+}
+
+/// Every answer under `/api/v1` carries `Cache-Control: no-store` (tokens, balances and
+/// personal data must not sit in a cache), and every error answer has the contract's JSON
+/// shape, axum's own rejections included: a path or query string that does not parse (400),
+/// a method the route does not take (405), an unsupported media type (415).
+async fn api_answers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let api = request.uri().path().starts_with("/api/v1");
+    let response = next.run(request).await;
+    if !api {
+        return response;
+    }
+    let mut response = error::json_errors(response).await;
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// The OpenAPI document as JSON text (for `shebao openapi`).

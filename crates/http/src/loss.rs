@@ -34,7 +34,7 @@ pub async fn report_loss(
             evidence(req.evidence)?,
         )
         .await?;
-    Ok(Json(view.into()))
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(delete, path = "/cards/{card_no}/loss", tag = "loss", params(CardPath), request_body = EvidenceRequest,
@@ -52,7 +52,7 @@ pub async fn release_loss(
         .service
         .release_loss(&actor, &p.card_no, evidence(req.evidence)?)
         .await?;
-    Ok(Json(view.into()))
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/hotline/pre-loss", tag = "loss", request_body = HotlinePreLossRequest,
@@ -66,7 +66,7 @@ pub async fn hotline_pre_loss(
     JsonBody(req): JsonBody<HotlinePreLossRequest>,
 ) -> ApiResult<Json<CardResponse>> {
     let view = s.service.hotline_pre_loss(&actor, &req.id_number).await?;
-    Ok(Json(view.into()))
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/cards/{card_no}/replacement", tag = "loss", params(CardPath), request_body = ReplacementRequest,
@@ -110,7 +110,7 @@ pub async fn collect_card(
         .service
         .collect_card(&actor, &p.card_no, evidence(req.evidence)?)
         .await?;
-    Ok(Json(view.into()))
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/cards/{card_no}/fin-loss", tag = "loss", params(CardPath),
@@ -142,7 +142,7 @@ async fn fin_loss(
     lost: bool,
 ) -> ApiResult<Json<CardResponse>> {
     let view = s.service.set_fin_loss(&actor, &p.card_no, lost).await?;
-    Ok(Json(view.into()))
+    Ok(Json(CardResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(post, path = "/persons/{id_number}/transfer", tag = "people", params(("id_number" = String, Path)), request_body = TransferRequest,
@@ -159,7 +159,7 @@ pub async fn transfer(
         .service
         .transfer_person(&actor, &id_number, &req.region)
         .await?;
-    Ok(Json(view.into()))
+    Ok(Json(PersonResponse::new(view, actor.role)))
 }
 
 #[utoipa::path(get, path = "/calendar", tag = "calendar",

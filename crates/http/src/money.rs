@@ -397,8 +397,8 @@ pub struct FilingResponse {
 }
 
 #[utoipa::path(post, path = "/filings", tag = "settlement", request_body = FilingRequest,
-    description = "An out-of-area filing (R-MS-3), by a clerk or the holder online. An emergency filed later than 3 working days after admission is 422 filing_too_late.",
-    responses((status = 201, body = FilingResponse), (status = 404, body = ErrorBody),
+    description = "An out-of-area filing (R-MS-3), by a clerk or the holder online. An emergency filed later than 3 working days after admission is 422 filing_too_late. The same filing (kind, region, admission day) while one is on record answers 200 with the existing one and files nothing.",
+    responses((status = 201, body = FilingResponse), (status = 200, body = FilingResponse, description = "the same filing was on record: this is it"), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "filing_too_late, invalid_kind, invalid_region, invalid_date")),
     security(("bearer" = [])))]
 pub async fn file(
@@ -420,7 +420,11 @@ pub async fn file(
         .await?;
     let f = v.record;
     Ok((
-        StatusCode::CREATED,
+        if v.existing {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
         Json(FilingResponse {
             id: f.id,
             id_number: f.id_number,

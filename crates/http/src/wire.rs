@@ -4,9 +4,9 @@
 use crate::extract::Secret;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use shebao_domain::{Evidence, IdNumber};
+use shebao_domain::{Evidence, IdNumber, Role};
 use shebao_service::ServiceError;
-use shebao_service::model::{AuditRecord, LedgerEntry};
+use shebao_service::model::{Actor, AuditRecord, LedgerEntry};
 use shebao_service::views::{CardView, LockMessage, PersonView};
 use utoipa::ToSchema;
 
@@ -24,7 +24,7 @@ fn opt_ts(t: Option<Timestamp>) -> Option<String> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewActorRequest {
-    /// admin, clerk, bank, pharmacy, hospital, hotline or employer.
+    /// admin, clerk, bank, pharmacy, hospital, hotline, employer or sms.
     pub role: String,
     pub name: String,
     /// 6-digit division code; terminals (bank, pharmacy, hospital) default to the policy's home region.
@@ -40,6 +40,43 @@ pub struct NewActorResponse {
     pub token: String,
     pub role: String,
     pub region: Option<String>,
+}
+
+/// An actor as the admin sees it (never its token).
+#[derive(Serialize, ToSchema)]
+pub struct ActorView {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub employer_id: Option<String>,
+    pub created_at: String,
+    /// `api`, `env` (`SHEBAO_ADMIN_TOKEN`), `generated` (the first start's token) or `startup`.
+    pub source: String,
+    /// When the token stopped working, or null.
+    pub revoked_at: Option<String>,
+}
+
+impl From<Actor> for ActorView {
+    fn from(a: Actor) -> Self {
+        ActorView {
+            id: a.id,
+            role: a.role.as_str().to_owned(),
+            name: a.name,
+            region: a.region.map(|r| r.as_str().to_owned()),
+            employer_id: a.employer_id,
+            created_at: ts(a.created_at),
+            source: a.source.as_str().to_owned(),
+            revoked_at: opt_ts(a.revoked_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActorListResponse {
+    pub actors: Vec<ActorView>,
+    /// Pass as `after` to read on.
+    pub next_after: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -96,34 +133,73 @@ pub struct CardRef {
     pub status: String,
 }
 
+/// A person. The hotline is answered the cards only (API.md "Conventions": terminals never
+/// receive a holder's name, ID number, phone or bank card number); every other field is then
+/// absent.
 #[derive(Serialize, ToSchema)]
 pub struct PersonResponse {
-    pub id_number: String,
-    pub name: String,
-    pub birth_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub employer_id: Option<String>,
-    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contribution_base_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy_card: Option<LegacyCardView>,
     pub cards: Vec<CardRef>,
     /// Whether the holder has replaced the initial online query password (R-PW-8).
-    pub query_password_set: bool,
-    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_password_set: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
-impl From<PersonView> for PersonResponse {
-    fn from(v: PersonView) -> Self {
+impl PersonResponse {
+    /// The person as `role` may see them.
+    pub fn new(v: PersonView, role: Role) -> Self {
+        let cards = v
+            .cards
+            .into_iter()
+            .map(|(card_no, status)| CardRef {
+                card_no,
+                status: status.to_owned(),
+            })
+            .collect();
+        if !role.sees_personal_data() {
+            return PersonResponse {
+                id_number: None,
+                name: None,
+                birth_date: None,
+                phone: None,
+                kind: None,
+                employer_id: None,
+                region: None,
+                contribution_base_fen: None,
+                legacy_card: None,
+                cards,
+                query_password_set: None,
+                created_at: None,
+            };
+        }
         let p = v.person;
         PersonResponse {
-            birth_date: p.id_number.birth_date().to_string(),
-            id_number: p.id_number.as_str().to_owned(),
-            name: p.name,
+            birth_date: Some(p.id_number.birth_date().to_string()),
+            id_number: Some(p.id_number.as_str().to_owned()),
+            name: Some(p.name),
             phone: p.phone.map(|x| x.as_str().to_owned()),
-            kind: p.kind.as_str().to_owned(),
+            kind: Some(p.kind.as_str().to_owned()),
             employer_id: p.employer_id,
-            region: p.region.as_str().to_owned(),
+            region: Some(p.region.as_str().to_owned()),
             contribution_base_fen: p.contribution_base.map(|f| f.0),
             legacy_card: v.legacy.map(|l| LegacyCardView {
                 number: l.number,
@@ -131,16 +207,9 @@ impl From<PersonView> for PersonResponse {
                 migrated_at: opt_ts(l.migrated_at),
                 has_password: p.legacy_card.as_ref().is_some_and(|c| c.password.is_some()),
             }),
-            cards: v
-                .cards
-                .into_iter()
-                .map(|(card_no, status)| CardRef {
-                    card_no,
-                    status: status.to_owned(),
-                })
-                .collect(),
-            query_password_set: p.query_password_hash.is_some(),
-            created_at: ts(p.created_at),
+            cards,
+            query_password_set: Some(p.query_password_hash.is_some()),
+            created_at: Some(ts(p.created_at)),
         }
     }
 }
@@ -212,21 +281,30 @@ pub struct FinAccountView {
     pub remaining_tries: u32,
 }
 
+/// A card and its two accounts. Pharmacies, hospitals, the hotline and the SMS platform are
+/// answered the card's number, status and account states only (API.md "Conventions"): the
+/// holder's ID number and name, the serial and the bank card number are then absent, and so
+/// is the balance for all of them but the pharmacy, which pays from it (R-MS-1).
 #[derive(Serialize, ToSchema)]
 pub struct CardResponse {
     pub card_no: String,
-    pub id_number: String,
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// `issued`, `active`, `lost` or `replaced`.
     pub status: String,
     /// The card's identification code (used in the `K+serial` SMS).
-    pub serial: String,
-    pub bank_card_no: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_card_no: Option<String>,
     pub issued_at: String,
     pub ss_account: SsAccountView,
     pub fin_account: FinAccountView,
     /// Personal medical account balance.
-    pub balance_fen: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance_fen: Option<i64>,
     /// The loss in force (R-LS-1..3), or null.
     pub loss: Option<LossView>,
     /// On a replacement card: what it replaces, when it is ready, the fee (R-LS-5).
@@ -262,15 +340,18 @@ fn state(active: bool) -> String {
     if active { "active" } else { "inactive" }.to_owned()
 }
 
-impl From<CardView> for CardResponse {
-    fn from(v: CardView) -> Self {
+impl CardResponse {
+    /// The card as `role` may see it (API.md "Conventions").
+    pub fn new(v: CardView, role: Role) -> Self {
+        let personal = role.sees_personal_data();
+        let keep = |value: String| personal.then_some(value);
         CardResponse {
             card_no: v.card.card_no.to_string(),
-            id_number: v.card.id_number.as_str().to_owned(),
-            name: v.holder_name,
+            id_number: keep(v.card.id_number.as_str().to_owned()),
+            name: keep(v.holder_name),
             status: v.card.status.as_str().to_owned(),
-            serial: v.card.serial,
-            bank_card_no: v.card.bank_card_no,
+            serial: keep(v.card.serial),
+            bank_card_no: keep(v.card.bank_card_no),
             issued_at: ts(v.card.issued_at),
             ss_account: SsAccountView {
                 state: state(v.ss.active),
@@ -290,7 +371,7 @@ impl From<CardView> for CardResponse {
                 lock_message: v.fin.lock_message.map(Into::into),
                 remaining_tries: v.fin.remaining_tries,
             },
-            balance_fen: v.card.balance.0,
+            balance_fen: role.sees_balance().then_some(v.card.balance.0),
             loss: v.card.loss.as_ref().map(|l| LossView {
                 kind: l.kind.as_str().to_owned(),
                 reported_at: ts(l.reported_at),
@@ -320,12 +401,23 @@ pub struct ActivationRequestBody {
     /// Channel `pharmacy_old_password`: the old medical card's password, kept on the new card.
     #[schema(value_type = Option<String>)]
     pub old_card_password: Option<Secret>,
-    /// Channel `sms`: the sender's number, checked against the registered phone when given.
+    /// Channel `sms` (required): the sender's number; must be the holder's registered phone.
     pub sms_from: Option<String>,
-    /// Channel `sms`: the message text, `K` + serial, checked when given.
+    /// Channel `sms` (required): the message text, `K` + the card's serial.
     pub sms_text: Option<String>,
-    /// Channel `pharmacy_old_card`: the old card's number as read, checked when given.
+    /// Channel `pharmacy_old_card` (required): the old medical card's number as read from it;
+    /// must be this holder's old card.
     pub old_card_number: Option<String>,
+}
+
+/// A holder's SMS as the SMS platform received it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsInboundRequest {
+    /// The sender's phone number.
+    pub from: String,
+    /// The message text, e.g. `K` + the card's 32-character serial.
+    pub text: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -524,6 +616,8 @@ impl From<LedgerEntry> for LedgerView {
 pub struct LedgerResponse {
     pub card_no: String,
     pub entries: Vec<LedgerView>,
+    /// Pass as `after` to read on.
+    pub next_after: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -3,7 +3,7 @@
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::{new_token, token_digest};
-use crate::model::{Actor, AuditQuery, AuditRecord};
+use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord};
 use crate::people::parse_region;
 use crate::support::{Audit, require_role};
 use jiff::{Span, Timestamp};
@@ -17,7 +17,35 @@ pub struct NewActor {
     pub employer_id: Option<String>,
 }
 
+/// Lists (`GET /audit`, a card's ledger) answer at most this many items per page.
 pub const AUDIT_LIMIT_MAX: u32 = 1000;
+/// A list's page when the request names no `limit`.
+pub const LIST_LIMIT_DEFAULT: u32 = 200;
+
+/// A list request's `limit`: the default when absent, at most [`AUDIT_LIMIT_MAX`]; 0 or more
+/// than the maximum is 422 `invalid_limit`.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
+    match limit {
+        None => Ok(LIST_LIMIT_DEFAULT),
+        Some(n) if (1..=AUDIT_LIMIT_MAX).contains(&n) => Ok(n),
+        Some(_) => Err(ServiceError::invalid(
+            "invalid_limit",
+            format!("limit is between 1 and {AUDIT_LIMIT_MAX}"),
+        )),
+    }
+}
+
+/// The admin token a server starts with, and where it came from.
+pub enum StartupAdmin<'a> {
+    /// `SHEBAO_ADMIN_TOKEN`: an admin only while the variable names it.
+    Env(&'a str),
+    /// The token generated at first start and kept in the data dir (its text, if the file is
+    /// still there).
+    Generated(Option<&'a str>),
+}
+
+/// `SHEBAO_ADMIN_TOKEN` shorter than this stops the server at start.
+pub const ADMIN_TOKEN_CHARS_MIN: usize = 32;
 
 impl Service {
     /// Creates an actor and returns its token, shown once; only its digest is stored.
@@ -39,7 +67,7 @@ impl Service {
         let role: Role = input.role.parse().map_err(|_| {
             ServiceError::invalid(
                 "invalid_role",
-                "role is one of admin, clerk, bank, pharmacy, hospital, hotline, employer",
+                "role is one of admin, clerk, bank, pharmacy, hospital, hotline, employer, sms",
             )
         })?;
         if role == Role::Cardholder {
@@ -48,13 +76,7 @@ impl Service {
                 "cardholders sign in through POST /self/login",
             ));
         }
-        let name = input.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 64 {
-            return Err(ServiceError::invalid(
-                "invalid_name",
-                "name must be 1-64 characters",
-            ));
-        }
+        let name = crate::people::parse_name(&input.name, "name")?;
         // Terminals sit at a place: default to the deployment's region (API.md).
         let region: Option<RegionCode> = match (role.is_terminal(), input.region.as_deref()) {
             (true, r) => Some(parse_region(r, &self.policy.home_region)?),
@@ -98,7 +120,10 @@ impl Service {
                     employer_id,
                     id_number: None,
                     must_change_password: false,
+                    session_id: None,
                     created_at: now,
+                    source: ActorSource::Api,
+                    revoked_at: None,
                 };
                 tx.insert_actor(&actor, &digest)
                     .map_err(duplicate_as_exists)?;
@@ -112,14 +137,88 @@ impl Service {
         Ok((created, token))
     }
 
-    /// Makes `token` an admin token if no actor has it yet (`SHEBAO_ADMIN_TOKEN`, first start).
-    pub async fn ensure_admin_token(&self, token: &str) -> Result<bool, ServiceError> {
-        let digest = token_digest(token);
+    /// Keeps the start-up admins in step with their source: the token `SHEBAO_ADMIN_TOKEN`
+    /// names is an admin (made one, or made one again), and every other admin that came from
+    /// the variable is revoked, so an admin from the environment lasts only while the variable
+    /// is set. The generated token's admin (first start) stays while its file names it.
+    /// Returns whether a new admin actor was made.
+    pub async fn sync_startup_admin(&self, admin: StartupAdmin<'_>) -> Result<bool, ServiceError> {
+        if let StartupAdmin::Env(token) = admin
+            && token.chars().count() < ADMIN_TOKEN_CHARS_MIN
+        {
+            return Err(ServiceError::invalid(
+                "invalid_admin_token",
+                format!("SHEBAO_ADMIN_TOKEN must have at least {ADMIN_TOKEN_CHARS_MIN} characters"),
+            ));
+        }
+        let (env, generated) = match admin {
+            StartupAdmin::Env(t) => (Some(token_digest(t)), None),
+            StartupAdmin::Generated(t) => (None, t.map(token_digest)),
+        };
         let now = self.clock.now();
-        self.db
+        let cache = &self.staff_tokens;
+        let (created, revoked) = self
+            .db
             .write(move |tx| {
-                if tx.actor_by_token(&digest)?.is_some() {
-                    return Ok(false);
+                let by = operator(now);
+                let mut revoked = Vec::new();
+                for (actor, digest) in tx.startup_admins()? {
+                    let named_by = |d: &Option<String>| d.as_deref() == Some(digest.as_str());
+                    let keep = match actor.source {
+                        // The generated admin belongs to its file in the data dir: it ends
+                        // only when another file's token replaced it.
+                        ActorSource::Generated => generated
+                            .as_deref()
+                            .is_none_or(|d| d == digest)
+                            .then_some(ActorSource::Generated),
+                        _ if named_by(&env) => Some(ActorSource::EnvToken),
+                        _ if named_by(&generated) => Some(ActorSource::Generated),
+                        _ => None,
+                    };
+                    match keep {
+                        Some(source) if source != actor.source => {
+                            tx.set_actor_standing(&actor.id, source, None)?
+                        }
+                        Some(_) => {}
+                        None => {
+                            tx.set_actor_standing(&actor.id, actor.source, Some(now))?;
+                            Audit::new("actor.revoke")
+                                .detail(format!(
+                                    "admin actor {}: SHEBAO_ADMIN_TOKEN no longer names it",
+                                    actor.id
+                                ))
+                                .record(tx, &by, now)?;
+                            revoked.push(actor.id);
+                        }
+                    }
+                }
+                let digest = match (&env, &generated) {
+                    (Some(d), _) => d.clone(),
+                    (None, Some(d)) if tx.actor_by_token(d)?.is_none() => d.clone(),
+                    (None, _) => return Ok((false, revoked)),
+                };
+                let source = if env.is_some() {
+                    ActorSource::EnvToken
+                } else {
+                    ActorSource::Generated
+                };
+                if let Some(existing) = tx.actor_by_token(&digest)? {
+                    if existing.role != Role::Admin || existing.source != source {
+                        return Err(ServiceError::conflict(
+                            "invalid_admin_token",
+                            "SHEBAO_ADMIN_TOKEN is another actor's token; choose a fresh one",
+                        ));
+                    }
+                    if existing.revoked_at.is_some() {
+                        tx.set_actor_standing(&existing.id, source, None)?;
+                        Audit::new("actor.restore")
+                            .detail(format!(
+                                "admin actor {}: SHEBAO_ADMIN_TOKEN names it again",
+                                existing.id
+                            ))
+                            .record(tx, &by, now)?;
+                    }
+                    return Ok((false, revoked));
                 }
                 let seq = tx.next_sequence("actor")?;
                 let actor = Actor {
@@ -130,17 +229,84 @@ impl Service {
                     employer_id: None,
                     id_number: None,
                     must_change_password: false,
+                    session_id: None,
                     created_at: now,
+                    source,
+                    revoked_at: None,
                 };
                 tx.insert_actor(&actor, &digest)?;
                 Audit::new("actor.create")
                     .detail(format!(
-                        "admin actor {} from the configured token",
-                        actor.id
+                        "admin actor {} from the {} token",
+                        actor.id,
+                        if env.is_some() {
+                            "SHEBAO_ADMIN_TOKEN"
+                        } else {
+                            "generated"
+                        }
                     ))
-                    .record(tx, &operator(now), now)?;
-                Ok(true)
+                    .record(tx, &by, now)?;
+                Ok((true, revoked))
             })
+            .await?;
+        for id in revoked {
+            cache.forget_actor(&id);
+        }
+        Ok(created)
+    }
+
+    /// `DELETE /admin/actors/{id}`: the actor's token stops working, at once on this server and
+    /// within the token cache's age bound on every other. An admin from `SHEBAO_ADMIN_TOKEN`
+    /// ends when the variable is removed, not here; an admin cannot revoke itself.
+    pub async fn revoke_actor(&self, actor: &Actor, id: &str) -> Result<Actor, ServiceError> {
+        require_role(actor, &[Role::Admin])?;
+        if actor.id == id {
+            return Err(ServiceError::conflict(
+                "cannot_revoke_self",
+                "an admin cannot revoke its own token; another admin can",
+            ));
+        }
+        let now = self.clock.now();
+        let (by, target) = (actor.clone(), id.to_owned());
+        let revoked = self
+            .db
+            .write(move |tx| {
+                let mut found = tx
+                    .actor(&target)?
+                    .ok_or_else(|| ServiceError::not_found(format!("no actor {target}")))?;
+                if found.source == ActorSource::EnvToken {
+                    return Err(ServiceError::conflict(
+                        "admin_from_environment",
+                        "this admin comes from SHEBAO_ADMIN_TOKEN: remove the variable and restart to end it",
+                    ));
+                }
+                if found.revoked_at.is_some() {
+                    return Ok(found);
+                }
+                tx.set_actor_standing(&found.id, found.source, Some(now))?;
+                found.revoked_at = Some(now);
+                Audit::new("actor.revoke")
+                    .detail(format!("actor {} ({})", found.id, found.role))
+                    .record(tx, &by, now)?;
+                Ok(found)
+            })
+            .await?;
+        self.staff_tokens.forget_actor(&revoked.id);
+        Ok(revoked)
+    }
+
+    /// `GET /admin/actors`: every actor (never a token), a page at a time.
+    pub async fn actors(
+        &self,
+        actor: &Actor,
+        after: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Actor>, ServiceError> {
+        require_role(actor, &[Role::Admin])?;
+        let limit = page_limit(limit)?;
+        let after = after.unwrap_or_default();
+        self.db
+            .read(move |tx| Ok(tx.actors_after(&after, limit)?))
             .await
     }
 
@@ -151,13 +317,7 @@ impl Service {
         mut query: AuditQuery,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
         require_role(actor, &[Role::Admin, Role::Clerk])?;
-        if query.limit == 0 || query.limit > AUDIT_LIMIT_MAX {
-            query.limit = if query.limit == 0 {
-                200
-            } else {
-                AUDIT_LIMIT_MAX
-            };
-        }
+        query.limit = page_limit((query.limit != 0).then_some(query.limit))?;
         if let Some(id) = &query.id_number {
             query.id_number = Some(crate::support::parse_id_number(id)?.as_str().to_owned());
         }
@@ -200,6 +360,9 @@ pub(crate) fn operator(now: Timestamp) -> Actor {
         employer_id: None,
         id_number: None,
         must_change_password: false,
+        session_id: None,
         created_at: now,
+        source: ActorSource::Api,
+        revoked_at: None,
     }
 }

@@ -9,9 +9,7 @@ use crate::crediting::CreditingSummary;
 use crate::employers::NewPayment;
 use crate::error::ServiceError;
 use crate::model::Employer;
-use shebao_domain::{
-    Card, CardNo, Fen, IdNumber, Person, PersonKind, RegionCode, WebLoginThrottle,
-};
+use shebao_domain::{Card, CardNo, Fen, IdNumber, Person, PersonKind, RegionCode};
 use std::time::{Duration, Instant};
 
 /// People inserted per transaction while seeding.
@@ -216,7 +214,6 @@ fn seed_one(
         contribution_base: Some(Fen(300_000 + (n % 7) as i64 * 50_000)),
         legacy_card: None,
         query_password_hash: None,
-        web_login: WebLoginThrottle::default(),
         created_at: now,
     };
     tx.insert_person(&person)?;

@@ -115,8 +115,7 @@ impl Service {
                     )));
                 }
                 let seq = tx.next_sequence("card")?;
-                let card_no = CardNo::from_sequence(seq)
-                    .ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
+                let card_no = new_card_no(tx)?;
                 let card = Card::new(card_no, id.clone(), serial, bank_card_no(seq), now);
                 tx.insert_card(&card).map_err(duplicate_as_exists)?;
                 Audit::new("card.issue")
@@ -178,7 +177,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                if settle(tx, &mut card, now)? {
+                if settle(tx, &mut card, now, &policy)? {
                     tx.update_card(&card)?;
                 }
                 let person = load_person(tx, &card.id_number, false)?;
@@ -204,6 +203,66 @@ impl Service {
         })?;
         require_role(actor, channel.roles())?;
         let card_no = parse_card_no(card_no)?;
+        self.activate_through(actor, card_no, channel, request)
+            .await
+    }
+
+    /// `POST /sms/inbound` (R-ACT-3): the SMS platform forwards a holder's `K<serial>` message;
+    /// sent from the phone registered for that card's holder, it activates the
+    /// social-security account. Anything else is 422 `sms_mismatch` and changes nothing; the
+    /// platform is told no more of the holder than a terminal would be.
+    pub async fn sms_inbound(
+        &self,
+        actor: &Actor,
+        from: &str,
+        text: &str,
+    ) -> Result<CardView, ServiceError> {
+        require_role(actor, &[Role::Sms])?;
+        let mismatch = || {
+            ServiceError::invalid(
+                "sms_mismatch",
+                "an activation SMS is K followed by the card's serial number, from the phone registered with the bureau",
+            )
+        };
+        let serial = text
+            .trim()
+            .strip_prefix(['K', 'k'])
+            .filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_ascii_uppercase)
+            .ok_or_else(mismatch)?;
+        let card = self
+            .db
+            .read(move |tx| Ok(tx.card_by_serial(&serial)?))
+            .await?
+            .ok_or_else(mismatch)?;
+        let request = ActivationRequest {
+            channel: ActivationChannel::Sms.as_str().into(),
+            fin_password: None,
+            old_card_password: None,
+            sms_from: Some(from.to_owned()),
+            sms_text: Some(text.to_owned()),
+            old_card_number: None,
+        };
+        self.activate_through(actor, card.card_no, ActivationChannel::Sms, request)
+            .await
+            .map_err(|e| match e {
+                // The platform learns nothing of the holder beyond "this did not match".
+                ServiceError::Conflict {
+                    code: "phone_not_registered",
+                    ..
+                } => mismatch(),
+                other => other,
+            })
+    }
+
+    /// Activation through `channel` once the caller's role is checked.
+    async fn activate_through(
+        &self,
+        actor: &Actor,
+        card_no: CardNo,
+        channel: ActivationChannel,
+        request: ActivationRequest,
+    ) -> Result<CardView, ServiceError> {
         let now = self.clock.now();
         // Bad input is refused before anything is loaded or counted.
         let fin_pin = match channel {
@@ -224,7 +283,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 if !card.is_collected() {
                     // R-LS-5: a replacement card is collected with ID before it is activated.
@@ -252,22 +311,29 @@ impl Service {
                         let legacy = person.legacy_card.as_ref().filter(|l| l.migrated_at.is_none());
                         match channel {
                             ActivationChannel::Sms => {
-                                let phone = person.phone.as_ref().ok_or_else(|| {
-                                    ServiceError::conflict("phone_not_registered", "SMS activation needs a phone number registered with the bureau")
-                                })?;
-                                if request.sms_from.as_deref().is_some_and(|from| from.trim() != phone.as_str()) {
-                                    return Err(ServiceError::invalid("sms_mismatch", "the SMS did not come from the registered phone number"));
+                                if person.phone.is_none() {
+                                    return Err(ServiceError::conflict("phone_not_registered", "SMS activation needs a phone number registered with the bureau"));
                                 }
-                                if request.sms_text.as_deref().is_some_and(|text| !text.trim().eq_ignore_ascii_case(&format!("K{}", card.serial))) {
-                                    return Err(ServiceError::invalid("sms_mismatch", "the SMS text is K followed by the card's serial number"));
-                                }
+                                // R-ACT-3: the SMS proves itself by its sender and its text.
+                                check_sms(
+                                    &person,
+                                    &card,
+                                    request.sms_from.as_deref(),
+                                    request.sms_text.as_deref(),
+                                )?;
                             }
                             ActivationChannel::PharmacyOldCard => {
                                 let legacy = legacy.ok_or_else(|| {
                                     ServiceError::conflict("no_legacy_card", "this channel is only for a holder exchanging an old medical card for the first time")
                                 })?;
-                                if request.old_card_number.as_deref().is_some_and(|n| n.trim() != legacy.number) {
-                                    return Err(ServiceError::invalid("invalid_legacy_card", "the old card inserted is not this holder's"));
+                                // R-ACT-3: the old card inserted first is the proof: its number
+                                // must be this holder's old card's.
+                                let read = request.old_card_number.as_deref().map(str::trim);
+                                if read.is_none_or(|n| !crate::keys::constant_time_eq(n, &legacy.number)) {
+                                    return Err(ServiceError::invalid(
+                                        "old_card_mismatch",
+                                        "old_card_number must be the number of this holder's old medical card, as read from it",
+                                    ));
                                 }
                             }
                             ActivationChannel::PharmacyOldPassword => {
@@ -303,7 +369,7 @@ impl Service {
                         }
                         card.activate_ss(now);
                         // R-ACT-4: the old card's balance moves over now.
-                        migrate_legacy(tx, &mut card, now)?;
+                        migrate_legacy(tx, &mut card, now, &policy)?;
                     }
                 }
                 tx.update_card(&card)?;
@@ -311,6 +377,32 @@ impl Service {
                 Ok(Ok(crate::support::card_view(tx, card, &person, &policy, now)?))
             })
             .await?
+    }
+}
+
+/// R-ACT-3: an SMS activation comes from the phone registered for the card's holder and says
+/// `K` + the card's serial (case and surrounding spaces ignored). Anything else, a missing
+/// sender or text included, is 422 `sms_mismatch`.
+pub(crate) fn check_sms(
+    person: &shebao_domain::Person,
+    card: &Card,
+    from: Option<&str>,
+    text: Option<&str>,
+) -> Result<(), ServiceError> {
+    let mismatch = || {
+        ServiceError::invalid(
+            "sms_mismatch",
+            "an SMS activation is K followed by the card's serial number, sent from the phone number registered with the bureau",
+        )
+    };
+    let phone = person.phone.as_ref().ok_or_else(mismatch)?;
+    let from_ok = from.is_some_and(|f| f.trim() == phone.as_str());
+    let expected = format!("K{}", card.serial);
+    let text_ok = text.is_some_and(|t| t.trim().eq_ignore_ascii_case(&expected));
+    if from_ok && text_ok {
+        Ok(())
+    } else {
+        Err(mismatch())
     }
 }
 
@@ -328,6 +420,30 @@ pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, Service
         .ok_or_else(|| ServiceError::invalid("invalid_password", format!("{field} is required")))?;
     Pin::parse(value)
         .map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
+}
+
+/// Random draws of a card number before giving up (each collides with probability at most
+/// cards issued / 10^8).
+const CARD_NO_DRAWS_MAX: usize = 32;
+
+/// A new card number: `S` and eight random digits, drawn again on the rare collision. Card
+/// numbers are not in issue order, so knowing one card's number tells nothing of another's
+/// (terminals cannot walk them; API.md "Conventions").
+pub(crate) fn new_card_no(tx: &mut dyn crate::store::Tx) -> Result<CardNo, ServiceError> {
+    for _ in 0..CARD_NO_DRAWS_MAX {
+        let bytes = random_bytes::<8>().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        // 2^64 is 1.8 × 10^11 times 10^8: the modulo's bias is far below anything measurable.
+        let n = u64::from_le_bytes(*bytes) % 100_000_000;
+        let Some(card_no) = CardNo::from_sequence(n).filter(|_| n > 0) else {
+            continue;
+        };
+        if tx.card(&card_no, false)?.is_none() {
+            return Ok(card_no);
+        }
+    }
+    Err(ServiceError::Internal(format!(
+        "no free card number in {CARD_NO_DRAWS_MAX} random draws"
+    )))
 }
 
 /// A fresh 32-character card identification code.
@@ -386,14 +502,19 @@ mod tests {
 }
 
 impl Service {
-    /// R-CR-2: every movement on the personal account, for a clerk or the holder.
+    /// R-CR-2: every movement on the personal account, for a clerk or the holder, a page at a
+    /// time: at most `limit` (default 200, at most 1000) after the entry `after`.
     pub async fn ledger(
         &self,
         actor: &Actor,
         card_no: &str,
+        after: Option<i64>,
+        limit: Option<u32>,
     ) -> Result<Vec<crate::model::LedgerEntry>, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin, Role::Cardholder])?;
         let card_no = parse_card_no(card_no)?;
+        let limit = crate::admin::page_limit(limit)?;
+        let after = after.unwrap_or(0).max(0);
         let own =
             (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
         self.db
@@ -403,7 +524,7 @@ impl Service {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }
                 // D-10: the ledger follows the person onto a replacement card.
-                Ok(tx.ledger_of(&card.id_number)?)
+                Ok(tx.ledger_of(&card.id_number, after, limit)?)
             })
             .await
     }

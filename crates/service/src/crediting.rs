@@ -22,7 +22,7 @@ pub const CREDIT_BATCH_ROWS_DEFAULT: u32 = 20_000;
 /// Months examined per statement.
 const MONTH_PAGE_ROWS_MAX: u32 = 10_000;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CreditingSummary {
     /// Months whose payment data arrived in this run.
     pub months_arrived: u64,
@@ -34,6 +34,8 @@ pub struct CreditingSummary {
     pub accounts_credited: u64,
     pub amount: Fen,
     pub waiting_for_card: u64,
+    /// D-14: cards whose credit would have passed the balance ceiling: not credited this run.
+    pub over_ceiling: Vec<String>,
     pub batches: u64,
 }
 
@@ -151,14 +153,20 @@ impl Service {
                 .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
                 .map_err(|e| ServiceError::Internal(e.to_string()))?;
             let from = position.clone();
+            let balance_max = self.policy.limits.balance_max;
             let (done, next) = self
                 .db
-                .write(move |tx| credit_batch(tx, &todo, from, batch_rows, &claim, now))
+                .write(move |tx| {
+                    credit_batch(tx, &todo, from, batch_rows, &claim, now, balance_max)
+                })
                 .await?;
             summary.batches += 1;
             summary.accounts_credited += done.rows;
-            summary.amount = Fen(summary.amount.0 + done.amount.0);
+            summary.amount = summary.amount.checked_add(done.amount).ok_or_else(|| {
+                ServiceError::Internal("the crediting total overflows 64 bits".into())
+            })?;
             summary.waiting_for_card += done.waiting_for_card;
+            summary.over_ceiling.extend(done.over_ceiling);
             summary.months_credited += done.months_credited;
             progress(summary.accounts_credited);
             position = Position {
@@ -193,7 +201,9 @@ impl Service {
             if completed_on.is_some() {
                 break;
             }
-            paid = Fen(paid.0 + p.amount.0);
+            paid = paid.checked_add(p.amount).ok_or_else(|| {
+                ServiceError::Internal("a month's payments overflow 64 bits".into())
+            })?;
             if paid >= record.month.assessed {
                 completed_on = Some(p.paid_on);
             }
@@ -220,11 +230,12 @@ struct Position {
     month_waiting: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct BatchDone {
     rows: u64,
     amount: Fen,
     waiting_for_card: u64,
+    over_ceiling: Vec<String>,
     months_credited: u64,
 }
 
@@ -238,6 +249,7 @@ fn credit_batch(
     batch_rows: u32,
     claim: &str,
     now: jiff::Timestamp,
+    balance_max: Fen,
 ) -> Result<(BatchDone, Position), ServiceError> {
     let mut done = BatchDone::default();
     let mut position = Position { index: 0, ..from };
@@ -252,12 +264,19 @@ fn credit_batch(
             limit,
             claim,
             now,
+            balance_max,
         )?;
+        let skipped = batch.waiting_for_card + batch.over_ceiling.len() as u64;
         done.rows += batch.rows;
-        done.amount = Fen(done.amount.0 + batch.amount.0);
+        done.amount = done
+            .amount
+            .checked_add(batch.amount)
+            .ok_or_else(|| ServiceError::Internal("a crediting batch overflows 64 bits".into()))?;
         done.waiting_for_card += batch.waiting_for_card;
-        position.month_waiting += batch.waiting_for_card;
-        remaining = remaining.saturating_sub(batch.rows + batch.waiting_for_card);
+        done.over_ceiling.extend(batch.over_ceiling);
+        // A month with a credit left due (no card yet, or the ceiling) is not done yet.
+        position.month_waiting += skipped;
+        remaining = remaining.saturating_sub(batch.rows + skipped);
         match last {
             // The page was full: the month may go on in the next transaction.
             Some(last) => {

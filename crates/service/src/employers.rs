@@ -401,7 +401,8 @@ fn record_payment(
     mut payment: PaymentRecord,
 ) -> Result<bool, ServiceError> {
     if let Some(reference) = &payment.reference
-        && let Some(existing) = tx.payment_by_reference(reference)?
+        && let Some(existing) =
+            tx.payment_by_reference(&payment.employer_id, payment.source, reference)?
     {
         if same_payment(&existing, &payment) {
             return Ok(false);

@@ -11,6 +11,29 @@ use shebao_domain::Role;
 
 pub const JOB_NAMES: [&str; 2] = ["monthly-deadline", "crediting"];
 
+/// Cards named in a summary at most (the rest are counted).
+const OVER_CEILING_NAMED_MAX: usize = 20;
+
+/// D-14: the cards whose credit was not made because it would pass the balance ceiling.
+fn over_ceiling_note(cards: &[String]) -> String {
+    let named: Vec<&str> = cards
+        .iter()
+        .take(OVER_CEILING_NAMED_MAX)
+        .map(String::as_str)
+        .collect();
+    let more = cards.len().saturating_sub(named.len());
+    format!(
+        "; {} credits not made because the balance would pass the ceiling (D-14): {}{}",
+        cards.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
+}
+
 fn known(name: &str) -> Result<&'static str, ServiceError> {
     JOB_NAMES
         .iter()
@@ -67,20 +90,21 @@ impl Service {
                 .run_crediting(batch_rows.unwrap_or(CREDIT_BATCH_ROWS_DEFAULT), progress)
                 .await
                 .map(|s| {
-                    (
-                        format!(
-                            "{} accounts credited, {} fen in all, in {} batches; {} months' data arrived, {} months fully credited, {} still waiting for data, {} waiting for a calendar year, {} people waiting for a card",
-                            s.accounts_credited,
-                            s.amount.0,
-                            s.batches,
-                            s.months_arrived,
-                            s.months_credited,
-                            s.months_waiting,
-                            s.months_without_calendar,
-                            s.waiting_for_card
-                        ),
+                    let mut summary = format!(
+                        "{} accounts credited, {} fen in all, in {} batches; {} months' data arrived, {} months fully credited, {} still waiting for data, {} waiting for a calendar year, {} people waiting for a card",
                         s.accounts_credited,
-                    )
+                        s.amount.0,
+                        s.batches,
+                        s.months_arrived,
+                        s.months_credited,
+                        s.months_waiting,
+                        s.months_without_calendar,
+                        s.waiting_for_card
+                    );
+                    if !s.over_ceiling.is_empty() {
+                        summary.push_str(&over_ceiling_note(&s.over_ceiling));
+                    }
+                    (summary, s.accounts_credited)
                 }),
         };
         let finished_at = self.clock.now();

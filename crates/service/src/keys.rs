@@ -184,6 +184,25 @@ pub fn verify_query_password(hash: &str, password: &str) -> bool {
         .is_ok()
 }
 
+/// An argon2id hash of a random password nobody knows, made once: logins for an ID number
+/// with no query-password hash (unknown, or still on the initial password) verify against it,
+/// so every login costs the same (D-4).
+pub fn dummy_query_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let secret = random_bytes::<16>()
+            .map(|b| hex::encode(*b))
+            .unwrap_or_else(|_| "shebao-dummy-query-password".into());
+        // Hashing with the crate's defaults cannot fail for a short ASCII password; should it,
+        // the fallback is still a well-formed PHC string that verifies nothing.
+        hash_query_password(&secret).unwrap_or_else(|_| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c2hlYmFvZHVtbXlzYWx0$\
+             AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                .into()
+        })
+    })
+}
+
 /// Constant-time equality of two strings (for the initial query password).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()

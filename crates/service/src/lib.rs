@@ -25,7 +25,9 @@ mod settlement;
 mod support;
 pub mod views;
 
-pub use admin::NewActor;
+pub use admin::{
+    ADMIN_TOKEN_CHARS_MIN, AUDIT_LIMIT_MAX, LIST_LIMIT_DEFAULT, NewActor, StartupAdmin,
+};
 pub use bench::CreditingBench;
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationChannel, ActivationRequest};
@@ -59,39 +61,98 @@ pub struct Service {
     pub(crate) calendar: RwLock<Arc<WorkCalendar>>,
     /// One batch job at a time on this server.
     pub(crate) job_lock: tokio::sync::Mutex<()>,
-    /// Staff and terminal actors by token digest (they never change once created).
+    /// Staff and terminal actors by token digest, each for at most the cache's age bound.
     pub(crate) staff_tokens: TokenCache,
 }
 
-/// A bounded map of token digests to staff actors.
-#[derive(Default)]
-pub(crate) struct TokenCache(std::sync::RwLock<std::collections::HashMap<String, model::Actor>>);
+/// The monotonic clock, for ages of cached entries only: no rule of the domain reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Monotonic(std::time::Instant);
+
+impl Monotonic {
+    pub(crate) fn now() -> Monotonic {
+        Monotonic(std::time::Instant::now())
+    }
+}
+
+/// How long a cached staff token is trusted before the database is asked again: a revoked
+/// token stops working within this bound on every server sharing the database (API.md
+/// "Actors": within 10 s).
+pub const TOKEN_CACHE_AGE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A bounded map of token digests to staff actors, each entry trusted for `max_age`.
+pub(crate) struct TokenCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, (model::Actor, Monotonic)>>,
+    max_age: std::time::Duration,
+}
 
 impl TokenCache {
     /// Entries kept at most; the map starts over when full (a re-read costs one query).
     const ENTRIES_MAX: usize = 10_000;
 
-    fn get(&self, digest: &str) -> Option<model::Actor> {
-        match self.0.read() {
-            Ok(map) => map.get(digest).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(digest).cloned(),
+    fn new(max_age: std::time::Duration) -> TokenCache {
+        TokenCache {
+            entries: Default::default(),
+            max_age,
         }
     }
 
-    fn put(&self, digest: String, actor: model::Actor) {
-        let mut map = match self.0.write() {
+    fn read(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<String, (model::Actor, Monotonic)>>
+    {
+        match self.entries.read() {
             Ok(map) => map,
             Err(poisoned) => poisoned.into_inner(),
-        };
+        }
+    }
+
+    fn write(
+        &self,
+    ) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<String, (model::Actor, Monotonic)>>
+    {
+        match self.entries.write() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// The actor cached for `digest` if its entry is younger than the age bound at `now`.
+    fn get(&self, digest: &str, now: Monotonic) -> Option<model::Actor> {
+        self.read()
+            .get(digest)
+            .filter(|(_, at)| now.0.saturating_duration_since(at.0) < self.max_age)
+            .map(|(actor, _)| actor.clone())
+    }
+
+    fn put(&self, digest: String, actor: model::Actor, now: Monotonic) {
+        let mut map = self.write();
         if map.len() >= Self::ENTRIES_MAX {
             map.clear();
         }
-        map.insert(digest, actor);
+        map.insert(digest, (actor, now));
+    }
+
+    /// Forgets every token of the actor `id` (on this server, at once).
+    fn forget_actor(&self, id: &str) {
+        self.write().retain(|_, (actor, _)| actor.id != id);
     }
 }
 
 impl Service {
     pub fn new(db: Database, clock: Arc<dyn Clock>, policy: Policy, keys: PinKeyring) -> Service {
+        Service::with_token_cache_age(db, clock, policy, keys, TOKEN_CACHE_AGE_DEFAULT)
+    }
+
+    /// The same with another age bound for cached staff tokens (tests of revocation across
+    /// servers use a short one).
+    pub fn with_token_cache_age(
+        db: Database,
+        clock: Arc<dyn Clock>,
+        policy: Policy,
+        keys: PinKeyring,
+        token_cache_age: std::time::Duration,
+    ) -> Service {
         Service {
             db,
             clock,
@@ -99,7 +160,7 @@ impl Service {
             keys: Arc::new(keys),
             calendar: RwLock::new(Arc::new(WorkCalendar::shipped().clone())),
             job_lock: tokio::sync::Mutex::new(()),
-            staff_tokens: TokenCache::default(),
+            staff_tokens: TokenCache::new(token_cache_age),
         }
     }
 

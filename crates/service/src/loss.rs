@@ -12,7 +12,7 @@ use crate::views::CardView;
 use jiff::civil::Date;
 use shebao_domain::card::{LossError, LossKind, Replacement, ReplacementReason};
 use shebao_domain::time::business_date;
-use shebao_domain::{AgentPolicy, Card, CardNo, CardStatus, Evidence, Fen, Role};
+use shebao_domain::{AgentPolicy, Card, CardStatus, Evidence, Fen, Role};
 
 /// What a replacement application answers (API.md).
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ impl Service {
                 {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 let evidence = match kind {
                     // R-LS-3: in person with ID, or an agent with both IDs and a power of attorney.
                     LossKind::Formal => Some(check_evidence(
@@ -198,7 +198,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
                 let kind = card.release_loss(now).map_err(loss_error)?;
                 tx.update_card(&card)?;
@@ -244,7 +244,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut old = load_card(tx, &card_no, true)?;
-                settle(tx, &mut old, now)?;
+                settle(tx, &mut old, now, &policy)?;
                 if old.status == CardStatus::Replaced {
                     return Err(loss_error(LossError::Replaced));
                 }
@@ -260,8 +260,7 @@ impl Service {
                         .map_err(loss_error)?;
                 }
                 let seq = tx.next_sequence("card")?;
-                let new_no = CardNo::from_sequence(seq)
-                    .ok_or_else(|| ServiceError::Internal("card numbers exhausted".into()))?;
+                let new_no = crate::cards::new_card_no(tx)?;
                 let fee = reason.fee(policy.replacement_fee);
                 let replacement = Replacement {
                     replaces: old.card_no.clone(),
@@ -319,7 +318,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
                 let today = business_date(now);
                 let Some(replacement) = card.replacement.as_mut() else {
@@ -367,7 +366,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 if card.status == CardStatus::Replaced {
                     return Err(loss_error(LossError::Replaced));
                 }

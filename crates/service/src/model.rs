@@ -15,7 +15,49 @@ pub struct Actor {
     pub id_number: Option<String>,
     /// A cardholder who still has the initial query password may only change it (R-PW-8).
     pub must_change_password: bool,
+    /// For a cardholder: the self-service session this actor stands for.
+    pub session_id: Option<String>,
     pub created_at: Timestamp,
+    /// Where the actor came from: the start-up admin tokens are kept in step with their
+    /// source (`SHEBAO_ADMIN_TOKEN`, the generated token file).
+    pub source: ActorSource,
+    /// Once set, the token no longer works (`DELETE /admin/actors/{id}`).
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Where an actor came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorSource {
+    /// `POST /admin/actors` or `shebao create-actor`.
+    Api,
+    /// `SHEBAO_ADMIN_TOKEN`: an admin only while the variable names it.
+    EnvToken,
+    /// The token generated at first start and kept in the data dir.
+    Generated,
+    /// A start-up admin from before sources were recorded: sorted out at the next start.
+    Startup,
+}
+
+impl ActorSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorSource::Api => "api",
+            ActorSource::EnvToken => "env",
+            ActorSource::Generated => "generated",
+            ActorSource::Startup => "startup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ActorSource::Api,
+            ActorSource::EnvToken,
+            ActorSource::Generated,
+            ActorSource::Startup,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -180,11 +222,14 @@ pub struct JobRun {
     pub rows: i64,
 }
 
-/// One credit the crediting job applied.
-#[derive(Debug, Clone, Copy, Default)]
+/// What one crediting statement set applied.
+#[derive(Debug, Clone, Default)]
 pub struct CreditBatch {
     pub rows: u64,
     pub amount: Fen,
     /// Rows skipped because the person holds no usable card yet.
     pub waiting_for_card: u64,
+    /// D-14: cards whose balance plus the credit would pass the ceiling; their credit is not
+    /// made (it stays due and is tried again on the next run).
+    pub over_ceiling: Vec<String>,
 }

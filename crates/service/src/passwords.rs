@@ -219,7 +219,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                let settled = settle(tx, &mut card, now)?;
+                let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 if !account.is_active(&card) {
                     if settled {
@@ -331,7 +331,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                let settled = settle(tx, &mut card, now)?;
+                let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 let keep_settled =
                     |tx: &mut dyn crate::store::Tx, card: &Card| -> Result<(), ServiceError> {
@@ -453,7 +453,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 evidence
                     .check_holder_or_agent(&card.id_number, &policy.agent)
@@ -511,11 +511,11 @@ impl Service {
             .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
-        let actor = actor.clone();
+        let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 Account::Social.require_usable(&card)?;
                 evidence
                     .check_holder_in_person()

@@ -4,12 +4,11 @@ use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::PinContext;
 use crate::model::{Actor, Employer};
+use crate::passwords::check_new_pin;
 use crate::support::{Audit, parse_id_number, require_role};
 use crate::views::{LegacyView, PersonView};
 use shebao_domain::time::business_date;
-use shebao_domain::{
-    Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, RegionCode, Role, WebLoginThrottle,
-};
+use shebao_domain::{Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, RegionCode, Role};
 use zeroize::Zeroizing;
 
 pub struct NewPerson {
@@ -35,20 +34,28 @@ pub struct NewEmployer {
     pub prev_year_avg_wage_fen: Option<i64>,
 }
 
-const NAME_CHARS_MAX: usize = 64;
+/// A name as stored (NFC, nothing invisible): 422 `invalid_name` otherwise.
+pub(crate) fn parse_name(name: &str, field: &str) -> Result<String, ServiceError> {
+    shebao_domain::parse_name(name)
+        .map_err(|e| ServiceError::invalid("invalid_name", format!("{field}: {e}")))
+}
 
-fn parse_name(name: &str, field: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > NAME_CHARS_MAX
-        || name.chars().any(char::is_control)
-    {
-        return Err(ServiceError::invalid(
-            "invalid_name",
-            format!("{field} must be 1-{NAME_CHARS_MAX} printable characters"),
-        ));
+/// D-14: an amount of money from a request, within `1..=max` (or `0..=max` where zero is a
+/// real value): 422 `invalid_amount` otherwise.
+pub(crate) fn bounded_fen(
+    value: i64,
+    min: i64,
+    max: Fen,
+    field: &str,
+) -> Result<Fen, ServiceError> {
+    if (min..=max.0).contains(&value) {
+        Ok(Fen(value))
+    } else {
+        Err(ServiceError::invalid(
+            "invalid_amount",
+            format!("{field} must be between {min} and {} (D-14)", max.0),
+        ))
     }
-    Ok(name.to_owned())
 }
 
 pub(crate) fn parse_region(
@@ -105,15 +112,19 @@ impl Service {
             (_, given) => given,
         };
         let region = parse_region(input.region.as_deref(), &self.policy.home_region)?;
-        let contribution_base = match input.contribution_base_fen {
-            Some(v) if v < 0 => {
-                return Err(ServiceError::invalid(
-                    "invalid_amount",
-                    "contribution_base_fen must not be negative",
-                ));
-            }
-            other => other.map(Fen),
-        };
+        let limits = self.policy.limits;
+        // D-14: a contribution base is a month's wage: positive and within the ceiling.
+        let contribution_base = input
+            .contribution_base_fen
+            .map(|v| bounded_fen(v, 1, limits.contribution_base_max, "contribution_base_fen"))
+            .transpose()?;
+        // D-14: a legacy card's balance comes only from the bureau's own records.
+        if input.legacy_card.is_some() && actor.role != Role::Clerk {
+            return Err(ServiceError::forbidden(
+                "legacy_card comes from the bureau's records: only a clerk may send it (D-14)",
+            ));
+        }
+        let mut legacy_pin = None;
         let legacy_card = match input.legacy_card {
             None => None,
             Some(legacy) => {
@@ -127,25 +138,24 @@ impl Service {
                         "legacy_card.number is 1-32 letters or digits",
                     ));
                 }
-                if legacy.balance_fen < 0 {
-                    return Err(ServiceError::invalid(
-                        "invalid_amount",
-                        "legacy_card.balance_fen must not be negative",
-                    ));
+                let balance = bounded_fen(
+                    legacy.balance_fen,
+                    0,
+                    limits.legacy_balance_max,
+                    "legacy_card.balance_fen",
+                )?;
+                if let Some(p) = legacy.password.as_deref() {
+                    legacy_pin = Some(Pin::parse(p).map_err(|e| {
+                        ServiceError::invalid(
+                            "invalid_password",
+                            format!("legacy_card.password: {e}"),
+                        )
+                    })?);
                 }
-                let password = match legacy.password.as_deref() {
-                    None => None,
-                    Some(p) => {
-                        let pin = Pin::parse(p).map_err(|e| {
-                            ServiceError::invalid("invalid_password", e.to_string())
-                        })?;
-                        Some(self.keys.seal(PinContext::Legacy(&number), &pin))
-                    }
-                };
                 Some(LegacyCard {
                     number,
-                    balance: Fen(legacy.balance_fen),
-                    password,
+                    balance,
+                    password: None,
                     migrated_at: None,
                 })
             }
@@ -160,9 +170,18 @@ impl Service {
             contribution_base,
             legacy_card,
             query_password_hash: None,
-            web_login: WebLoginThrottle::default(),
             created_at: now,
         };
+        // R-PW-2: a carried-over password is refused as any new password would be (it is
+        // enabled on the new card, D-11).
+        let mut person = person;
+        if let (Some(pin), Some(legacy)) = (legacy_pin, person.legacy_card.as_ref()) {
+            check_new_pin(&self.policy, &person, &pin)?;
+            let sealed = self.keys.seal(PinContext::Legacy(&legacy.number), &pin);
+            if let Some(legacy) = person.legacy_card.as_mut() {
+                legacy.password = Some(sealed);
+            }
+        }
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
@@ -221,15 +240,18 @@ impl Service {
         let now = self.clock.now();
         let name = parse_name(&input.name, "name")?;
         let region = parse_region(input.region.as_deref(), &self.policy.home_region)?;
-        let prev_year_avg_wage = match input.prev_year_avg_wage_fen {
-            Some(v) if v < 0 => {
-                return Err(ServiceError::invalid(
-                    "invalid_amount",
-                    "prev_year_avg_wage_fen must not be negative",
-                ));
-            }
-            other => other.map(Fen),
-        };
+        // D-14: a monthly average wage, positive and within the ceiling.
+        let prev_year_avg_wage = input
+            .prev_year_avg_wage_fen
+            .map(|v| {
+                bounded_fen(
+                    v,
+                    1,
+                    self.policy.limits.contribution_base_max,
+                    "prev_year_avg_wage_fen",
+                )
+            })
+            .transpose()?;
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {

@@ -5,8 +5,8 @@
 use jiff::SignedDuration;
 use serde::Deserialize;
 use shebao_domain::{
-    AgentPolicy, ContributionPolicy, CreditRules, Fen, InitialPassword, Month, Policy, RegionCode,
-    RuleSet, SettlementPolicy, WeakPasswordRule, WebLoginPolicy,
+    AgentPolicy, ContributionPolicy, CreditRules, Fen, InitialPassword, MoneyLimits, Month, Policy,
+    RegionCode, RuleSet, SettlementPolicy, WeakPasswordRule, WebLoginPolicy,
 };
 
 /// The policies shipped in the binary, by name.
@@ -43,7 +43,20 @@ struct PolicyFile {
     contribution: ContributionSection,
     crediting: Vec<CreditingSection>,
     settlement: SettlementSection,
+    limits: LimitsSection,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    legacy_balance_fen_max: i64,
+    balance_fen_max: i64,
+    contribution_base_fen_max: i64,
+}
+
+/// Ten billion yuan: no ceiling of D-14 may be set above it, so that sums of a few amounts
+/// (a balance plus a credit) stay far inside 64 bits.
+const CEILING_FEN_MAX: i64 = 1_000_000_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,6 +232,7 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             "settlement.emergency_filing_working_days must be between 1 and 30 (R-MS-3)",
         ));
     }
+    let limits = money_limits(&file.limits, &invalid)?;
     let settlement = SettlementPolicy {
         outpatient_fixed_fee: Fen(st.outpatient_fixed_fee_fen),
         inpatient_ratio_bp: st.inpatient_ratio_bp,
@@ -249,6 +263,36 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         replacement_fee: shebao_domain::Fen(file.replacement.fee_fen),
         contribution,
         settlement,
+        limits,
+    })
+}
+
+/// D-14: each ceiling is positive and at most [`CEILING_FEN_MAX`]; a legacy balance fits in an
+/// account.
+fn money_limits(
+    l: &LimitsSection,
+    invalid: &dyn Fn(&str) -> PolicyError,
+) -> Result<MoneyLimits, PolicyError> {
+    for (field, value) in [
+        ("legacy_balance_fen_max", l.legacy_balance_fen_max),
+        ("balance_fen_max", l.balance_fen_max),
+        ("contribution_base_fen_max", l.contribution_base_fen_max),
+    ] {
+        if !(1..=CEILING_FEN_MAX).contains(&value) {
+            return Err(invalid(&format!(
+                "limits.{field} must be between 1 and {CEILING_FEN_MAX} (D-14)"
+            )));
+        }
+    }
+    if l.legacy_balance_fen_max > l.balance_fen_max {
+        return Err(invalid(
+            "limits.legacy_balance_fen_max must not exceed limits.balance_fen_max (D-14)",
+        ));
+    }
+    Ok(MoneyLimits {
+        legacy_balance_max: Fen(l.legacy_balance_fen_max),
+        balance_max: Fen(l.balance_fen_max),
+        contribution_base_max: Fen(l.contribution_base_fen_max),
     })
 }
 
@@ -404,6 +448,42 @@ mod tests {
             }
         );
         assert_eq!(national.settlement.emergency_filing_working_days, 3);
+        // D-14: the national ceilings, the same in every shipped profile.
+        for policy in [&national, &guangxi, &shenyang] {
+            assert_eq!(policy.limits, MoneyLimits::NATIONAL, "{}", policy.name);
+        }
+    }
+
+    // D-14: ceilings are validated at load.
+    #[test]
+    fn ceilings_are_validated() {
+        let base = SHIPPED[0].1;
+        let zero = base.replace("balance_fen_max = 50000000 ", "balance_fen_max = 0 ");
+        assert_ne!(zero, base);
+        let err = parse(&zero).unwrap_err().to_string();
+        assert!(err.contains("limits.balance_fen_max"), "{err}");
+        let huge = base.replace(
+            "contribution_base_fen_max = 5000000 ",
+            "contribution_base_fen_max = 9223372036854775807 ",
+        );
+        assert_ne!(huge, base);
+        assert!(
+            parse(&huge)
+                .unwrap_err()
+                .to_string()
+                .contains("contribution_base_fen_max")
+        );
+        let legacy_above = base.replace(
+            "legacy_balance_fen_max = 5000000 ",
+            "legacy_balance_fen_max = 60000000 ",
+        );
+        assert_ne!(legacy_above, base);
+        assert!(
+            parse(&legacy_above)
+                .unwrap_err()
+                .to_string()
+                .contains("must not exceed")
+        );
     }
 
     // A region switches to the 2021 reform on a date by adding a rule set.

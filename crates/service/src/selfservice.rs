@@ -1,53 +1,71 @@
-//! The cardholder's self-service login with the online query password (R-PW-8, D-4).
+//! The cardholder's self-service login with the online query password (R-PW-8, D-4, D-19).
 //!
 //! The query password is separate from both transaction passwords; a wrong one slows the
 //! next login down (D-4) and never locks the card. The transaction password can never be set
 //! or read here.
+//!
+//! Someone who knows an ID number must learn nothing from the login about whether it is
+//! registered: an unknown number is throttled like a known one (its counter lives in the same
+//! table, keyed by the number), answered the same 401, and costs the same argon2id
+//! verification (against a dummy hash). A query password that falls into the wrong hands can
+//! be won back: a clerk resets it to the initial one (D-19), and a change or a reset ends the
+//! other sessions.
 
 use crate::Service;
 use crate::error::ServiceError;
 use crate::keys::{
-    constant_time_eq, hash_query_password, new_token, token_digest, verify_query_password,
+    constant_time_eq, dummy_query_password_hash, hash_query_password, new_token, token_digest,
+    verify_query_password,
 };
-use crate::model::{Actor, Session};
+use crate::model::{Actor, ActorSource, Session};
 use crate::support::{Audit, load_person, parse_id_number, require_role};
-use jiff::SignedDuration;
-use shebao_domain::{IdNumber, Person, Role};
+use jiff::{SignedDuration, Timestamp};
+use shebao_domain::{Evidence, IdNumber, Person, Role, WebLoginThrottle};
 use zeroize::Zeroizing;
 
 /// How long a self-service session lasts.
 pub const SESSION_DURATION: SignedDuration = SignedDuration::from_hours(2);
+/// A login throttle with no failure for this long is forgotten (D-4: it slows guessing down;
+/// a day of quiet starts the count again).
+pub const THROTTLE_QUIET: SignedDuration = SignedDuration::from_hours(24);
 const QUERY_PASSWORD_CHARS_MIN: usize = 8;
 const QUERY_PASSWORD_CHARS_MAX: usize = 64;
 
 pub struct LoginResult {
     pub token: Zeroizing<String>,
     pub must_change_password: bool,
-    pub expires_at: jiff::Timestamp,
+    pub expires_at: Timestamp,
 }
 
-fn matches_query_password(person: &Person, candidate: &str) -> bool {
-    match &person.query_password_hash {
+/// Whether `candidate` is the query password of `person` (`None`: no such person). Always
+/// exactly one argon2id verification, whoever asks about whatever number: the time an answer
+/// takes tells nothing.
+fn matches_query_password(person: Option<&Person>, candidate: &str) -> bool {
+    match person.and_then(|p| p.query_password_hash.as_deref()) {
         Some(hash) => verify_query_password(hash, candidate),
-        // R-PW-8: never set: the initial one is the last 8 ID digits, X read as 0.
-        None => constant_time_eq(&person.id_number.initial_query_password(), candidate),
+        None => {
+            // The dummy verification costs what a real one costs; its answer is discarded.
+            let _ = verify_query_password(dummy_query_password_hash(), candidate);
+            // R-PW-8: never set: the initial one is the last 8 ID digits, X read as 0.
+            person
+                .is_some_and(|p| constant_time_eq(&p.id_number.initial_query_password(), candidate))
+        }
     }
 }
 
 fn throttled(
-    person: &Person,
-    now: jiff::Timestamp,
+    throttle: &WebLoginThrottle,
+    now: Timestamp,
     policy: &shebao_domain::Policy,
 ) -> Result<(), ServiceError> {
-    person
-        .web_login
+    throttle
         .check(now, &policy.web_login)
         .map_err(|wait| ServiceError::TooManyAttempts {
             retry_after_s: u64::try_from(wait.as_secs()).unwrap_or(0).max(1),
         })
 }
 
-fn self_actor(id: &IdNumber, now: jiff::Timestamp) -> Actor {
+fn self_actor(id: &IdNumber, now: Timestamp) -> Actor {
     Actor {
         id: format!("self:{}", id.masked()),
         role: Role::Cardholder,
@@ -56,8 +74,17 @@ fn self_actor(id: &IdNumber, now: jiff::Timestamp) -> Actor {
         employer_id: None,
         id_number: Some(id.as_str().to_owned()),
         must_change_password: false,
+        session_id: None,
         created_at: now,
+        source: ActorSource::Api,
+        revoked_at: None,
     }
+}
+
+/// The holder's own ID number, from a cardholder actor.
+fn own_id(actor: &Actor) -> Result<IdNumber, ServiceError> {
+    require_role(actor, &[Role::Cardholder])?;
+    parse_id_number(actor.id_number.as_deref().unwrap_or_default())
 }
 
 impl Service {
@@ -73,41 +100,47 @@ impl Service {
         let unknown =
             || ServiceError::Unauthorized("the ID number or query password is wrong".into());
         // Read and throttle first; the slow hash runs off the writer.
-        let person = self
+        let (person, throttle) = self
             .db
             .read({
                 let id = id.clone();
-                move |tx| Ok(tx.person(&id, false)?)
+                move |tx| {
+                    Ok((
+                        tx.person(&id, false)?,
+                        tx.login_throttle(id.as_str(), false)?,
+                    ))
+                }
             })
-            .await?
-            .ok_or_else(unknown)?;
-        throttled(&person, now, &policy)?;
-        let right = {
-            let person = person.clone();
-            tokio::task::spawn_blocking(move || matches_query_password(&person, &query_password))
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?
-        };
+            .await?;
+        throttled(&throttle, now, &policy)?;
+        let right = tokio::task::spawn_blocking(move || {
+            matches_query_password(person.as_ref(), &query_password)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let token = new_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
         let digest = token_digest(&token);
         let session_id = digest[..16].to_owned();
         self.db
             .write(move |tx| {
-                let mut person = load_person(tx, &id, true)?;
-                // Another failure may have landed meanwhile.
-                throttled(&person, now, &policy)?;
+                // Racing logins for one number queue on its throttle row (D-4 counts each).
+                let mut throttle = tx.login_throttle(id.as_str(), true)?;
+                throttled(&throttle, now, &policy)?;
                 let actor = self_actor(&id, now);
-                if !right {
-                    person.web_login.record_failure(now);
-                    tx.update_person(&person)?;
+                let person = if right { tx.person(&id, false)? } else { None };
+                let Some(person) = person else {
+                    throttle.record_failure(now);
+                    tx.put_login_throttle(id.as_str(), &throttle)?;
                     Audit::new("self.login")
                         .person(&id)
                         .outcome("wrong_password")
                         .record(tx, &actor, now)?;
                     return Ok(Err(unknown()));
-                }
-                person.web_login.record_success();
-                tx.update_person(&person)?;
+                };
+                tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
+                // Expired sessions and long-quiet throttles go as new sessions come.
+                let quiet_since = now.checked_sub(THROTTLE_QUIET).unwrap_or(now);
+                tx.sweep_sessions(now, quiet_since)?;
                 let expires_at = now.checked_add(SESSION_DURATION).unwrap_or(now);
                 tx.insert_session(
                     &Session {
@@ -130,15 +163,15 @@ impl Service {
             .await?
     }
 
-    /// R-PW-8: change the query password (forced at first login).
+    /// R-PW-8: change the query password (forced at first login). Every other session of the
+    /// person ends: whoever else knew the old one is out.
     pub async fn change_query_password(
         &self,
         actor: &Actor,
         old_password: Zeroizing<String>,
         new_password: Zeroizing<String>,
     ) -> Result<(), ServiceError> {
-        require_role(actor, &[Role::Cardholder])?;
-        let id = parse_id_number(actor.id_number.as_deref().unwrap_or_default())?;
+        let id = own_id(actor)?;
         let now = self.clock.now();
         let n = new_password.chars().count();
         if !(QUERY_PASSWORD_CHARS_MIN..=QUERY_PASSWORD_CHARS_MAX).contains(&n)
@@ -159,16 +192,21 @@ impl Service {
             ));
         }
         let policy = self.policy.clone();
-        let person = self
+        let (person, throttle) = self
             .db
             .read({
                 let id = id.clone();
-                move |tx| load_person(tx, &id, false)
+                move |tx| {
+                    Ok((
+                        load_person(tx, &id, false)?,
+                        tx.login_throttle(id.as_str(), false)?,
+                    ))
+                }
             })
             .await?;
-        throttled(&person, now, &policy)?;
+        throttled(&throttle, now, &policy)?;
         let (right, hash) = tokio::task::spawn_blocking(move || {
-            let right = matches_query_password(&person, &old_password);
+            let right = matches_query_password(Some(&person), &old_password);
             let hash = if right {
                 Some(hash_query_password(&new_password))
             } else {
@@ -184,21 +222,25 @@ impl Service {
         let actor = actor.clone();
         self.db
             .write(move |tx| {
-                let mut person = load_person(tx, &id, true)?;
-                throttled(&person, now, &policy)?;
+                let mut throttle = tx.login_throttle(id.as_str(), true)?;
+                throttled(&throttle, now, &policy)?;
                 match (right, hash) {
                     (true, Some(hash)) => {
+                        let mut person = load_person(tx, &id, true)?;
                         person.query_password_hash = Some(hash);
-                        person.web_login.record_success();
                         tx.update_person(&person)?;
+                        tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
+                        let ended =
+                            tx.delete_sessions_of(id.as_str(), actor.session_id.as_deref())?;
                         Audit::new("self.query_password.change")
                             .person(&id)
+                            .detail(format!("{ended} other sessions ended"))
                             .record(tx, &actor, now)?;
                         Ok(Ok(()))
                     }
                     _ => {
-                        person.web_login.record_failure(now);
-                        tx.update_person(&person)?;
+                        throttle.record_failure(now);
+                        tx.put_login_throttle(id.as_str(), &throttle)?;
                         Audit::new("self.query_password.change")
                             .person(&id)
                             .outcome("wrong_password")
@@ -212,12 +254,72 @@ impl Service {
             .await?
     }
 
+    /// `POST /self/logout`: this session ends.
+    pub async fn logout(&self, actor: &Actor) -> Result<(), ServiceError> {
+        let id = own_id(actor)?;
+        let session = actor
+            .session_id
+            .clone()
+            .ok_or_else(|| ServiceError::Internal("a cardholder actor has a session".into()))?;
+        let now = self.clock.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |tx| {
+                tx.delete_session(&session)?;
+                Audit::new("self.logout")
+                    .person(&id)
+                    .record(tx, &actor, now)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// D-19, R-PW-10: a clerk gives the holder a fresh start. The query password returns to
+    /// the initial one (R-PW-8) with a forced change at the next login, the login throttle is
+    /// cleared, and every session of the person ends. The holder shows ID as for any reset
+    /// (R-LK-4: an agent brings what the policy asks).
+    pub async fn reset_query_password(
+        &self,
+        actor: &Actor,
+        id_number: &str,
+        evidence: Option<Evidence>,
+    ) -> Result<(), ServiceError> {
+        require_role(actor, &[Role::Clerk])?;
+        let id = parse_id_number(id_number)?;
+        let evidence = evidence
+            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        evidence
+            .check_holder_or_agent(&id, &self.policy.agent)
+            .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+        let now = self.clock.now();
+        let actor = actor.clone();
+        self.db
+            .write(move |tx| {
+                let mut person = load_person(tx, &id, true)?;
+                person.query_password_hash = None;
+                tx.update_person(&person)?;
+                tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
+                let ended = tx.delete_sessions_of(id.as_str(), None)?;
+                Audit::new("self.query_password.reset")
+                    .person(&id)
+                    .evidence(&evidence)
+                    .detail(format!(
+                        "query password back to the initial one, change forced; {ended} sessions ended"
+                    ))
+                    .record(tx, &actor, now)?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Resolves a bearer token to its actor: an actor token, or a live self-service session.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
         let digest = token_digest(token);
-        // Staff and terminal actors never change once created: their tokens are remembered,
-        // so a pharmacy's sale does not pay for a database read to say who it is.
-        if let Some(actor) = self.staff_tokens.get(&digest) {
+        let invalid = || ServiceError::Unauthorized("the token is not valid or has expired".into());
+        // Staff and terminal actors are remembered for a short while (the cache's age bound),
+        // so a pharmacy's sale does not pay for a database read to say who it is; a revocation
+        // reaches every server within that bound.
+        if let Some(actor) = self.staff_tokens.get(&digest, crate::Monotonic::now()) {
             return Ok(actor);
         }
         let now = self.clock.now();
@@ -226,24 +328,27 @@ impl Service {
             .db
             .read(move |tx| {
                 if let Some(actor) = tx.actor_by_token(&digest)? {
+                    if actor.revoked_at.is_some() {
+                        return Err(invalid());
+                    }
                     return Ok(actor);
                 }
                 let session = tx.session(&digest)?.filter(|s| s.expires_at > now);
                 let Some(session) = session else {
-                    return Err(ServiceError::Unauthorized(
-                        "the token is not valid or has expired".into(),
-                    ));
+                    return Err(invalid());
                 };
                 let id = parse_id_number(&session.id_number)?;
                 let person = load_person(tx, &id, false)?;
                 let mut actor = self_actor(&id, session.created_at);
                 actor.id = format!("session:{}", session.id);
+                actor.session_id = Some(session.id);
                 actor.must_change_password = person.must_change_query_password();
                 Ok(actor)
             })
             .await?;
-        if actor.role != shebao_domain::Role::Cardholder {
-            self.staff_tokens.put(cache_key, actor.clone());
+        if actor.role != Role::Cardholder {
+            self.staff_tokens
+                .put(cache_key, actor.clone(), crate::Monotonic::now());
         }
         Ok(actor)
     }

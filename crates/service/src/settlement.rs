@@ -72,6 +72,8 @@ pub struct FilingView {
     pub record: FilingRecord,
     /// Emergencies: the last day the filing could be made (R-MS-3).
     pub deadline: Option<Date>,
+    /// The same filing was on record already: this is it, and nothing new was filed.
+    pub existing: bool,
 }
 
 fn parse_txn_id(id: &str) -> Result<String, ServiceError> {
@@ -98,6 +100,25 @@ fn parse_amount(amount: i64, field: &str) -> Result<Fen, ServiceError> {
         ));
     }
     Ok(Fen(amount))
+}
+
+/// Runs a settlement's transaction. Should a racing repeat of the same `client_txn_id` have
+/// committed first (only PostgreSQL runs two at once: the key's unique index then refuses the
+/// second, which rolls back whole), it runs once more and finds the first answer there
+/// (STYLE 11), so racing repeats all get the first answer and never a 500.
+async fn write_once_per_txn_id<T, F>(db: &crate::store::Database, op: F) -> Result<T, ServiceError>
+where
+    T: Send + 'static,
+    F: Fn(&mut dyn crate::store::Tx) -> Result<T, ServiceError> + Send + Sync + 'static,
+{
+    let op = std::sync::Arc::new(op);
+    let again = op.clone();
+    match db.write(move |tx| op(tx)).await {
+        Err(ServiceError::Store(crate::store::StoreError::Duplicate(_))) => {
+            db.write(move |tx| again(tx)).await
+        }
+        other => other,
+    }
 }
 
 /// STYLE 11: the first answer for a repeated id with the same body; 409 for another body.
@@ -138,103 +159,101 @@ impl Service {
         let now = self.clock.now();
         let today = business_date(now);
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
-        self.db
-            .write(move |tx| {
-                if let Some([paid, cash, balance]) =
-                    replay(tx.settlement(&actor.id, &txn)?, &request)?
-                {
-                    return Ok(Ok(PurchaseResult {
-                        paid_from_account: paid,
-                        cash_due: cash,
-                        balance,
-                    }));
-                }
-                let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
-                require_usable(&card)?;
-                let person = load_person(tx, &card.id_number, false)?;
-                if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
-                    return Err(unit_locked_error());
-                }
-                if !card.ss.is_active() {
-                    return Err(ServiceError::NotActivated(
-                        "the social-security account is not activated yet".into(),
-                    ));
-                }
-                if card.ss.is_locked() {
-                    return Err(password_locked());
-                }
-                if card.ss.password_enabled() {
-                    let Some(pin) = &pin else {
-                        return Err(ServiceError::invalid(
-                            "invalid_password",
-                            "this card's password is enabled: the holder enters it (R-PW-5)",
-                        ));
-                    };
-                    match ss_attempt(&mut card, now, &policy, &keys, pin) {
-                        PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
-                        PasswordAttempt::Locked => return Err(password_locked()),
-                        PasswordAttempt::Wrong { remaining } => {
-                            // The count is kept (R-LK-1): commit it, then answer 422.
-                            tx.update_card(&card)?;
-                            Audit::new("purchase")
-                                .card(&card)
-                                .outcome(if remaining == 0 {
-                                    "locked"
-                                } else {
-                                    "wrong_password"
-                                })
-                                .detail(format!(
-                                    "wrong password, {remaining} tries left; nothing paid"
-                                ))
-                                .record(tx, &actor, now)?;
-                            return Ok(Err(ServiceError::WrongPassword {
-                                remaining_tries: Some(remaining),
-                            }));
-                        }
-                    }
-                }
-                let (paid, cash) = split_purchase(card.balance, amount);
-                card.balance = card
-                    .balance
-                    .checked_sub(paid)
-                    .ok_or_else(|| ServiceError::Internal("balance underflow".into()))?;
-                tx.update_card(&card)?;
-                if paid.0 > 0 {
-                    tx.append_ledger(&LedgerEntry {
-                        seq: None,
-                        card_no: card.card_no.to_string(),
-                        id_number: card.id_number.as_str().to_owned(),
-                        at: now,
-                        kind: "purchase".into(),
-                        amount: Fen(-paid.0),
-                        balance_after: card.balance,
-                        reference: Some(txn.clone()),
-                    })?;
-                }
-                tx.insert_settlement(&SettlementRecord {
-                    actor_id: actor.id.clone(),
-                    client_txn_id: txn.clone(),
-                    kind: "purchase".into(),
-                    card_no: card.card_no.to_string(),
-                    request,
-                    amounts: [paid, cash, card.balance],
-                    at: now,
-                })?;
-                Audit::new("purchase")
-                    .card(&card)
-                    .detail(format!(
-                        "purchase {txn}: {} fen, {} from the personal account, {} in cash",
-                        amount.0, paid.0, cash.0
-                    ))
-                    .record(tx, &actor, now)?;
-                Ok(Ok(PurchaseResult {
+        write_once_per_txn_id(&self.db, move |tx| {
+            if let Some([paid, cash, balance]) = replay(tx.settlement(&actor.id, &txn)?, &request)?
+            {
+                return Ok(Ok(PurchaseResult {
                     paid_from_account: paid,
                     cash_due: cash,
-                    balance: card.balance,
-                }))
-            })
-            .await?
+                    balance,
+                }));
+            }
+            let mut card = load_card(tx, &card_no, true)?;
+            settle(tx, &mut card, now, &policy)?;
+            require_usable(&card)?;
+            let person = load_person(tx, &card.id_number, false)?;
+            if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
+                return Err(unit_locked_error());
+            }
+            if !card.ss.is_active() {
+                return Err(ServiceError::NotActivated(
+                    "the social-security account is not activated yet".into(),
+                ));
+            }
+            if card.ss.is_locked() {
+                return Err(password_locked());
+            }
+            if card.ss.password_enabled() {
+                let Some(pin) = &pin else {
+                    return Err(ServiceError::invalid(
+                        "invalid_password",
+                        "this card's password is enabled: the holder enters it (R-PW-5)",
+                    ));
+                };
+                match ss_attempt(&mut card, now, &policy, &keys, pin) {
+                    PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
+                    PasswordAttempt::Locked => return Err(password_locked()),
+                    PasswordAttempt::Wrong { remaining } => {
+                        // The count is kept (R-LK-1): commit it, then answer 422.
+                        tx.update_card(&card)?;
+                        Audit::new("purchase")
+                            .card(&card)
+                            .outcome(if remaining == 0 {
+                                "locked"
+                            } else {
+                                "wrong_password"
+                            })
+                            .detail(format!(
+                                "wrong password, {remaining} tries left; nothing paid"
+                            ))
+                            .record(tx, &actor, now)?;
+                        return Ok(Err(ServiceError::WrongPassword {
+                            remaining_tries: Some(remaining),
+                        }));
+                    }
+                }
+            }
+            let (paid, cash) = split_purchase(card.balance, amount);
+            card.balance = card
+                .balance
+                .checked_sub(paid)
+                .ok_or_else(|| ServiceError::Internal("balance underflow".into()))?;
+            tx.update_card(&card)?;
+            if paid.0 > 0 {
+                tx.append_ledger(&LedgerEntry {
+                    seq: None,
+                    card_no: card.card_no.to_string(),
+                    id_number: card.id_number.as_str().to_owned(),
+                    at: now,
+                    kind: "purchase".into(),
+                    amount: Fen(-paid.0),
+                    balance_after: card.balance,
+                    reference: Some(txn.clone()),
+                })?;
+            }
+            tx.insert_settlement(&SettlementRecord {
+                actor_id: actor.id.clone(),
+                client_txn_id: txn.clone(),
+                kind: "purchase".into(),
+                card_no: card.card_no.to_string(),
+                request: request.clone(),
+                amounts: [paid, cash, card.balance],
+                at: now,
+            })?;
+            Audit::new("purchase")
+                .card(&card)
+                .detail(format!(
+                    "purchase {txn}: {} fen, {} from the personal account, {} in cash",
+                    amount.0, paid.0, cash.0
+                ))
+                .record(tx, &actor, now)?;
+            Ok(Ok(PurchaseResult {
+                paid_from_account: paid,
+                cash_due: cash,
+                balance: card.balance,
+            }))
+        })
+        .await?
     }
 
     /// `POST /visits` (R-MS-2, R-MS-3, R-ACT-3): no password; the fund pays.
@@ -264,8 +283,7 @@ impl Service {
             .clone()
             .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
         let (actor, policy) = (actor.clone(), self.policy.clone());
-        self.db
-            .write(move |tx| {
+        write_once_per_txn_id(&self.db, move |tx| {
                 if let Some([fund, holder, _]) = replay(tx.settlement(&actor.id, &txn)?, &request)? {
                     return Ok(VisitResult {
                         fund_pays: fund,
@@ -273,7 +291,7 @@ impl Service {
                     });
                 }
                 let mut card = load_card(tx, &card_no, true)?;
-                settle(tx, &mut card, now)?;
+                settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 let person = load_person(tx, &card.id_number, false)?;
                 if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
@@ -283,7 +301,7 @@ impl Service {
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account.
                     card.activate_ss(now);
-                    migrate_legacy(tx, &mut card, now)?;
+                    migrate_legacy(tx, &mut card, now, &policy)?;
                     audit = audit.outcome("ok_activated");
                 }
                 if card.ss.is_locked() {
@@ -312,7 +330,7 @@ impl Service {
                     client_txn_id: txn.clone(),
                     kind: format!("visit_{}", kind.as_str()),
                     card_no: card.card_no.to_string(),
-                    request,
+                    request: request.clone(),
                     amounts: [fund, holder, Fen::ZERO],
                     at: now,
                 })?;
@@ -376,26 +394,40 @@ impl Service {
             ),
             _ => None,
         };
-        if let Some(deadline) = deadline
-            && today > deadline
-        {
-            return Err(ServiceError::invalid(
+        let too_late = deadline.filter(|d| today > *d).map(|deadline| {
+            ServiceError::invalid(
                 "filing_too_late",
                 format!(
                     "an emergency admission is filed within {} working days: the last day was {deadline}",
                     self.policy.settlement.emergency_filing_working_days
                 ),
-            ));
-        }
+            )
+        });
         let actor = actor.clone();
         self.db
             .write(move |tx| {
-                let person = load_person(tx, &id, false)?;
+                // The person's row serialises filings for them, so racing repeats find each other.
+                let person = load_person(tx, &id, true)?;
                 if person.region == region {
                     return Err(ServiceError::invalid(
                         "invalid_region",
                         "the filing is for care outside the insured region",
                     ));
+                }
+                // The same filing again (a double click, a retry) answers the one on record.
+                if let Some(record) = tx.filings_of(&id)?.into_iter().find(|f| {
+                    f.filing.kind == kind
+                        && f.filing.region == region
+                        && f.filing.admitted_on == admitted_on
+                }) {
+                    return Ok(FilingView {
+                        record,
+                        deadline,
+                        existing: true,
+                    });
+                }
+                if let Some(e) = too_late {
+                    return Err(e);
                 }
                 let seq = tx.next_sequence("filing")?;
                 let record = FilingRecord {
@@ -420,7 +452,11 @@ impl Service {
                         record.filing.region.as_str()
                     ))
                     .record(tx, &actor, now)?;
-                Ok(FilingView { record, deadline })
+                Ok(FilingView {
+                    record,
+                    deadline,
+                    existing: false,
+                })
             })
             .await
     }

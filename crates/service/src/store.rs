@@ -9,12 +9,13 @@
 
 use crate::error::ServiceError;
 use crate::model::{
-    Actor, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer, EmployerMonthRecord,
-    FilingRecord, JobRun, LedgerEntry, PaymentRecord, Session, SettlementRecord,
+    Actor, ActorSource, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer,
+    EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource, Session,
+    SettlementRecord,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
-use shebao_domain::{Card, CardNo, IdNumber, Month, Person};
+use shebao_domain::{Card, CardNo, Fen, IdNumber, Month, Person, WebLoginThrottle};
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +36,21 @@ pub enum StoreError {
 /// engines that need it (`for_update`).
 pub trait Tx {
     fn insert_actor(&mut self, actor: &Actor, token_digest: &str) -> Result<(), StoreError>;
+    /// The actor holding a token, revoked or not (the caller decides what a revoked one means).
     fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError>;
+    fn actor(&mut self, id: &str) -> Result<Option<Actor>, StoreError>;
+    /// Every actor, by id, a page at a time (`after` is the last id seen).
+    fn actors_after(&mut self, after: &str, limit: u32) -> Result<Vec<Actor>, StoreError>;
+    /// Sets where an actor came from and whether it is revoked.
+    fn set_actor_standing(
+        &mut self,
+        id: &str,
+        source: ActorSource,
+        revoked_at: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+    /// The start-up admins (`SHEBAO_ADMIN_TOKEN`, the generated token, and those from before
+    /// sources were recorded) that are not revoked, with their token digests.
+    fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError>;
 
     fn insert_employer(&mut self, employer: &Employer) -> Result<(), StoreError>;
     fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
@@ -49,12 +64,37 @@ pub trait Tx {
 
     fn insert_card(&mut self, card: &Card) -> Result<(), StoreError>;
     fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError>;
+    /// The card with this 32-character identification code (the `K<serial>` SMS, R-ACT-3).
+    fn card_by_serial(&mut self, serial: &str) -> Result<Option<Card>, StoreError>;
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
     /// All cards of a person, newest first.
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError>;
 
     fn insert_session(&mut self, session: &Session, token_digest: &str) -> Result<(), StoreError>;
     fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError>;
+    /// Ends every session of a person but `except` (a session id); returns how many ended.
+    fn delete_sessions_of(
+        &mut self,
+        id_number: &str,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError>;
+    /// Ends one session (by id).
+    fn delete_session(&mut self, session_id: &str) -> Result<u64, StoreError>;
+    /// Removes sessions expired at `now` and login throttles quiet since `quiet_since`.
+    fn sweep_sessions(&mut self, now: Timestamp, quiet_since: Timestamp)
+    -> Result<u64, StoreError>;
+    /// The web-login throttle of an ID number, registered or not (D-4). `for_update` makes
+    /// sure the row exists and locks it, so racing logins count one by one.
+    fn login_throttle(
+        &mut self,
+        id_number: &str,
+        for_update: bool,
+    ) -> Result<WebLoginThrottle, StoreError>;
+    fn put_login_throttle(
+        &mut self,
+        id_number: &str,
+        throttle: &WebLoginThrottle,
+    ) -> Result<(), StoreError>;
 
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
     fn audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
@@ -100,8 +140,10 @@ pub trait Tx {
     fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError>;
     fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError>;
     /// Credits up to `limit` uncredited assessments of one month, in ID order after `after`:
-    /// adds to the holder's current card, appends the ledger row, marks the assessment.
+    /// adds to the holder's current card, appends the ledger row, marks the assessment. A
+    /// credit that would take a balance above `balance_max` is not made (D-14).
     /// Returns what was done and, if the page was full, the last ID number to continue after.
+    #[allow(clippy::too_many_arguments)]
     fn credit_assessments(
         &mut self,
         employer_id: &str,
@@ -110,10 +152,15 @@ pub trait Tx {
         limit: u32,
         claim: &str,
         at: Timestamp,
+        balance_max: Fen,
     ) -> Result<(CreditBatch, Option<String>), StoreError>;
     fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError>;
+    /// The employer's payment of this source with this number (D-15: numbers are unique per
+    /// employer and source, not across employers).
     fn payment_by_reference(
         &mut self,
+        employer_id: &str,
+        source: PaymentSource,
         reference: &str,
     ) -> Result<Option<PaymentRecord>, StoreError>;
     fn payments_of(
@@ -134,8 +181,14 @@ pub trait Tx {
     fn job_run(&mut self, name: &str) -> Result<Option<JobRun>, StoreError>;
     fn put_job_run(&mut self, run: &JobRun) -> Result<(), StoreError>;
 
-    /// A person's personal-account ledger over all their cards (it follows a replacement, D-10).
-    fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError>;
+    /// A person's personal-account ledger over all their cards (it follows a replacement, D-10),
+    /// at most `limit` entries after `after_seq`, in `seq` order.
+    fn ledger_of(
+        &mut self,
+        id: &IdNumber,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
 
     /// Operator-loaded working-day calendar years, each a self-contained CSV.
     fn calendar_years(&mut self) -> Result<Vec<(i16, String)>, StoreError>;

@@ -5,7 +5,7 @@ use crate::error::{LockReason, ServiceError};
 use crate::model::{Actor, AuditRecord, LedgerEntry};
 use crate::store::Tx;
 use jiff::Timestamp;
-use shebao_domain::{Card, CardNo, CardStatus, Evidence, IdNumber, Person, Role};
+use shebao_domain::{Card, CardNo, CardStatus, Evidence, Fen, IdNumber, Person, Policy, Role};
 
 pub(crate) fn require_role(actor: &Actor, allowed: &[Role]) -> Result<(), ServiceError> {
     if allowed.contains(&actor.role) {
@@ -31,6 +31,7 @@ pub(crate) fn channel_of(actor: &Actor) -> &'static str {
         Role::Hotline => "hotline",
         Role::Employer => "employer",
         Role::Cardholder => "self_service",
+        Role::Sms => "sms",
     }
 }
 
@@ -86,20 +87,26 @@ pub(crate) fn settle(
     tx: &mut dyn Tx,
     card: &mut Card,
     now: Timestamp,
+    policy: &Policy,
 ) -> Result<bool, ServiceError> {
     let settled = card.settle(now);
     if let Some(at) = settled.ss_activated_at {
-        migrate_legacy(tx, card, at)?;
+        migrate_legacy(tx, card, at, policy)?;
     }
     Ok(settled.changed())
 }
 
 /// R-ACT-4: on social-security activation the old card's data and balance move to the new
 /// card and the old card stops working for medical use. Once only.
+///
+/// D-14: the account never holds more than the policy's ceiling. Should the old balance not
+/// fit (the new card was credited while it waited for activation), what fits moves and the
+/// rest stays on the old card's record, where a clerk sees it.
 pub(crate) fn migrate_legacy(
     tx: &mut dyn Tx,
     card: &mut Card,
     at: Timestamp,
+    policy: &Policy,
 ) -> Result<(), ServiceError> {
     let mut person = load_person(tx, &card.id_number, true)?;
     let Some(legacy) = person.legacy_card.as_mut() else {
@@ -109,7 +116,17 @@ pub(crate) fn migrate_legacy(
         return Ok(());
     }
     legacy.migrated_at = Some(at);
-    let amount = legacy.balance;
+    let room = policy
+        .limits
+        .balance_max
+        .checked_sub(card.balance)
+        .filter(|room| room.0 > 0)
+        .unwrap_or(Fen::ZERO);
+    let amount = legacy.balance.min(room);
+    legacy.balance = legacy
+        .balance
+        .checked_sub(amount)
+        .ok_or_else(|| ServiceError::Internal("legacy balance underflow".into()))?;
     let reference = legacy.number.clone();
     card.balance = card
         .balance

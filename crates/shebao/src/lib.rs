@@ -7,10 +7,10 @@ mod rawbench;
 
 use anyhow::Context;
 use jiff::Timestamp;
-use shebao_service::Service;
 use shebao_service::clock::{Clock, SimClock, SystemClock};
 use shebao_service::keys::{PinKeyring, new_token, write_private_file};
 use shebao_service::store::Database;
+use shebao_service::{Service, StartupAdmin};
 use shebao_storage::{EngineLimits, EngineThreads};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +35,9 @@ pub struct Config {
     pub pin_keys: Option<String>,
     pub pin_key_file: Option<PathBuf>,
     pub limits: EngineLimits,
+    /// How long a staff token is trusted from the cache before the database is asked again
+    /// (a revocation reaches every server within it).
+    pub token_cache_age: std::time::Duration,
     /// The browser console and portal (issue 5).
     pub console: shebao_console::ConsoleOptions,
 }
@@ -51,6 +54,7 @@ impl Config {
             pin_keys: None,
             pin_key_file: None,
             limits: EngineLimits::default(),
+            token_cache_age: shebao_service::TOKEN_CACHE_AGE_DEFAULT,
             console: shebao_console::ConsoleOptions::default(),
         }
     }
@@ -67,6 +71,18 @@ impl Runtime {
     pub async fn open(config: &Config) -> anyhow::Result<Runtime> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        // The data dir holds the database and the key files: its owner's only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(&config.data_dir)?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| {
+                        format!("making data dir {} owner-only", config.data_dir.display())
+                    })?;
+            }
+        }
         let clock: Arc<dyn Clock> = match config.sim_clock {
             Some(start) => Arc::new(SimClock::new(start)),
             None => Arc::new(SystemClock),
@@ -91,7 +107,13 @@ impl Runtime {
         .await?
         .context("starting the storage engine")?;
         tracing::info!(engine = engine.name, policy = %policy.name, "storage ready");
-        let service = Arc::new(Service::new(Database::new(engine), clock, policy, keys));
+        let service = Arc::new(Service::with_token_cache_age(
+            Database::new(engine),
+            clock,
+            policy,
+            keys,
+            config.token_cache_age,
+        ));
         let runtime = Runtime { service, threads };
         // Years an operator loaded are laid over the shipped working-day calendar.
         match runtime.service.reload_calendar().await {
@@ -113,21 +135,32 @@ impl Runtime {
     }
 }
 
-/// The admin token: `SHEBAO_ADMIN_TOKEN` if set; otherwise one generated at first start,
-/// printed once, and kept in the data dir with owner-only permissions.
+/// The admin token: `SHEBAO_ADMIN_TOKEN` if set (an admin only while it is set: an admin from
+/// an earlier value, or from a start with the variable that is now gone, is revoked);
+/// otherwise one generated at first start, printed once, and kept in the data dir with
+/// owner-only permissions.
 async fn admin_token(service: &Service, config: &Config) -> anyhow::Result<Option<String>> {
     if let Some(token) = &config.admin_token {
-        service.ensure_admin_token(token).await?;
+        service
+            .sync_startup_admin(StartupAdmin::Env(token))
+            .await
+            .context("SHEBAO_ADMIN_TOKEN")?;
         return Ok(Some(token.clone()));
     }
     let path = config.data_dir.join("admin-token");
     if path.exists() {
+        let kept = std::fs::read_to_string(&path).ok();
+        service
+            .sync_startup_admin(StartupAdmin::Generated(kept.as_deref().map(str::trim)))
+            .await?;
         return Ok(None);
     }
     let token = new_token()?;
     write_private_file(&path, format!("{}\n", token.as_str()).as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    service.ensure_admin_token(&token).await?;
+    service
+        .sync_startup_admin(StartupAdmin::Generated(Some(&token)))
+        .await?;
     println!(
         "First start: the admin token is {} (also stored in {}).",
         token.as_str(),
@@ -148,8 +181,23 @@ pub struct Server {
 impl Server {
     /// Binds, serves in the background, and returns at once.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
+        if let Some(token) = &config.admin_token
+            && token.chars().count() < shebao_service::ADMIN_TOKEN_CHARS_MIN
+        {
+            anyhow::bail!(
+                "SHEBAO_ADMIN_TOKEN has {} characters: it needs at least {} (make one with `openssl rand -hex 32`)",
+                token.chars().count(),
+                shebao_service::ADMIN_TOKEN_CHARS_MIN
+            );
+        }
         let runtime = Runtime::open(&config).await?;
-        let admin_token = admin_token(&runtime.service, &config).await?;
+        let admin_token = match admin_token(&runtime.service, &config).await {
+            Ok(token) => token,
+            Err(e) => {
+                runtime.close().await;
+                return Err(e);
+            }
+        };
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -207,6 +207,11 @@ pub fn assessments_of(
 /// and append the ledger rows with the balances after in one `INSERT … SELECT` — all in the
 /// caller's transaction, so a crash leaves a batch wholly done or not at all. People without a
 /// usable card are left for a later run.
+///
+/// D-14: a credit that would take its card above `balance_max` is not made: the claim lets go
+/// of that row (it stays due, named in the batch, and is tried again on the next run), so the
+/// addition in SQL can never pass the ceiling, let alone overflow 64 bits.
+#[allow(clippy::too_many_arguments)]
 pub fn credit_assessments(
     c: &mut impl SqlConn,
     employer_id: &str,
@@ -215,6 +220,7 @@ pub fn credit_assessments(
     limit: u32,
     claim: &str,
     at: Timestamp,
+    balance_max: Fen,
 ) -> Result<(CreditBatch, Option<String>), StoreError> {
     // The range: up to `limit` uncredited rows after `after`.
     let bound = c.query(
@@ -254,6 +260,40 @@ pub fn credit_assessments(
             claim.into(),
         ],
     )?;
+    // D-14: credits that would pass the ceiling let go of their card before anything moves.
+    // `$6 - credit_fen` cannot overflow: the ceiling is at most 10^12 and credits are positive.
+    let over = c.query(
+        "SELECT a.credited_card_no FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
+         WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+         AND a.credit_claim = $5 AND a.credit_fen > 0 AND c.balance_fen > $6 - a.credit_fen ORDER BY a.id_number",
+        &[
+            range[0].clone(),
+            range[1].clone(),
+            range[2].clone(),
+            range[3].clone(),
+            claim.into(),
+            balance_max.into(),
+        ],
+    )?;
+    let over_ceiling = over
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !over_ceiling.is_empty() {
+        c.exec(
+            "UPDATE assessments SET credited_card_no = NULL WHERE employer_id = $1 AND month = $2 \
+             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credit_fen > 0 \
+             AND (SELECT c.balance_fen FROM cards c WHERE c.card_no = assessments.credited_card_no) > $6 - credit_fen",
+            &[
+                range[0].clone(),
+                range[1].clone(),
+                range[2].clone(),
+                range[3].clone(),
+                claim.into(),
+                balance_max.into(),
+            ],
+        )?;
+    }
     let claimed = c.exec(
         "UPDATE assessments SET credited_at = $5 \
          WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
@@ -272,11 +312,13 @@ pub fn credit_assessments(
          AND id_number <= $4 AND credited_at IS NULL",
         &range,
     )?;
-    let waiting_for_card = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
+    let waiting = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
+    let over_count = u64::try_from(over_ceiling.len()).unwrap_or(u64::MAX);
     let mut batch = CreditBatch {
         rows: claimed,
         amount: Fen::ZERO,
-        waiting_for_card,
+        waiting_for_card: waiting.saturating_sub(over_count),
+        over_ceiling,
     };
     if claimed > 0 {
         let claimed_range: [Value; 5] = [
@@ -368,16 +410,21 @@ pub fn insert_payment(c: &mut impl SqlConn, p: &PaymentRecord) -> Result<(), Sto
 
 pub fn payment_by_reference(
     c: &mut impl SqlConn,
+    employer_id: &str,
+    source: PaymentSource,
     reference: &str,
 ) -> Result<Option<PaymentRecord>, StoreError> {
     const SQL: &str = concat!(
         "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
-        "WHERE reference = $1"
+        "WHERE employer_id = $1 AND source = $2 AND reference = $3"
     );
-    c.query(SQL, &[reference.into()])?
-        .first()
-        .map(payment_from)
-        .transpose()
+    c.query(
+        SQL,
+        &[employer_id.into(), source.as_str().into(), reference.into()],
+    )?
+    .first()
+    .map(payment_from)
+    .transpose()
 }
 
 pub fn payments_of(

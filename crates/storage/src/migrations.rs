@@ -252,6 +252,56 @@ DROP INDEX ledger_by_card;
 DROP INDEX audit_by_card;
 ";
 
+/// V5 (issue: trust): receipt and payment record numbers unique per employer and source, not
+/// across employers (D-15); actors that can be revoked and start-up admins that follow their
+/// source; the web-login throttle kept per ID number whether or not it is registered (so the
+/// answers cannot tell the two apart, D-4); sessions found by person and by expiry.
+///
+/// SQLite cannot drop a column's `UNIQUE`: the payments table is rebuilt. PostgreSQL drops the
+/// constraint by its generated name.
+const V5_SQLITE_PAYMENTS: &str = "
+CREATE TABLE payments_v5 (
+    id BIGINT PRIMARY KEY,
+    employer_id TEXT NOT NULL REFERENCES employers (id),
+    month TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    paid_on TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reference TEXT,
+    recorded_at BIGINT NOT NULL
+);
+INSERT INTO payments_v5 (id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at)
+    SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments;
+DROP TABLE payments;
+ALTER TABLE payments_v5 RENAME TO payments;
+CREATE INDEX payments_by_month ON payments (employer_id, month);
+";
+
+const V5_POSTGRES_PAYMENTS: &str = "
+ALTER TABLE payments DROP CONSTRAINT payments_reference_key;
+";
+
+const V5_TRUST: &str = "
+CREATE UNIQUE INDEX payments_by_reference ON payments (employer_id, source, reference);
+ALTER TABLE actors ADD COLUMN revoked_at BIGINT;
+ALTER TABLE actors ADD COLUMN source TEXT NOT NULL DEFAULT 'api';
+UPDATE actors SET source = 'startup' WHERE role = 'admin' AND EXISTS (
+    SELECT 1 FROM audit a WHERE a.actor_id = 'operator' AND a.action = 'actor.create'
+    AND a.detail = 'admin actor ' || actors.id || ' from the configured token');
+CREATE TABLE login_throttle (
+    id_number TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    last_failure_at BIGINT
+);
+INSERT INTO login_throttle (id_number, failures, last_failure_at)
+    SELECT id_number, web_failures, web_last_failure_at FROM persons WHERE web_failures > 0;
+CREATE INDEX login_throttle_by_time ON login_throttle (last_failure_at);
+ALTER TABLE persons DROP COLUMN web_failures;
+ALTER TABLE persons DROP COLUMN web_last_failure_at;
+CREATE INDEX sessions_by_person ON sessions (id_number);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -278,6 +328,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "ledger_index",
             vec![V4_LEDGER_INDEX],
             vec![V4_LEDGER_INDEX],
+        ),
+        (
+            5,
+            "trust",
+            vec![V5_SQLITE_PAYMENTS, V5_TRUST],
+            vec![V5_POSTGRES_PAYMENTS, V5_TRUST],
         ),
     ]
 }

@@ -12,8 +12,9 @@ use shebao_domain::{
     card::{Loss, LossKind, Replacement, ReplacementReason},
 };
 use shebao_service::model::{
-    Actor, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer, EmployerMonthRecord,
-    FilingRecord, JobRun, LedgerEntry, PaymentRecord, Session, SettlementRecord,
+    Actor, ActorSource, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer,
+    EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource, Session,
+    SettlementRecord,
 };
 use shebao_service::store::{StoreError, Tx};
 
@@ -63,7 +64,18 @@ fn role(text: &str) -> Result<Role, StoreError> {
         .map_err(|_| corrupt(format!("stored role {text}")))
 }
 
+/// The actor columns, in the order `actor_from` reads them.
+macro_rules! actor_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, role, name, region, employer_id, created_at, source, revoked_at, token_digest FROM actors ",
+            $tail
+        )
+    };
+}
+
 fn actor_from(row: &Row) -> Result<Actor, StoreError> {
+    let source = row.text(6)?;
     Ok(Actor {
         id: row.text(0)?,
         role: role(&row.text(1)?)?,
@@ -72,13 +84,27 @@ fn actor_from(row: &Row) -> Result<Actor, StoreError> {
         employer_id: row.opt_text(4)?,
         id_number: None,
         must_change_password: false,
+        session_id: None,
         created_at: row.time(5)?,
+        source: ActorSource::parse(&source)
+            .ok_or_else(|| corrupt(format!("stored actor source {source}")))?,
+        revoked_at: row.opt_time(7)?,
     })
 }
 
-const PERSON_SELECT: &str = "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, \
-    legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, \
-    web_failures, web_last_failure_at, created_at FROM persons WHERE id_number = $1";
+/// The person columns, in the order `person_from` reads and `person_values` writes them.
+macro_rules! person_columns {
+    () => {
+        "id_number, name, phone, kind, employer_id, region, contribution_base_fen, legacy_number, \
+         legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, created_at"
+    };
+}
+
+const PERSON_SELECT: &str = concat!(
+    "SELECT ",
+    person_columns!(),
+    " FROM persons WHERE id_number = $1"
+);
 
 fn person_from(row: &Row) -> Result<Person, StoreError> {
     let legacy_card = match row.opt_text(7)? {
@@ -108,11 +134,7 @@ fn person_from(row: &Row) -> Result<Person, StoreError> {
         contribution_base: row.opt_int(6)?.map(Fen),
         legacy_card,
         query_password_hash: row.opt_text(11)?,
-        web_login: WebLoginThrottle {
-            failures: u32::try_from(row.int(12)?).map_err(|_| corrupt("web_failures"))?,
-            last_failure_at: row.opt_time(13)?,
-        },
-        created_at: row.time(14)?,
+        created_at: row.time(12)?,
     })
 }
 
@@ -134,8 +156,6 @@ fn person_values(p: &Person) -> Vec<Value> {
             .into(),
         legacy.and_then(|l| l.migrated_at).into(),
         p.query_password_hash.clone().into(),
-        i64::from(p.web_login.failures).into(),
-        p.web_login.last_failure_at.into(),
         p.created_at.into(),
     ]
 }
@@ -333,7 +353,8 @@ fn expect_one_row(changed: u64, what: &str) -> Result<(), StoreError> {
 impl<C: SqlConn> Tx for SqlTx<'_, C> {
     fn insert_actor(&mut self, a: &Actor, token_digest: &str) -> Result<(), StoreError> {
         self.0.exec(
-            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest, source, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 a.id.as_str().into(),
                 a.role.as_str().into(),
@@ -342,14 +363,54 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
                 a.employer_id.clone().into(),
                 a.created_at.into(),
                 token_digest.into(),
+                a.source.as_str().into(),
+                a.revoked_at.into(),
             ],
         )?;
         Ok(())
     }
 
     fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError> {
-        const SQL: &str = "SELECT id, role, name, region, employer_id, created_at FROM actors WHERE token_digest = $1";
+        const SQL: &str = actor_select!("WHERE token_digest = $1");
         one(self.0.query(SQL, &[token_digest.into()])?, actor_from)
+    }
+
+    fn actor(&mut self, id: &str) -> Result<Option<Actor>, StoreError> {
+        const SQL: &str = actor_select!("WHERE id = $1");
+        one(self.0.query(SQL, &[id.into()])?, actor_from)
+    }
+
+    fn actors_after(&mut self, after: &str, limit: u32) -> Result<Vec<Actor>, StoreError> {
+        const SQL: &str = actor_select!("WHERE id > $1 ORDER BY id LIMIT $2");
+        self.0
+            .query(SQL, &[after.into(), i64::from(limit).into()])?
+            .iter()
+            .map(actor_from)
+            .collect()
+    }
+
+    fn set_actor_standing(
+        &mut self,
+        id: &str,
+        source: ActorSource,
+        revoked_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let changed = self.0.exec(
+            "UPDATE actors SET source = $2, revoked_at = $3 WHERE id = $1",
+            &[id.into(), source.as_str().into(), revoked_at.into()],
+        )?;
+        expect_one_row(changed, "update actor")
+    }
+
+    fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError> {
+        const SQL: &str = actor_select!(
+            "WHERE role = 'admin' AND source IN ('env', 'generated', 'startup') AND revoked_at IS NULL ORDER BY id"
+        );
+        self.0
+            .query(SQL, &[])?
+            .iter()
+            .map(|r| Ok((actor_from(r)?, r.text(8)?)))
+            .collect()
     }
 
     fn insert_employer(&mut self, e: &Employer) -> Result<(), StoreError> {
@@ -379,9 +440,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
 
     fn insert_person(&mut self, p: &Person) -> Result<(), StoreError> {
         self.0.exec(
-            "INSERT INTO persons (id_number, name, phone, kind, employer_id, region, contribution_base_fen, legacy_number, \
-             legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, web_failures, web_last_failure_at, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            concat!(
+                "INSERT INTO persons (",
+                person_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
             &person_values(p),
         )?;
         Ok(())
@@ -389,9 +452,9 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
 
     fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError> {
         const FOR_UPDATE: &str = concat!(
-            "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, ",
-            "legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, ",
-            "web_failures, web_last_failure_at, created_at FROM persons WHERE id_number = $1 FOR UPDATE"
+            "SELECT ",
+            person_columns!(),
+            " FROM persons WHERE id_number = $1 FOR UPDATE"
         );
         let sql = if for_update {
             FOR_UPDATE
@@ -405,7 +468,7 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         let changed = self.0.exec(
             "UPDATE persons SET name = $2, phone = $3, kind = $4, employer_id = $5, region = $6, contribution_base_fen = $7, \
              legacy_number = $8, legacy_balance_fen = $9, legacy_password = $10, legacy_migrated_at = $11, \
-             query_password_hash = $12, web_failures = $13, web_last_failure_at = $14, created_at = $15 WHERE id_number = $1",
+             query_password_hash = $12, created_at = $13 WHERE id_number = $1",
             &person_values(p),
         )?;
         expect_one_row(changed, "update person")
@@ -436,6 +499,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         )
     }
 
+    fn card_by_serial(&mut self, serial: &str) -> Result<Option<Card>, StoreError> {
+        const SQL: &str = card_select!("WHERE serial = $1");
+        one(self.0.query(SQL, &[serial.into()])?, card_from)
+    }
+
     fn update_card(&mut self, c: &Card) -> Result<(), StoreError> {
         // The card's identity (number, holder, serial, bank card number, issue time) never
         // changes after issue: leaving those columns out spares their index entries on every
@@ -456,7 +524,7 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
 
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError> {
         const SQL: &str =
-            card_select!("WHERE id_number = $1 ORDER BY issued_at DESC, card_no DESC");
+            card_select!("WHERE id_number = $1 ORDER BY issued_at DESC, bank_card_no DESC");
         self.0
             .query(SQL, &[id.as_str().into()])?
             .iter()
@@ -485,6 +553,94 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
                 expires_at: r.time(3)?,
             })
         })
+    }
+
+    fn delete_sessions_of(
+        &mut self,
+        id_number: &str,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        match except {
+            Some(keep) => self.0.exec(
+                "DELETE FROM sessions WHERE id_number = $1 AND id <> $2",
+                &[id_number.into(), keep.into()],
+            ),
+            None => self.0.exec(
+                "DELETE FROM sessions WHERE id_number = $1",
+                &[id_number.into()],
+            ),
+        }
+    }
+
+    fn delete_session(&mut self, session_id: &str) -> Result<u64, StoreError> {
+        self.0
+            .exec("DELETE FROM sessions WHERE id = $1", &[session_id.into()])
+    }
+
+    fn sweep_sessions(
+        &mut self,
+        now: Timestamp,
+        quiet_since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let sessions = self
+            .0
+            .exec("DELETE FROM sessions WHERE expires_at <= $1", &[now.into()])?;
+        let throttles = self.0.exec(
+            "DELETE FROM login_throttle WHERE last_failure_at < $1",
+            &[quiet_since.into()],
+        )?;
+        Ok(sessions + throttles)
+    }
+
+    fn login_throttle(
+        &mut self,
+        id_number: &str,
+        for_update: bool,
+    ) -> Result<WebLoginThrottle, StoreError> {
+        const PLAIN: &str =
+            "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1";
+        const FOR_UPDATE: &str =
+            "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1 FOR UPDATE";
+        if for_update {
+            // The row must exist to be locked: racing first failures then queue on it.
+            self.0.exec(
+                "INSERT INTO login_throttle (id_number, failures, last_failure_at) VALUES ($1, 0, NULL) \
+                 ON CONFLICT (id_number) DO NOTHING",
+                &[id_number.into()],
+            )?;
+        }
+        let rows = self.0.query(
+            if for_update { FOR_UPDATE } else { PLAIN },
+            &[id_number.into()],
+        )?;
+        Ok(one(rows, |r| {
+            Ok(WebLoginThrottle {
+                failures: u32::try_from(r.int(0)?)
+                    .map_err(|_| corrupt("login_throttle.failures"))?,
+                last_failure_at: r.opt_time(1)?,
+            })
+        })?
+        .unwrap_or_default())
+    }
+
+    fn put_login_throttle(
+        &mut self,
+        id_number: &str,
+        t: &WebLoginThrottle,
+    ) -> Result<(), StoreError> {
+        if *t == WebLoginThrottle::default() {
+            self.0.exec(
+                "DELETE FROM login_throttle WHERE id_number = $1",
+                &[id_number.into()],
+            )?;
+        } else {
+            self.0.exec(
+                "INSERT INTO login_throttle (id_number, failures, last_failure_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id_number) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at",
+                &[id_number.into(), i64::from(t.failures).into(), t.last_failure_at.into()],
+            )?;
+        }
+        Ok(())
     }
 
     fn append_audit(&mut self, a: &AuditRecord) -> Result<(), StoreError> {
@@ -575,9 +731,9 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         limit: u32,
     ) -> Result<Vec<Person>, StoreError> {
         const SQL: &str = concat!(
-            "SELECT id_number, name, phone, kind, employer_id, region, contribution_base_fen, ",
-            "legacy_number, legacy_balance_fen, legacy_password, legacy_migrated_at, query_password_hash, ",
-            "web_failures, web_last_failure_at, created_at FROM persons ",
+            "SELECT ",
+            person_columns!(),
+            " FROM persons ",
             "WHERE employer_id = $1 AND kind IN ('employee', 'retiree') AND id_number > $2 ORDER BY id_number LIMIT $3"
         );
         let rows = self.0.query(
@@ -638,8 +794,18 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         limit: u32,
         claim: &str,
         at: Timestamp,
+        balance_max: Fen,
     ) -> Result<(CreditBatch, Option<String>), StoreError> {
-        contributions::credit_assessments(self.0, employer_id, month, after, limit, claim, at)
+        contributions::credit_assessments(
+            self.0,
+            employer_id,
+            month,
+            after,
+            limit,
+            claim,
+            at,
+            balance_max,
+        )
     }
 
     fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError> {
@@ -648,9 +814,11 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
 
     fn payment_by_reference(
         &mut self,
+        employer_id: &str,
+        source: PaymentSource,
         reference: &str,
     ) -> Result<Option<PaymentRecord>, StoreError> {
-        contributions::payment_by_reference(self.0, reference)
+        contributions::payment_by_reference(self.0, employer_id, source, reference)
     }
 
     fn payments_of(
@@ -689,10 +857,16 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
         contributions::put_job_run(self.0, run)
     }
 
-    fn ledger_of(&mut self, id: &IdNumber) -> Result<Vec<LedgerEntry>, StoreError> {
+    fn ledger_of(
+        &mut self,
+        id: &IdNumber,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
         let rows = self.0.query(
-            "SELECT seq, card_no, id_number, at, kind, amount_fen, balance_after_fen, reference FROM ledger WHERE id_number = $1 ORDER BY seq",
-            &[id.as_str().into()],
+            "SELECT seq, card_no, id_number, at, kind, amount_fen, balance_after_fen, reference FROM ledger \
+             WHERE id_number = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[id.as_str().into(), after_seq.into(), i64::from(limit).into()],
         )?;
         rows.iter().map(ledger_from).collect()
     }

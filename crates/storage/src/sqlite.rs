@@ -185,11 +185,43 @@ fn migrate(conn: &Connection, now_micros: i64) -> Result<(), StoreError> {
 }
 
 /// Opens (creating if needed) the database file, migrates it and starts the threads.
+/// The database and its `-wal` and `-shm` files are readable by their owner only. A new
+/// database file is created empty with mode 0600 before SQLite opens it (SQLite gives the
+/// `-wal` and `-shm` files the database file's mode); existing files are narrowed to 0600.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Database(format!("{}: {e}", path.display()));
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(io)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = std::path::PathBuf::from(name);
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn start(
     path: &Path,
     limits: EngineLimits,
     now_micros: i64,
 ) -> Result<(Engine, EngineThreads), StoreError> {
+    owner_only(path)?;
     let writer_conn = open(path, false)?;
     migrate(&writer_conn, now_micros)?;
     // Checkpoints run on their own thread and connection, off the commit path.
