@@ -256,7 +256,7 @@ pub async fn card_page(
             &actor,
             AuditQuery {
                 card_no: Some(view.card.card_no.to_string()),
-                limit: AUDIT_ROWS_MAX,
+                limit: Some(AUDIT_ROWS_MAX),
                 ..AuditQuery::default()
             },
         )

@@ -562,7 +562,7 @@ pub async fn audit(
         card_no: q.card_no,
         id_number: q.id_number,
         after_seq: q.after,
-        limit: q.limit.unwrap_or(0),
+        limit: q.limit,
     };
     let records: Vec<AuditEntry> = s
         .service

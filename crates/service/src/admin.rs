@@ -317,7 +317,7 @@ impl Service {
         mut query: AuditQuery,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
         require_role(actor, &[Role::Admin, Role::Clerk])?;
-        query.limit = page_limit((query.limit != 0).then_some(query.limit))?;
+        query.limit = Some(page_limit(query.limit)?);
         if let Some(id) = &query.id_number {
             query.id_number = Some(crate::support::parse_id_number(id)?.as_str().to_owned());
         }

@@ -102,7 +102,8 @@ pub struct AuditQuery {
     pub card_no: Option<String>,
     pub id_number: Option<String>,
     pub after_seq: Option<i64>,
-    pub limit: u32,
+    /// At most this many (default 200, at most 1000; the service checks the bounds).
+    pub limit: Option<u32>,
 }
 
 /// One movement on a personal medical account (R-CR-2).

@@ -685,7 +685,7 @@ impl<C: SqlConn> Tx for SqlTx<'_, C> {
             };
         }
         let after: Value = q.after_seq.unwrap_or(0).into();
-        let limit: Value = i64::from(q.limit).into();
+        let limit: Value = i64::from(q.limit.unwrap_or(shebao_service::LIST_LIMIT_DEFAULT)).into();
         let rows = match (&q.card_no, &q.id_number) {
             (Some(card), Some(id)) => self.0.query(
                 audit_select!("card_no = $3 AND id_number = $4 AND seq > $1"),

@@ -20,6 +20,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub engine: Engine,
     pub data_dir: PathBuf,
+    /// The PostgreSQL database this server uses (`None` on SQLite).
+    pub database_url: Option<String>,
+    /// The admin token this start created or was given.
+    pub admin_token: Option<String>,
     server: Option<shebao::Server>,
 }
 
@@ -81,13 +85,41 @@ impl TestApp {
 
     pub async fn start(engine: Engine, config: shebao::Config) -> TestApp {
         let data_dir = config.data_dir.clone();
+        let database_url = config.database_url.clone();
         let server = shebao::Server::start(config).await.expect("server starts");
         TestApp {
             base: format!("http://{}/api/v1", server.addr),
             client: reqwest::Client::new(),
             engine,
             data_dir,
+            database_url,
+            admin_token: server.admin_token.clone(),
             server: Some(server),
+        }
+    }
+
+    /// Runs one counting query (`SELECT count(*) …`, no parameters) straight on the database,
+    /// beside the server: what is stored, not what the API shows.
+    pub fn count(&self, sql: &str) -> i64 {
+        match &self.database_url {
+            None => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    self.data_dir.join("shebao.sqlite"),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .expect("open the test database");
+                conn.query_row(sql, [], |r| r.get(0)).expect("count")
+            }
+            Some(url) => {
+                let (url, sql) = (url.clone(), sql.to_owned());
+                std::thread::spawn(move || {
+                    let mut client =
+                        postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    client.query_one(&sql, &[]).expect("count").get::<_, i64>(0)
+                })
+                .join()
+                .unwrap()
+            }
         }
     }
 

@@ -19,3 +19,5 @@ mod passwords;
 mod people;
 mod selfservice;
 mod settlement;
+mod trust;
+mod trust_access;
