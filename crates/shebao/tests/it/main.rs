@@ -15,6 +15,7 @@ mod concurrency;
 mod console;
 mod employers;
 mod loss;
+mod money_property;
 mod passwords;
 mod people;
 mod selfservice;
