@@ -28,7 +28,9 @@ pub struct ErrorDetail {
     /// Stable code: `invalid_id_number`, `invalid_password`, `weak_password`, `wrong_password`,
     /// `account_locked`, `not_activated`, `evidence_required`, `card_lost`, `filing_required`,
     /// `filing_too_late`, `forbidden`, `not_found`, `already_exists`, `too_many_attempts`,
-    /// `bad_request`, `unauthorized`, `internal`, and the field codes `invalid_*`.
+    /// `old_card_mismatch`, `sms_mismatch`, `bad_request` (JSON, a path or a query string that
+    /// does not parse), `method_not_allowed`, `too_large`, `unauthorized`, `internal`, and the
+    /// field codes `invalid_*` (`invalid_amount`, `invalid_name`, `invalid_limit`, …).
     pub code: String,
     /// What went wrong, in English.
     pub message: String,

@@ -107,6 +107,9 @@ impl Runtime {
         .await?
         .context("starting the storage engine")?;
         tracing::info!(engine = engine.name, policy = %policy.name, "storage ready");
+        // The dummy query-password hash is made now, so the first login for an unknown ID
+        // number costs what every later one does (D-4).
+        tokio::task::spawn_blocking(shebao_service::keys::dummy_query_password_hash).await?;
         let service = Arc::new(Service::with_token_cache_age(
             Database::new(engine),
             clock,
