@@ -176,3 +176,42 @@ impl Service {
         self.db.engine_name()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn actor(id: &str) -> model::Actor {
+        model::Actor {
+            id: id.into(),
+            role: shebao_domain::Role::Pharmacy,
+            name: "p".into(),
+            region: None,
+            employer_id: None,
+            id_number: None,
+            must_change_password: false,
+            session_id: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            source: model::ActorSource::Api,
+            revoked_at: None,
+        }
+    }
+
+    // API.md "Actors": a cached token is trusted for the age bound only, and forgetting an
+    // actor drops every token of it at once.
+    #[test]
+    fn cached_tokens_age_out_and_can_be_forgotten() {
+        let cache = TokenCache::new(Duration::from_secs(5));
+        let t0 = Monotonic::now();
+        let at = |secs: u64| Monotonic(t0.0 + Duration::from_secs(secs));
+        cache.put("d1".into(), actor("A1"), t0);
+        cache.put("d2".into(), actor("A2"), t0);
+        assert_eq!(cache.get("d1", at(4)).map(|a| a.id), Some("A1".into()));
+        assert!(cache.get("d1", at(5)).is_none(), "not at the bound");
+        assert!(cache.get("d1", at(60)).is_none());
+        cache.forget_actor("A2");
+        assert!(cache.get("d2", t0).is_none());
+        assert!(cache.get("d1", t0).is_some());
+    }
+}
