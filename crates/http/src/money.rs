@@ -6,13 +6,15 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Authed, JsonBody, Secret};
 use crate::wire::{LockMessageView, ts};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shebao_service::model::JobRun;
 use shebao_service::views::lock_message;
-use shebao_service::{EmployerView, LockReason, NewFiling, NewPayment, NewPurchase, NewVisit};
-use utoipa::ToSchema;
+use shebao_service::{
+    EmployerView, LockReason, NewFiling, NewPayment, NewPurchase, NewVisit, ServiceError,
+};
+use utoipa::{IntoParams, ToSchema};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -233,18 +235,37 @@ impl From<JobRun> for JobRunView {
     }
 }
 
-#[utoipa::path(post, path = "/admin/jobs/{name}/run", tag = "admin", params(("name" = String, Path, description = "monthly-deadline or crediting")),
-    description = "Runs a batch job to the end and returns its record. `monthly-deadline` assesses new months and records unit locks that fell; `crediting` credits every month whose payment data has arrived, exactly once. Both are idempotent and safe to run any number of times.",
-    responses((status = 200, body = JobRunView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "job_running")),
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobParams {
+    /// `crediting`: accounts credited per transaction (1-100000, default 20000). Smaller
+    /// batches hold row locks for less time while terminals keep selling.
+    pub batch_rows: Option<u32>,
+}
+
+#[utoipa::path(post, path = "/admin/jobs/{name}/run", tag = "admin", params(("name" = String, Path, description = "monthly-deadline or crediting"), JobParams),
+    description = "Runs a batch job to the end and returns its record. `monthly-deadline` assesses new months and records unit locks that fell; `crediting` credits every month whose payment data has arrived, exactly once. Both are idempotent and safe to run any number of times, on any number of servers at once.",
+    responses((status = 200, body = JobRunView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "job_running"), (status = 422, body = ErrorBody, description = "invalid_batch_rows")),
     security(("bearer" = [])))]
 pub async fn run_job(
     State(s): State<AppState>,
     Authed(actor): Authed,
     Path(name): Path<String>,
+    Query(params): Query<JobParams>,
 ) -> ApiResult<Json<JobRunView>> {
+    if params
+        .batch_rows
+        .is_some_and(|n| !(1..=100_000).contains(&n))
+    {
+        return Err(ServiceError::invalid(
+            "invalid_batch_rows",
+            "batch_rows is between 1 and 100000",
+        )
+        .into());
+    }
     let run = s
         .service
-        .run_job(Some(&actor), &name, None, &|_| {})
+        .run_job(Some(&actor), &name, params.batch_rows, &|_| {})
         .await?;
     Ok(Json(run.into()))
 }

@@ -8,8 +8,8 @@
 //! `SHEBAO_SCREENSHOTS=docs/screenshots` makes the scripts write PNGs of the main screens.
 
 use crate::helpers::*;
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -114,7 +114,13 @@ async fn run_script(script: &str, args: Vec<String>) {
     .await
     .expect("the script's thread");
     match status {
-        Some(s) if s.success() => {}
+        // `run` in lib.mjs prints `ok` last only when every expectation held and the pages
+        // showed no problem: an exit code of 0 alone would also pass a script that stopped
+        // early or never ran its body.
+        Some(s) if s.success() && stdout.lines().last() == Some("ok") => {}
+        Some(s) if s.success() => {
+            panic!("browser script exited 0 without its closing `ok`:\n{stdout}\n{stderr}")
+        }
         Some(s) => panic!("browser script failed ({s}):\n{stdout}\n{stderr}"),
         None => panic!("browser script timed out after {SCRIPT_TIMEOUT:?}:\n{stdout}\n{stderr}"),
     }
@@ -137,9 +143,31 @@ async fn lock_card(app: &TestApp, clerk: &str, card: &str) {
     }
     let v = app.card(clerk, card).await;
     assert_eq!(v["ss_account"]["locked"], true, "{v}");
+    assert_eq!(v["ss_account"]["lock_reason"], "password", "{v}");
 }
 
-// (1) R-LK-2, R-LK-4, R-LK-5, R-PW-7: a clerk unlocks a locked card with evidence.
+/// A query-password login through the JSON API (R-PW-8).
+async fn self_login(app: &TestApp, id: &str, password: &str) -> (StatusCode, Value) {
+    app.call(
+        Method::POST,
+        "/self/login",
+        None,
+        Some(json!({"id_number": id, "query_password": password})),
+    )
+    .await
+}
+
+/// The audit records of `id`'s person (filings carry no card).
+async fn audit_for_person(app: &TestApp, id: &str) -> Vec<Value> {
+    let (s, v) = app.get(&format!("/audit?id_number={id}"), ADMIN).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["records"].as_array().expect("records").clone()
+}
+
+// (1) R-LK-2, R-LK-4, R-LK-5, R-PW-7: a clerk unlocks a locked card with evidence. Catches a
+// page that shows the account unlocked while the service still has it locked, a reset
+// recorded without the evidence the clerk ticked (R-PW-9), a refused try that changed
+// something, or a reset that keeps the chosen password enabled (R-PW-7).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_unlocks_a_locked_card_with_evidence() {
     check_prerequisites();
@@ -158,24 +186,51 @@ async fn clerk_unlocks_a_locked_card_with_evidence() {
     // What the browser did is what the service recorded.
     let v = app.card(&clerk, &card).await;
     assert_eq!(v["ss_account"]["locked"], false, "{v}");
+    assert_eq!(v["ss_account"]["lock_reason"], Value::Null, "{v}");
     assert_eq!(v["ss_account"]["password_enabled"], false, "R-PW-7: {v}");
+    assert_eq!(
+        v["ss_account"]["remaining_tries"], 3,
+        "the count starts over: {v}"
+    );
+    // The refused try recorded nothing: exactly one reset, the one with the ID checked.
     let audit = app.audit_for_card(&card).await;
     let resets: Vec<_> = audit
         .iter()
-        .filter(|r| r["action"] == "ss_password.reset" && r["outcome"] == "ok")
+        .filter(|r| r["action"] == "ss_password.reset")
         .collect();
     assert_eq!(resets.len(), 1, "{audit:?}");
-    assert_eq!(resets[0]["evidence"]["holder_id_checked"], true);
+    assert_eq!(resets[0]["outcome"], "ok", "{audit:?}");
+    assert_eq!(resets[0]["channel"], "service_window", "{audit:?}");
+    assert_eq!(resets[0]["actor_role"], "clerk", "{audit:?}");
+    assert_eq!(
+        resets[0]["evidence"]["holder_id_checked"], true,
+        "{audit:?}"
+    );
+    // With the initial password not enabled, a pharmacy's check asks for nothing (D-2).
+    let pharmacy = app.actor("pharmacy").await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "642097"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["password_enabled"], false, "{v}");
     app.stop().await;
 }
 
 // (2) R-PW-8, R-CR-2, R-LS-2: first login forces the change; the ledger; a temporary loss.
+// Catches a change the page confirms but the service did not make (the initial password
+// still logs in, or the new one does not, or the change is still demanded), and a loss the
+// page shows but the card does not carry, or carries as another kind or channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holder_changes_the_first_password_sees_the_ledger_and_reports_a_loss() {
     check_prerequisites();
     let app = TestApp::spawn(Engine::Sqlite).await;
     let clerk = app.actor("clerk").await;
     let id = "11010519491231002X";
+    let (initial, fresh) = ("12310020", "mein2026neu");
     let card = app
         .card_for(
             &clerk,
@@ -191,32 +246,61 @@ async fn holder_changes_the_first_password_sees_the_ledger_and_reports_a_loss() 
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(app.card(&clerk, &card).await["balance_fen"], 12345);
 
     run_script(
         "holder.mjs",
         vec![
             origin(&app),
             id.into(),
-            "12310020".into(),
-            "mein2026neu".into(),
+            initial.into(),
+            fresh.into(),
+            card.clone(),
             "123.45".into(),
         ],
     )
     .await;
 
-    let v = app.card(&clerk, &card).await;
-    assert_eq!(v["ss_account"]["lock_reason"], "loss", "{v}");
-    let audit = app.audit_for_card(&card).await;
-    assert!(
-        audit
-            .iter()
-            .any(|r| r["action"] == "card.loss.report" && r["channel"] == "online"),
-        "{audit:?}"
+    // R-PW-8: the initial query password is gone; the new one logs in with nothing to change.
+    let (s, v) = self_login(&app, id, initial).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the initial password still logs in: {v}"
     );
+    let (s, v) = self_login(&app, id, fresh).await;
+    assert_eq!(s, StatusCode::OK, "the new password does not log in: {v}");
+    assert_eq!(v["must_change_password"], false, "{v}");
+    let audit = app.audit_for_card(&card).await;
+    let person = audit_for_person(&app, id).await;
+    assert!(
+        person
+            .iter()
+            .any(|r| r["action"] == "self.query_password.change" && r["outcome"] == "ok"),
+        "{person:?}"
+    );
+
+    // R-LS-2: the temporary loss reported online is on the card and stops its ss functions.
+    let v = app.card(&clerk, &card).await;
+    assert_eq!(v["status"], "lost", "{v}");
+    assert_eq!(v["loss"]["kind"], "temporary", "{v}");
+    assert_eq!(v["loss"]["channel"], "online", "{v}");
+    assert_eq!(v["ss_account"]["locked"], true, "{v}");
+    assert_eq!(v["ss_account"]["lock_reason"], "loss", "{v}");
+    assert_eq!(v["balance_fen"], 12345, "a loss keeps the balance: {v}");
+    let reports: Vec<_> = audit
+        .iter()
+        .filter(|r| r["action"] == "card.loss.report")
+        .collect();
+    assert_eq!(reports.len(), 1, "{audit:?}");
+    assert_eq!(reports[0]["channel"], "online", "{audit:?}");
+    assert_eq!(reports[0]["actor_role"], "cardholder", "{audit:?}");
     app.stop().await;
 }
 
-// (3) The dashboard renders its counts and its chart.
+// (3) R-LK-1, R-LS-1, R-LS-5: the dashboard renders its counts and its chart. The script
+// checks that the page names exactly the cards set up here; this test then checks that they
+// are in the state the dashboard reported and that reading it changed none of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_renders_its_chart() {
     check_prerequisites();
@@ -227,7 +311,7 @@ async fn dashboard_renders_its_chart() {
         .card_with_ss_password(&clerk, "11010519491231002X", "642097")
         .await;
     lock_card(&app, &clerk, &locked).await;
-    app.card_for(&clerk, "110105198001010016", json!({})).await;
+    let pre_lost = app.card_for(&clerk, "110105198001010016", json!({})).await;
     let (s, v) = app
         .post(
             "/hotline/pre-loss",
@@ -245,19 +329,55 @@ async fn dashboard_renders_its_chart() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new_card = v["new_card_no"].as_str().expect("new_card_no").to_owned();
+    let ready_on = v["ready_on"].as_str().expect("ready_on").to_owned();
     // Eight days on, the pre-loss lapses within three days (R-LS-1: 10 days).
     app.advance("PT192H").await;
+    let cards = [&locked, &pre_lost, &damaged, &new_card];
+    let mut before = Vec::new();
+    for c in cards {
+        before.push((app.card(&clerk, c).await, app.audit_for_card(c).await));
+    }
 
     run_script(
         "dashboard.mjs",
-        vec![origin(&app), clerk.clone(), "1".into(), "2".into()],
+        vec![
+            origin(&app),
+            clerk.clone(),
+            "1".into(),
+            // START, 09:00 in Shanghai: the day of the lock and of the pre-loss.
+            "2026-03-02".into(),
+            pre_lost.clone(),
+            new_card.clone(),
+            ready_on.clone(),
+        ],
     )
     .await;
+
+    // What the page counted is what the API says.
+    let v = app.card(&clerk, &locked).await;
+    assert_eq!(v["ss_account"]["lock_reason"], "password", "{v}");
+    let v = app.card(&clerk, &pre_lost).await;
+    assert_eq!(v["loss"]["kind"], "pre", "{v}");
+    assert_eq!(v["loss"]["channel"], "hotline", "{v}");
+    let v = app.card(&clerk, &new_card).await;
+    assert_eq!(v["replacement"]["replaces"], damaged.as_str(), "{v}");
+    assert_eq!(v["replacement"]["ready_on"], ready_on.as_str(), "{v}");
+    assert_eq!(v["replacement"]["collected_at"], Value::Null, "{v}");
+    // A dashboard only reads.
+    for (c, (card, audit)) in cards.into_iter().zip(before) {
+        assert_eq!(app.card(&clerk, c).await, card, "{c} changed");
+        assert_eq!(app.audit_for_card(c).await, audit, "{c}'s audit changed");
+    }
     app.stop().await;
 }
 
 // (4) R-EM-2, R-EM-3, R-EM-5, D-9: a clerk sees an employer's unit lock and lifts it with the
-// tax receipts typed into the form; the JSON API then shows the lock gone and the amounts in fen.
+// tax receipts typed into the form; the JSON API then shows the lock gone and the amounts in
+// fen. Catches yuan recorded as fen or through floats, a month left out of the receipts (each
+// of the three must be there, not only those that happen to be), the malformed first try
+// recording something, receipts stored without the numbers typed (D-15), and a lock lifted on
+// the employer but still on the employees' cards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clerk_lifts_a_unit_lock_with_tax_receipts() {
     check_prerequisites();
@@ -273,46 +393,101 @@ async fn clerk_lifts_a_unit_lock_with_tax_receipts() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let employer = v["id"].as_str().unwrap().to_owned();
     // Two employees (bases 6 000 and 5 000 yuan: 480 + 400 yuan a month) and a retiree.
+    let mut cards = Vec::new();
     for (id, kind, base) in [
         (id_number("19900601", 11), "employee", Some(600_000)),
         (id_number("19700101", 12), "employee", Some(500_000)),
         (id_number("19500101", 13), "retiree", None),
     ] {
-        app.card_for(
-            &clerk,
-            &id,
-            json!({"kind": kind, "employer_id": employer, "contribution_base_fen": base}),
-        )
-        .await;
+        let card = app
+            .card_for(
+                &clerk,
+                &id,
+                json!({"kind": kind, "employer_id": employer, "contribution_base_fen": base}),
+            )
+            .await;
+        let (s, v) = app
+            .post(
+                &format!("/cards/{card}/activation"),
+                &clerk,
+                json!({"channel": "service_center"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        cards.push(card);
     }
     // Nothing paid for March to May: locked since April 1.
     app.set_clock("2026-06-02T02:00:00Z").await;
     let (_, v) = app.get(&format!("/employers/{employer}"), &clerk).await;
     assert_eq!(v["unit_locked_since"], "2026-04-01", "{v}");
+    for card in &cards {
+        let v = app.card(&clerk, card).await;
+        assert_eq!(v["ss_account"]["lock_reason"], "employer_arrears", "{v}");
+    }
 
     run_script(
         "employer-receipts.mjs",
-        vec![origin(&app), clerk.clone(), employer.clone(), "880".into()],
+        vec![
+            origin(&app),
+            clerk.clone(),
+            employer.clone(),
+            "880".into(),
+            "880.00".into(),
+        ],
     )
     .await;
 
     let (s, v) = app.get(&format!("/employers/{employer}"), &clerk).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["unit_locked"], false, "{v}");
+    assert_eq!(v["unit_locked_since"], Value::Null, "{v}");
+    assert_eq!(v["locking_months"], json!([]), "{v}");
     assert_eq!(v["arrears_months"], json!([]), "{v}");
-    for m in v["months"].as_array().unwrap() {
-        if ["2026-03", "2026-04", "2026-05"].contains(&m["month"].as_str().unwrap()) {
-            assert_eq!(
-                m["paid_fen"], 88_000,
-                "880 yuan typed, 88 000 fen recorded: {m}"
-            );
-        }
+    let months = v["months"].as_array().expect("months");
+    for month in ["2026-03", "2026-04", "2026-05"] {
+        let found: Vec<_> = months.iter().filter(|m| m["month"] == month).collect();
+        assert_eq!(found.len(), 1, "{month} is listed once: {v}");
+        let m = found[0];
+        assert_eq!(m["assessed_fen"], 88_000, "{m}");
+        assert_eq!(
+            m["paid_fen"], 88_000,
+            "880 yuan typed, 88 000 fen recorded: {m}"
+        );
+        assert!(
+            m["cleared_at"].is_string(),
+            "{month}'s lock is cleared: {m}"
+        );
+        // The receipt is on record under the number typed: the same number with another
+        // amount is a conflict (D-15), and being refused it changes nothing.
+        let (s, e) = app
+            .post(
+                &format!("/employers/{employer}/tax-receipts"),
+                &clerk,
+                json!({"receipts": [{"month": month, "amount_fen": 1, "paid_on": "2026-05-20", "receipt_no": format!("SB-{month}")}]}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("receipt_conflict")),
+            "{e}"
+        );
     }
+    // The unit lock is derived from the months: no card carries it any more.
+    for card in &cards {
+        let v = app.card(&clerk, card).await;
+        assert_eq!(v["ss_account"]["locked"], false, "{v}");
+        assert_eq!(v["ss_account"]["lock_reason"], Value::Null, "{v}");
+    }
+    let (_, after) = app.get(&format!("/employers/{employer}"), &clerk).await;
+    assert_eq!(after, v, "the refused receipts changed nothing");
     app.stop().await;
 }
 
 // (5) R-MS-3: a holder files an out-of-area emergency admission in the portal; the far
-// hospital's inpatient visit then settles by card.
+// hospital's inpatient visit then settles by card. Catches a filing the page accepts but the
+// service does not keep, kept with another kind, region or admission day, or not as the
+// holder's own (R-PW-9); the visit is refused before the run, so its success after proves it is
+// this filing that covers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn holder_files_an_emergency_admission() {
     check_prerequisites();
@@ -338,6 +513,13 @@ async fn holder_files_an_emergency_admission() {
     // Thursday 2026-04-09; admitted Friday Apr 3 before Qingming: due by Apr 9.
     app.set_clock("2026-04-09T02:00:00Z").await;
     app.holder_session(id).await;
+    let visit = |txn: &str| json!({"client_txn_id": txn, "card_no": card, "kind": "inpatient", "cost_fen": 50_000, "admitted_on": "2026-04-03"});
+    let (s, v) = app.post("/visits", &far_hospital, visit("f-0")).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("filing_required")),
+        "no filing yet: {v}"
+    );
 
     run_script(
         "holder-filing.mjs",
@@ -348,17 +530,32 @@ async fn holder_files_an_emergency_admission() {
             "310000".into(),
             "2026-04-03".into(),
             "2026-04-09".into(),
+            "2026-04-09".into(),
         ],
     )
     .await;
 
+    // The filing is on record as typed: filed again, the service answers the one it has.
     let (s, v) = app
         .post(
-            "/visits",
-            &far_hospital,
-            json!({"client_txn_id": "f-1", "card_no": card, "kind": "inpatient", "cost_fen": 50_000, "admitted_on": "2026-04-03"}),
+            "/filings",
+            &clerk,
+            json!({"id_number": id, "kind": "emergency", "region": "310000", "admitted_on": "2026-04-03"}),
         )
         .await;
+    assert_eq!(s, StatusCode::OK, "the browser's filing is on record: {v}");
+    assert_eq!(v["filed_on"], "2026-04-09", "{v}");
+    assert_eq!(v["deadline"], "2026-04-09", "{v}");
+    let filings: Vec<_> = audit_for_person(&app, id)
+        .await
+        .into_iter()
+        .filter(|r| r["action"] == "filing")
+        .collect();
+    assert_eq!(filings.len(), 1, "{filings:?}");
+    assert_eq!(filings[0]["actor_role"], "cardholder", "{filings:?}");
+    assert_eq!(filings[0]["channel"], "self_service", "{filings:?}");
+
+    let (s, v) = app.post("/visits", &far_hospital, visit("f-1")).await;
     assert_eq!(
         s,
         StatusCode::CREATED,

@@ -60,8 +60,10 @@ mod two_servers {
     use super::*;
 
     // R-EM-4, STYLE 11: two servers sharing one PostgreSQL database run the crediting job at
-    // the same moment while a pharmacy keeps selling: every account is credited exactly once
-    // and no sale is lost.
+    // the same moment while a pharmacy keeps selling: every account is credited exactly once,
+    // both servers credit some (their claims interleave), and no sale is lost. Catches: a claim
+    // that does not exclude the other server's (a credit made twice), and a test that would pass
+    // with one server doing all the work.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn crediting_on_two_servers_at_once_credits_once() {
         let config = config(Engine::Postgres, "national");
@@ -122,7 +124,8 @@ mod two_servers {
         let run = |app: &TestApp| {
             let (client, url) = (
                 app.client.clone(),
-                format!("{}/admin/jobs/crediting/run", app.base),
+                // One account per transaction, so the two runs interleave row by row.
+                format!("{}/admin/jobs/crediting/run?batch_rows=1", app.base),
             );
             tokio::spawn(async move {
                 let resp = client
@@ -138,7 +141,44 @@ mod two_servers {
                 )
             })
         };
-        let (ra, rb) = (run(&a), run(&b));
+        // Both runs must overlap for the test to show anything: hold the 31st person's
+        // assessment row, start a, wait until it has credited the 30 before it and is stuck on
+        // that row, start b (stuck on the same row), then let go. From there on both claim row
+        // by row, each row once, and both get some.
+        let url = a.database_url.clone().unwrap();
+        let held = nth_id(31);
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut tx = client.transaction().unwrap();
+            let rows = tx
+                .query(
+                    "SELECT 1 FROM assessments WHERE id_number = $1 AND month = '2026-03' FOR UPDATE",
+                    &[&held],
+                )
+                .unwrap();
+            assert_eq!(rows.len(), 1);
+            locked.send(()).unwrap();
+            released.recv().unwrap();
+            tx.commit().unwrap();
+        });
+        is_locked.recv().unwrap();
+        let credits = "SELECT count(*) FROM ledger WHERE kind = 'contribution_credit'";
+        let ra = run(&a);
+        let started = std::time::Instant::now();
+        while a.count(credits) < 30 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "a stalls before the held row"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let rb = run(&b);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(a.count(credits), 30, "both wait on the held row");
+        release.send(()).unwrap();
+        holder.join().unwrap();
         let mut sales = Vec::new();
         for (i, card) in cards.iter().enumerate().take(20) {
             let (client, url, token, card) = (
@@ -164,8 +204,14 @@ mod two_servers {
             (StatusCode::OK, StatusCode::OK),
             "{ra:?} {rb:?}"
         );
-        let credited = ra.1["rows"].as_i64().unwrap() + rb.1["rows"].as_i64().unwrap();
-        assert_eq!(credited, 60, "{ra:?} {rb:?}");
+        let (by_a, by_b) = (
+            ra.1["rows"].as_i64().unwrap(),
+            rb.1["rows"].as_i64().unwrap(),
+        );
+        assert_eq!(by_a + by_b, 60, "{ra:?} {rb:?}");
+        // Both servers did work: a test where one server did everything would not show that
+        // their claims exclude each other.
+        assert!(by_a > 0 && by_b > 0, "a credited {by_a}, b credited {by_b}");
         let mut sold = 0;
         for sale in sales {
             if sale.await.unwrap() == StatusCode::CREATED {

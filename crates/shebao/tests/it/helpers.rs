@@ -138,6 +138,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let method_name = method.to_string();
         let mut req = self
             .client
             .request(method, format!("{}{}", self.base, path));
@@ -150,10 +151,14 @@ impl TestApp {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let value = if text.is_empty() {
+        // Every answer of the API is JSON; only 204 has no body. Anything else fails here, so
+        // a status-only check can never pass on a plain-text or empty answer.
+        let value = if text.is_empty() && status == StatusCode::NO_CONTENT {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
+            serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!("{method_name} {path}: {status} answered no JSON ({e}): {text:?}")
+            })
         };
         (status, value)
     }
@@ -290,6 +295,19 @@ impl TestApp {
         assert_eq!(s, StatusCode::OK, "{v}");
         v["records"].as_array().unwrap().clone()
     }
+}
+
+/// Asserts that `v` has the field `path` (`"a.b"` for nested objects) and that it is JSON null:
+/// `v["a"]["b"] == Value::Null` alone would also pass when the field is missing.
+#[track_caller]
+pub fn assert_null(v: &Value, path: &str) {
+    let mut at = v;
+    for key in path.split('.') {
+        at = at
+            .get(key)
+            .unwrap_or_else(|| panic!("{path}: no field {key:?} in {at}"));
+    }
+    assert!(at.is_null(), "{path} is {at}, not null");
 }
 
 /// A valid 18-character ID number: region 450602, the given birth date, a sequence.

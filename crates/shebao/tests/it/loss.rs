@@ -141,7 +141,7 @@ async fn hotline_pre_loss_lapses_after_ten_days(engine: Engine) {
     assert_eq!(s, StatusCode::OK, "{v}");
     let v = app.card(&clerk, &card).await;
     assert_eq!(v["status"], "active");
-    assert_eq!(v["loss"], Value::Null);
+    assert_null(&v, "loss");
     assert_eq!(v["ss_account"]["locked"], false);
     // No attempts were counted while it was lost.
     assert_eq!(v["ss_account"]["remaining_tries"], 3);
@@ -264,7 +264,7 @@ async fn temporary_loss_stops_at_once_until_released(engine: Engine) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["loss"]["kind"], "temporary");
-    assert_eq!(v["loss"]["lapses_at"], Value::Null);
+    assert_null(&v, "loss.lapses_at");
 
     let (s, v) = verify(&app, &pharmacy, &card, "583920").await;
     assert_eq!(
@@ -354,7 +354,7 @@ async fn temporary_loss_stops_at_once_until_released(engine: Engine) {
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["status"], "active");
-    assert_eq!(v["ss_account"]["lock_reason"], Value::Null);
+    assert_null(&v, "ss_account.lock_reason");
     let (s, _) = verify(&app, &pharmacy, &card, "583920").await;
     assert_eq!(s, StatusCode::OK);
     let (s, v) = app
@@ -594,7 +594,7 @@ async fn replacement_over_national_day_carries_everything(engine: Engine) {
     assert_eq!(v["replacement"]["replaces"], card.as_str());
     assert_eq!(v["replacement"]["reason"], "lost");
     assert_eq!(v["replacement"]["ready_on"], "2026-10-22");
-    assert_eq!(v["replacement"]["collected_at"], Value::Null);
+    assert_null(&v, "replacement.collected_at");
     let (s, v) = app
         .post(
             &format!("/cards/{new}/activation"),

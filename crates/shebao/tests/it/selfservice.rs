@@ -152,6 +152,7 @@ async fn transaction_passwords_are_never_online(engine: Engine) {
         json!({"old_password": &id[10..], "new_password": "garden-path-77"}),
     )
     .await;
+    let before = app.card(&clerk, &card).await;
     let (s, _) = app
         .put(
             &format!("/cards/{card}/ss-password"),
@@ -176,4 +177,21 @@ async fn transaction_passwords_are_never_online(engine: Engine) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nothing changed: the card reads the same, the old password still verifies and no try
+    // was counted (a refused request that set or counted a password would pass a status check).
+    assert_eq!(app.card(&clerk, &card).await, before);
+    let pharmacy = app.actor("pharmacy").await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/ss-password/verify"),
+            &pharmacy,
+            json!({"password": "583920"}),
+        )
+        .await;
+    assert_eq!((s, &v["verified"]), (StatusCode::OK, &json!(true)), "{v}");
+    let trail = app.audit_for_card(&card).await;
+    assert!(
+        trail.iter().all(|r| r["actor_role"] != "cardholder"),
+        "a refused request leaves no trace: {trail:?}"
+    );
 }

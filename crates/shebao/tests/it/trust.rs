@@ -849,7 +849,7 @@ async fn lists_come_in_pages(engine: Engine) {
         let entries = v["entries"].as_array().unwrap();
         assert!(entries.len() <= 2, "{v}");
         if entries.is_empty() {
-            assert!(v["next_after"].is_null(), "{v}");
+            assert_null(&v, "next_after");
             break;
         }
         assert_eq!(v["next_after"], entries.last().unwrap()["seq"]);
