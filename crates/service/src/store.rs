@@ -32,9 +32,48 @@ pub enum StoreError {
     Stopped,
 }
 
-/// One transaction's view of the database. Methods that load for a change lock the row on
-/// engines that need it (`for_update`).
-pub trait Tx {
+/// One transaction's view of the database, as small traits by aggregate (each engine
+/// implements them all over one connection). Methods that load for a change take
+/// [`Lock::ForUpdate`]: engines that need it lock the row until the transaction ends.
+pub trait Tx:
+    ActorStore
+    + Sequences
+    + PersonStore
+    + CardStore
+    + SessionStore
+    + AuditLog
+    + Ledger
+    + EmployerStore
+    + EmployerMonths
+    + Payments
+    + Settlements
+    + Jobs
+    + CalendarStore
+    + Dashboard
+{
+}
+
+impl<T> Tx for T
+where
+    T: ActorStore,
+    T: Sequences,
+    T: PersonStore,
+    T: CardStore,
+    T: SessionStore,
+    T: AuditLog,
+    T: Ledger,
+    T: EmployerStore,
+    T: EmployerMonths,
+    T: Payments,
+    T: Settlements,
+    T: Jobs,
+    T: CalendarStore,
+    T: Dashboard,
+{
+}
+
+/// Actors and their tokens (never a token itself: its digest).
+pub trait ActorStore {
     fn insert_actor(&mut self, actor: &Actor, token_digest: &str) -> Result<(), StoreError>;
     /// The actor holding a token, revoked or not (the caller decides what a revoked one means).
     fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError>;
@@ -51,17 +90,30 @@ pub trait Tx {
     /// The start-up admins (`SHEBAO_ADMIN_TOKEN`, the generated token, and those from before
     /// sources were recorded) that are not revoked, with their token digests.
     fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError>;
+}
 
-    fn insert_employer(&mut self, employer: &Employer) -> Result<(), StoreError>;
-    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
-
+/// Named counters.
+pub trait Sequences {
     /// The next value of a named counter, starting at 1. Serialises concurrent callers.
     fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError>;
+}
 
+/// Insured people.
+pub trait PersonStore {
     fn insert_person(&mut self, person: &Person) -> Result<(), StoreError>;
     fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError>;
     fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
+    /// People insured through an employer (employees and retirees), by ID number, a page at a time.
+    fn insured_of(
+        &mut self,
+        employer_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Person>, StoreError>;
+}
 
+/// Cards and their two accounts.
+pub trait CardStore {
     fn insert_card(&mut self, card: &Card) -> Result<(), StoreError>;
     fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError>;
     /// The card with this 32-character identification code (the `K<serial>` SMS, R-ACT-3).
@@ -69,7 +121,10 @@ pub trait Tx {
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
     /// All cards of a person, newest first.
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError>;
+}
 
+/// Self-service sessions and the web-login throttle (D-4).
+pub trait SessionStore {
     fn insert_session(&mut self, session: &Session, token_digest: &str) -> Result<(), StoreError>;
     fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError>;
     /// Ends every session of a person but `except` (a session id); returns how many ended.
@@ -95,23 +150,40 @@ pub trait Tx {
         id_number: &str,
         throttle: &WebLoginThrottle,
     ) -> Result<(), StoreError>;
+}
 
+/// The audit trail (R-PW-9).
+pub trait AuditLog {
     fn append_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
     fn audit(&mut self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}
 
+/// The personal accounts' ledger (R-CR-2).
+pub trait Ledger {
     fn append_ledger(&mut self, entry: &LedgerEntry) -> Result<(), StoreError>;
+    /// A person's personal-account ledger over all their cards (it follows a replacement, D-10),
+    /// at most `limit` entries after `after_seq`, in `seq` order.
+    fn ledger_of(
+        &mut self,
+        id: &IdNumber,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
+}
+
+/// Employers.
+pub trait EmployerStore {
+    fn insert_employer(&mut self, employer: &Employer) -> Result<(), StoreError>;
+    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
     /// Loads an employer and, on engines that need it, locks its row until the transaction ends
     /// (serialises the month roll-forward of concurrent requests).
     fn employer_for_update(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
     /// Every employer, by id, a page at a time (`after` is the last id seen).
     fn employers_after(&mut self, after: &str, limit: u32) -> Result<Vec<Employer>, StoreError>;
-    /// People insured through an employer (employees and retirees), by ID number, a page at a time.
-    fn insured_of(
-        &mut self,
-        employer_id: &str,
-        after: &str,
-        limit: u32,
-    ) -> Result<Vec<Person>, StoreError>;
+}
+
+/// Employers' months and the assessments crediting applies (R-EM-1..4, R-CR-1).
+pub trait EmployerMonths {
     fn employer_months(
         &mut self,
         employer_id: &str,
@@ -154,6 +226,10 @@ pub trait Tx {
         at: Timestamp,
         balance_max: Fen,
     ) -> Result<(CreditBatch, Option<String>), StoreError>;
+}
+
+/// The tax bureau's payment records and the employers' tax receipts (D-9, D-15).
+pub trait Payments {
     fn insert_payment(&mut self, payment: &PaymentRecord) -> Result<(), StoreError>;
     /// The employer's payment of this source with this number (D-15: numbers are unique per
     /// employer and source, not across employers).
@@ -168,7 +244,10 @@ pub trait Tx {
         employer_id: &str,
         month: Month,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
+}
 
+/// Settled purchases and visits (idempotency) and out-of-area filings (R-MS-3).
+pub trait Settlements {
     fn settlement(
         &mut self,
         actor_id: &str,
@@ -177,24 +256,23 @@ pub trait Tx {
     fn insert_settlement(&mut self, record: &SettlementRecord) -> Result<(), StoreError>;
     fn insert_filing(&mut self, record: &FilingRecord) -> Result<(), StoreError>;
     fn filings_of(&mut self, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError>;
+}
 
+/// Batch jobs' last runs.
+pub trait Jobs {
     fn job_run(&mut self, name: &str) -> Result<Option<JobRun>, StoreError>;
     fn put_job_run(&mut self, run: &JobRun) -> Result<(), StoreError>;
+}
 
-    /// A person's personal-account ledger over all their cards (it follows a replacement, D-10),
-    /// at most `limit` entries after `after_seq`, in `seq` order.
-    fn ledger_of(
-        &mut self,
-        id: &IdNumber,
-        after_seq: i64,
-        limit: u32,
-    ) -> Result<Vec<LedgerEntry>, StoreError>;
-
+/// Operator-loaded working-day calendar years.
+pub trait CalendarStore {
     /// Operator-loaded working-day calendar years, each a self-contained CSV.
     fn calendar_years(&mut self) -> Result<Vec<(i16, String)>, StoreError>;
     fn put_calendar_year(&mut self, year: i16, csv: &str, at: Timestamp) -> Result<(), StoreError>;
+}
 
-    // --- console and dashboard (issue 5) ---
+/// The console dashboard's reads (issue 5).
+pub trait Dashboard {
     /// Cards in force (not replaced) in each lock state at `now`.
     fn lock_counts(&mut self, now: Timestamp) -> Result<crate::LockCounts, StoreError>;
     /// Pre-losses in force at `now` that lapse by `until`, soonest first.

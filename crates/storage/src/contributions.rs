@@ -1,18 +1,15 @@
-//! Statements for employers' months, assessments, payments, settlements, filings and job
-//! runs: one set for both engines (`$n` placeholders), called from the `Tx` implementation in
-//! `queries.rs`.
+//! Employers' months, the assessments crediting applies, and payments (R-EM-1..4, R-CR-1,
+//! D-9, D-15): one set of statements for both engines (`$n` placeholders).
 
+use crate::common::SqlTx;
 use crate::sql::{Row, SqlConn, Value};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use shebao_domain::{
-    Assessment, EmployerMonth, Fen, Filing, FilingKind, IdNumber, Month, PersonKind, RegionCode,
-};
+use shebao_domain::{Assessment, EmployerMonth, Fen, IdNumber, Month, PersonKind};
 use shebao_service::model::{
-    AssessmentRecord, CreditBatch, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry,
-    PaymentRecord, PaymentSource, SettlementRecord,
+    AssessmentRecord, CreditBatch, EmployerMonthRecord, PaymentRecord, PaymentSource,
 };
-use shebao_service::store::StoreError;
+use shebao_service::store::{EmployerMonths, Payments, StoreError};
 
 fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
@@ -47,99 +44,6 @@ fn month_from(r: &Row) -> Result<EmployerMonthRecord, StoreError> {
     })
 }
 
-pub fn employer_months(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-    let rows = c.query(
-        month_select!("WHERE employer_id = $1 ORDER BY month"),
-        &[employer_id.into()],
-    )?;
-    rows.iter().map(month_from).collect()
-}
-
-pub fn lock_check_months(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-    today: Date,
-) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-    let rows = c.query(
-        month_select!(
-            "WHERE employer_id = $1 AND (month = (SELECT max(m.month) FROM employer_months m WHERE m.employer_id = $1) \
-             OR (cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < owed_fen)) ORDER BY month"
-        ),
-        &[employer_id.into(), today.into()],
-    )?;
-    rows.iter().map(month_from).collect()
-}
-
-pub fn put_employer_month(c: &mut impl SqlConn, r: &EmployerMonthRecord) -> Result<(), StoreError> {
-    let m = &r.month;
-    c.exec(
-        "INSERT INTO employer_months (employer_id, month, assessed_fen, due_on, lock_from, paid_fen, paid_on_time_fen, \
-         tax_paid_fen, cleared_at, data_arrived_on, credited_at, lock_noted_at, owed_fen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (employer_id, month) DO UPDATE SET assessed_fen = excluded.assessed_fen, due_on = excluded.due_on, \
-         lock_from = excluded.lock_from, paid_fen = excluded.paid_fen, paid_on_time_fen = excluded.paid_on_time_fen, \
-         tax_paid_fen = excluded.tax_paid_fen, cleared_at = excluded.cleared_at, data_arrived_on = excluded.data_arrived_on, \
-         credited_at = excluded.credited_at, lock_noted_at = excluded.lock_noted_at, owed_fen = excluded.owed_fen",
-        &[
-            r.employer_id.as_str().into(),
-            m.month.into(),
-            m.assessed.into(),
-            m.due_on.into(),
-            m.lock_from().into(),
-            m.paid.into(),
-            m.paid_on_time.into(),
-            m.tax_paid.into(),
-            m.cleared_at.into(),
-            r.data_arrived_on.into(),
-            r.credited_at.into(),
-            r.lock_noted_at.into(),
-            m.owed_by_due.into(),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn months_awaiting_data(
-    c: &mut impl SqlConn,
-    after: &(String, String),
-    limit: u32,
-) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-    let rows = c.query(
-        month_select!(
-            "WHERE data_arrived_on IS NULL AND tax_paid_fen >= assessed_fen \
-             AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
-        ),
-        &[
-            after.0.as_str().into(),
-            after.1.as_str().into(),
-            i64::from(limit).into(),
-        ],
-    )?;
-    rows.iter().map(month_from).collect()
-}
-
-pub fn months_to_credit(
-    c: &mut impl SqlConn,
-    after: &(String, String),
-    limit: u32,
-) -> Result<Vec<EmployerMonthRecord>, StoreError> {
-    let rows = c.query(
-        month_select!(
-            "WHERE credited_at IS NULL AND data_arrived_on IS NOT NULL \
-             AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
-        ),
-        &[
-            after.0.as_str().into(),
-            after.1.as_str().into(),
-            i64::from(limit).into(),
-        ],
-    )?;
-    rows.iter().map(month_from).collect()
-}
-
 macro_rules! assessment_select {
     ($tail:literal) => {
         concat!(
@@ -168,215 +72,6 @@ fn assessment_from(r: &Row) -> Result<AssessmentRecord, StoreError> {
     })
 }
 
-pub fn insert_assessment(c: &mut impl SqlConn, a: &AssessmentRecord) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO assessments (employer_id, month, id_number, kind, base_fen, contribution_fen, employee_part_fen, \
-         credit_fen, rule_set, credited_at, credited_card_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[
-            a.employer_id.as_str().into(),
-            a.month.into(),
-            a.id_number.as_str().into(),
-            a.kind.as_str().into(),
-            a.base.into(),
-            a.assessment.contribution.into(),
-            a.assessment.employee_part.into(),
-            a.assessment.credit.into(),
-            a.rule_set.as_str().into(),
-            a.credited_at.into(),
-            a.credited_card_no.clone().into(),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn assessments_of(
-    c: &mut impl SqlConn,
-    id: &IdNumber,
-) -> Result<Vec<AssessmentRecord>, StoreError> {
-    let rows = c.query(
-        assessment_select!("WHERE id_number = $1 ORDER BY month, employer_id"),
-        &[id.as_str().into()],
-    )?;
-    rows.iter().map(assessment_from).collect()
-}
-
-/// R-CR-1, R-EM-4: applies up to `limit` credits of one month with set-based statements:
-/// claim the range's uncredited assessments under a fresh claim id (`UPDATE … WHERE
-/// credited_at IS NULL`: a concurrent run on another server waits on these rows and then finds
-/// them claimed), add every claimed credit to its holder's current card in one `UPDATE … FROM`,
-/// and append the ledger rows with the balances after in one `INSERT … SELECT` — all in the
-/// caller's transaction, so a crash leaves a batch wholly done or not at all. People without a
-/// usable card are left for a later run.
-///
-/// D-14: a credit that would take its card above `balance_max` is not made: the claim lets go
-/// of that row (it stays due, named in the batch, and is tried again on the next run), so the
-/// addition in SQL can never pass the ceiling, let alone overflow 64 bits.
-#[allow(clippy::too_many_arguments)]
-pub fn credit_assessments(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-    month: Month,
-    after: &str,
-    limit: u32,
-    claim: &str,
-    at: Timestamp,
-    balance_max: Fen,
-) -> Result<(CreditBatch, Option<String>), StoreError> {
-    // The range: up to `limit` uncredited rows after `after`.
-    let bound = c.query(
-        "SELECT id_number FROM assessments WHERE employer_id = $1 AND month = $2 AND credited_at IS NULL \
-         AND id_number > $3 ORDER BY id_number LIMIT 1 OFFSET $4",
-        &[
-            employer_id.into(),
-            month.into(),
-            after.into(),
-            i64::from(limit.max(1) - 1).into(),
-        ],
-    )?;
-    let upto = match bound.first() {
-        Some(r) => Some(r.text(0)?),
-        None => None,
-    };
-    // Beyond any ID number ('~' sorts after digits and 'X').
-    let upper = upto.clone().unwrap_or_else(|| "~".to_owned());
-    let range: [Value; 4] = [
-        employer_id.into(),
-        month.into(),
-        after.into(),
-        upper.as_str().into(),
-    ];
-    // Claim the range and find each holder's current card with one lookup per row, then mark
-    // the claimed rows that have a card as credited (those without wait for a later run).
-    c.exec(
-        "UPDATE assessments SET credit_claim = $5, credited_card_no = \
-         (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced' \
-          ORDER BY c.issued_at DESC LIMIT 1) \
-         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL",
-        &[
-            range[0].clone(),
-            range[1].clone(),
-            range[2].clone(),
-            range[3].clone(),
-            claim.into(),
-        ],
-    )?;
-    // D-14: credits that would pass the ceiling let go of their card before anything moves.
-    // `$6 - credit_fen` cannot overflow: the ceiling is at most 10^12 and credits are positive.
-    let over = c.query(
-        "SELECT a.credited_card_no FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
-         WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-         AND a.credit_claim = $5 AND a.credit_fen > 0 AND c.balance_fen > $6 - a.credit_fen ORDER BY a.id_number",
-        &[
-            range[0].clone(),
-            range[1].clone(),
-            range[2].clone(),
-            range[3].clone(),
-            claim.into(),
-            balance_max.into(),
-        ],
-    )?;
-    let over_ceiling = over
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    if !over_ceiling.is_empty() {
-        c.exec(
-            "UPDATE assessments SET credited_card_no = NULL WHERE employer_id = $1 AND month = $2 \
-             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credit_fen > 0 \
-             AND (SELECT c.balance_fen FROM cards c WHERE c.card_no = assessments.credited_card_no) > $6 - credit_fen",
-            &[
-                range[0].clone(),
-                range[1].clone(),
-                range[2].clone(),
-                range[3].clone(),
-                claim.into(),
-                balance_max.into(),
-            ],
-        )?;
-    }
-    let claimed = c.exec(
-        "UPDATE assessments SET credited_at = $5 \
-         WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
-         AND credit_claim = $6 AND credited_card_no IS NOT NULL",
-        &[
-            range[0].clone(),
-            range[1].clone(),
-            range[2].clone(),
-            range[3].clone(),
-            at.into(),
-            claim.into(),
-        ],
-    )?;
-    let waiting = c.query(
-        "SELECT count(*) FROM assessments WHERE employer_id = $1 AND month = $2 AND id_number > $3 \
-         AND id_number <= $4 AND credited_at IS NULL",
-        &range,
-    )?;
-    let waiting = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
-    let over_count = u64::try_from(over_ceiling.len()).unwrap_or(u64::MAX);
-    let mut batch = CreditBatch {
-        rows: claimed,
-        amount: Fen::ZERO,
-        waiting_for_card: waiting.saturating_sub(over_count),
-        over_ceiling,
-    };
-    if claimed > 0 {
-        let claimed_range: [Value; 5] = [
-            range[0].clone(),
-            range[1].clone(),
-            range[2].clone(),
-            range[3].clone(),
-            claim.into(),
-        ];
-        c.exec(
-            "UPDATE cards SET balance_fen = cards.balance_fen + a.credit_fen FROM assessments a \
-             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-             AND a.credit_claim = $5 AND a.credit_fen > 0 AND cards.card_no = a.credited_card_no",
-            &claimed_range,
-        )?;
-        let reference = format!("{employer_id}/{month}");
-        c.exec(
-            "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) \
-             SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), 'contribution_credit', a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
-             FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
-             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-             AND a.credit_claim = $5 AND a.credit_fen > 0 ORDER BY a.id_number",
-            &[
-                claimed_range[0].clone(),
-                claimed_range[1].clone(),
-                claimed_range[2].clone(),
-                claimed_range[3].clone(),
-                claimed_range[4].clone(),
-                at.into(),
-                reference.as_str().into(),
-            ],
-        )?;
-        let sum = c.query(
-            "SELECT CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments WHERE employer_id = $1 AND month = $2 \
-             AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credited_card_no IS NOT NULL",
-            &claimed_range,
-        )?;
-        batch.amount = Fen(sum.first().map_or(Ok(0), |r| r.int(0))?);
-    }
-    Ok((batch, upto))
-}
-
-pub fn insert_ledger(c: &mut impl SqlConn, e: &LedgerEntry) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            e.card_no.as_str().into(),
-            e.id_number.as_str().into(),
-            e.at.into(),
-            e.kind.as_str().into(),
-            e.amount.into(),
-            e.balance_after.into(),
-            e.reference.clone().into(),
-        ],
-    )?;
-    Ok(())
-}
-
 fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
     Ok(PaymentRecord {
         seq: r.opt_int(0)?,
@@ -390,177 +85,352 @@ fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
     })
 }
 
-pub fn insert_payment(c: &mut impl SqlConn, p: &PaymentRecord) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO payments (id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            p.seq.into(),
-            p.employer_id.as_str().into(),
-            p.month.into(),
-            p.amount.into(),
-            p.paid_on.into(),
-            p.source.as_str().into(),
-            p.reference.clone().into(),
-            p.recorded_at.into(),
-        ],
-    )?;
-    Ok(())
+impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
+    fn employer_months(
+        &mut self,
+        employer_id: &str,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        let c = &mut *self.0;
+        let rows = c.query(
+            month_select!("WHERE employer_id = $1 ORDER BY month"),
+            &[employer_id.into()],
+        )?;
+        rows.iter().map(month_from).collect()
+    }
+
+    fn lock_check_months(
+        &mut self,
+        employer_id: &str,
+        today: Date,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        let c = &mut *self.0;
+        let rows = c.query(
+            month_select!(
+                "WHERE employer_id = $1 AND (month = (SELECT max(m.month) FROM employer_months m WHERE m.employer_id = $1) \
+                 OR (cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < owed_fen)) ORDER BY month"
+            ),
+            &[employer_id.into(), today.into()],
+        )?;
+        rows.iter().map(month_from).collect()
+    }
+
+    fn put_employer_month(&mut self, r: &EmployerMonthRecord) -> Result<(), StoreError> {
+        let c = &mut *self.0;
+        let m = &r.month;
+        c.exec(
+            "INSERT INTO employer_months (employer_id, month, assessed_fen, due_on, lock_from, paid_fen, paid_on_time_fen, \
+             tax_paid_fen, cleared_at, data_arrived_on, credited_at, lock_noted_at, owed_fen) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (employer_id, month) DO UPDATE SET assessed_fen = excluded.assessed_fen, due_on = excluded.due_on, \
+             lock_from = excluded.lock_from, paid_fen = excluded.paid_fen, paid_on_time_fen = excluded.paid_on_time_fen, \
+             tax_paid_fen = excluded.tax_paid_fen, cleared_at = excluded.cleared_at, data_arrived_on = excluded.data_arrived_on, \
+             credited_at = excluded.credited_at, lock_noted_at = excluded.lock_noted_at, owed_fen = excluded.owed_fen",
+            &[
+                r.employer_id.as_str().into(),
+                m.month.into(),
+                m.assessed.into(),
+                m.due_on.into(),
+                m.lock_from().into(),
+                m.paid.into(),
+                m.paid_on_time.into(),
+                m.tax_paid.into(),
+                m.cleared_at.into(),
+                r.data_arrived_on.into(),
+                r.credited_at.into(),
+                r.lock_noted_at.into(),
+                m.owed_by_due.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn months_awaiting_data(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        let c = &mut *self.0;
+        let rows = c.query(
+            month_select!(
+                "WHERE data_arrived_on IS NULL AND tax_paid_fen >= assessed_fen \
+                 AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
+            ),
+            &[
+                after.0.as_str().into(),
+                after.1.as_str().into(),
+                i64::from(limit).into(),
+            ],
+        )?;
+        rows.iter().map(month_from).collect()
+    }
+
+    fn months_to_credit(
+        &mut self,
+        after: &(String, String),
+        limit: u32,
+    ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
+        let c = &mut *self.0;
+        let rows = c.query(
+            month_select!(
+                "WHERE credited_at IS NULL AND data_arrived_on IS NOT NULL \
+                 AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
+            ),
+            &[
+                after.0.as_str().into(),
+                after.1.as_str().into(),
+                i64::from(limit).into(),
+            ],
+        )?;
+        rows.iter().map(month_from).collect()
+    }
+
+    fn insert_assessment(&mut self, a: &AssessmentRecord) -> Result<(), StoreError> {
+        let c = &mut *self.0;
+        c.exec(
+            "INSERT INTO assessments (employer_id, month, id_number, kind, base_fen, contribution_fen, employee_part_fen, \
+             credit_fen, rule_set, credited_at, credited_card_no) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                a.employer_id.as_str().into(),
+                a.month.into(),
+                a.id_number.as_str().into(),
+                a.kind.as_str().into(),
+                a.base.into(),
+                a.assessment.contribution.into(),
+                a.assessment.employee_part.into(),
+                a.assessment.credit.into(),
+                a.rule_set.as_str().into(),
+                a.credited_at.into(),
+                a.credited_card_no.clone().into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn assessments_of(&mut self, id: &IdNumber) -> Result<Vec<AssessmentRecord>, StoreError> {
+        let c = &mut *self.0;
+        let rows = c.query(
+            assessment_select!("WHERE id_number = $1 ORDER BY month, employer_id"),
+            &[id.as_str().into()],
+        )?;
+        rows.iter().map(assessment_from).collect()
+    }
+
+    /// R-CR-1, R-EM-4: applies up to `limit` credits of one month with set-based statements:
+    /// claim the range's uncredited assessments under a fresh claim id (`UPDATE … WHERE
+    /// credited_at IS NULL`: a concurrent run on another server waits on these rows and then finds
+    /// them claimed), add every claimed credit to its holder's current card in one `UPDATE … FROM`,
+    /// and append the ledger rows with the balances after in one `INSERT … SELECT` — all in the
+    /// caller's transaction, so a crash leaves a batch wholly done or not at all. People without a
+    /// usable card are left for a later run.
+    ///
+    /// D-14: a credit that would take its card above `balance_max` is not made: the claim lets go
+    /// of that row (it stays due, named in the batch, and is tried again on the next run), so the
+    /// addition in SQL can never pass the ceiling, let alone overflow 64 bits.
+    #[allow(clippy::too_many_arguments)]
+    fn credit_assessments(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+        after: &str,
+        limit: u32,
+        claim: &str,
+        at: Timestamp,
+        balance_max: Fen,
+    ) -> Result<(CreditBatch, Option<String>), StoreError> {
+        let c = &mut *self.0;
+        // The range: up to `limit` uncredited rows after `after`.
+        let bound = c.query(
+            "SELECT id_number FROM assessments WHERE employer_id = $1 AND month = $2 AND credited_at IS NULL \
+             AND id_number > $3 ORDER BY id_number LIMIT 1 OFFSET $4",
+            &[
+                employer_id.into(),
+                month.into(),
+                after.into(),
+                i64::from(limit.max(1) - 1).into(),
+            ],
+        )?;
+        let upto = match bound.first() {
+            Some(r) => Some(r.text(0)?),
+            None => None,
+        };
+        // Beyond any ID number ('~' sorts after digits and 'X').
+        let upper = upto.clone().unwrap_or_else(|| "~".to_owned());
+        let range: [Value; 4] = [
+            employer_id.into(),
+            month.into(),
+            after.into(),
+            upper.as_str().into(),
+        ];
+        // Claim the range and find each holder's current card with one lookup per row, then mark
+        // the claimed rows that have a card as credited (those without wait for a later run).
+        c.exec(
+            "UPDATE assessments SET credit_claim = $5, credited_card_no = \
+             (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced' \
+              ORDER BY c.issued_at DESC LIMIT 1) \
+             WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL",
+            &[
+                range[0].clone(),
+                range[1].clone(),
+                range[2].clone(),
+                range[3].clone(),
+                claim.into(),
+            ],
+        )?;
+        // D-14: credits that would pass the ceiling let go of their card before anything moves.
+        // `$6 - credit_fen` cannot overflow: the ceiling is at most 10^12 and credits are positive.
+        let over = c.query(
+            "SELECT a.credited_card_no FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
+             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+             AND a.credit_claim = $5 AND a.credit_fen > 0 AND c.balance_fen > $6 - a.credit_fen ORDER BY a.id_number",
+            &[
+                range[0].clone(),
+                range[1].clone(),
+                range[2].clone(),
+                range[3].clone(),
+                claim.into(),
+                balance_max.into(),
+            ],
+        )?;
+        let over_ceiling = over
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !over_ceiling.is_empty() {
+            c.exec(
+                "UPDATE assessments SET credited_card_no = NULL WHERE employer_id = $1 AND month = $2 \
+                 AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credit_fen > 0 \
+                 AND (SELECT c.balance_fen FROM cards c WHERE c.card_no = assessments.credited_card_no) > $6 - credit_fen",
+                &[
+                    range[0].clone(),
+                    range[1].clone(),
+                    range[2].clone(),
+                    range[3].clone(),
+                    claim.into(),
+                    balance_max.into(),
+                ],
+            )?;
+        }
+        let claimed = c.exec(
+            "UPDATE assessments SET credited_at = $5 \
+             WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
+             AND credit_claim = $6 AND credited_card_no IS NOT NULL",
+            &[
+                range[0].clone(),
+                range[1].clone(),
+                range[2].clone(),
+                range[3].clone(),
+                at.into(),
+                claim.into(),
+            ],
+        )?;
+        let waiting = c.query(
+            "SELECT count(*) FROM assessments WHERE employer_id = $1 AND month = $2 AND id_number > $3 \
+             AND id_number <= $4 AND credited_at IS NULL",
+            &range,
+        )?;
+        let waiting = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
+        let over_count = u64::try_from(over_ceiling.len()).unwrap_or(u64::MAX);
+        let mut batch = CreditBatch {
+            rows: claimed,
+            amount: Fen::ZERO,
+            waiting_for_card: waiting.saturating_sub(over_count),
+            over_ceiling,
+        };
+        if claimed > 0 {
+            let claimed_range: [Value; 5] = [
+                range[0].clone(),
+                range[1].clone(),
+                range[2].clone(),
+                range[3].clone(),
+                claim.into(),
+            ];
+            c.exec(
+                "UPDATE cards SET balance_fen = cards.balance_fen + a.credit_fen FROM assessments a \
+                 WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+                 AND a.credit_claim = $5 AND a.credit_fen > 0 AND cards.card_no = a.credited_card_no",
+                &claimed_range,
+            )?;
+            let reference = format!("{employer_id}/{month}");
+            c.exec(
+                "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) \
+                 SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), 'contribution_credit', a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
+                 FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
+                 WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+                 AND a.credit_claim = $5 AND a.credit_fen > 0 ORDER BY a.id_number",
+                &[
+                    claimed_range[0].clone(),
+                    claimed_range[1].clone(),
+                    claimed_range[2].clone(),
+                    claimed_range[3].clone(),
+                    claimed_range[4].clone(),
+                    at.into(),
+                    reference.as_str().into(),
+                ],
+            )?;
+            let sum = c.query(
+                "SELECT CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments WHERE employer_id = $1 AND month = $2 \
+                 AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credited_card_no IS NOT NULL",
+                &claimed_range,
+            )?;
+            batch.amount = Fen(sum.first().map_or(Ok(0), |r| r.int(0))?);
+        }
+        Ok((batch, upto))
+    }
 }
 
-pub fn payment_by_reference(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-    source: PaymentSource,
-    reference: &str,
-) -> Result<Option<PaymentRecord>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
-        "WHERE employer_id = $1 AND source = $2 AND reference = $3"
-    );
-    c.query(
-        SQL,
-        &[employer_id.into(), source.as_str().into(), reference.into()],
-    )?
-    .first()
-    .map(payment_from)
-    .transpose()
-}
+impl<C: SqlConn> Payments for SqlTx<'_, C> {
+    fn insert_payment(&mut self, p: &PaymentRecord) -> Result<(), StoreError> {
+        let c = &mut *self.0;
+        c.exec(
+            "INSERT INTO payments (id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                p.seq.into(),
+                p.employer_id.as_str().into(),
+                p.month.into(),
+                p.amount.into(),
+                p.paid_on.into(),
+                p.source.as_str().into(),
+                p.reference.clone().into(),
+                p.recorded_at.into(),
+            ],
+        )?;
+        Ok(())
+    }
 
-pub fn payments_of(
-    c: &mut impl SqlConn,
-    employer_id: &str,
-    month: Month,
-) -> Result<Vec<PaymentRecord>, StoreError> {
-    const SQL: &str = concat!(
-        "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
-        "WHERE employer_id = $1 AND month = $2 ORDER BY paid_on, id"
-    );
-    c.query(SQL, &[employer_id.into(), month.into()])?
-        .iter()
+    fn payment_by_reference(
+        &mut self,
+        employer_id: &str,
+        source: PaymentSource,
+        reference: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        let c = &mut *self.0;
+        const SQL: &str = concat!(
+            "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
+            "WHERE employer_id = $1 AND source = $2 AND reference = $3"
+        );
+        c.query(
+            SQL,
+            &[employer_id.into(), source.as_str().into(), reference.into()],
+        )?
+        .first()
         .map(payment_from)
-        .collect()
-}
-
-pub fn settlement(
-    c: &mut impl SqlConn,
-    actor_id: &str,
-    client_txn_id: &str,
-) -> Result<Option<SettlementRecord>, StoreError> {
-    let rows = c.query(
-        "SELECT actor_id, client_txn_id, kind, card_no, request, amount1_fen, amount2_fen, amount3_fen, at \
-         FROM settlements WHERE actor_id = $1 AND client_txn_id = $2",
-        &[actor_id.into(), client_txn_id.into()],
-    )?;
-    rows.first()
-        .map(|r| {
-            Ok(SettlementRecord {
-                actor_id: r.text(0)?,
-                client_txn_id: r.text(1)?,
-                kind: r.text(2)?,
-                card_no: r.text(3)?,
-                request: r.text(4)?,
-                amounts: [r.fen(5)?, r.fen(6)?, r.fen(7)?],
-                at: r.time(8)?,
-            })
-        })
         .transpose()
-}
+    }
 
-pub fn insert_settlement(c: &mut impl SqlConn, s: &SettlementRecord) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO settlements (actor_id, client_txn_id, kind, card_no, request, amount1_fen, amount2_fen, amount3_fen, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            s.actor_id.as_str().into(),
-            s.client_txn_id.as_str().into(),
-            s.kind.as_str().into(),
-            s.card_no.as_str().into(),
-            s.request.as_str().into(),
-            s.amounts[0].into(),
-            s.amounts[1].into(),
-            s.amounts[2].into(),
-            s.at.into(),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn insert_filing(c: &mut impl SqlConn, f: &FilingRecord) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO filings (id, id_number, kind, region, filed_on, admitted_on, filed_at, actor_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            f.id.as_str().into(),
-            f.id_number.as_str().into(),
-            f.filing.kind.as_str().into(),
-            f.filing.region.as_str().into(),
-            f.filing.filed_on.into(),
-            f.filing.admitted_on.into(),
-            f.filed_at.into(),
-            f.actor_id.as_str().into(),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn filings_of(c: &mut impl SqlConn, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError> {
-    let rows = c.query(
-        "SELECT id, id_number, kind, region, filed_on, admitted_on, filed_at, actor_id FROM filings \
-         WHERE id_number = $1 ORDER BY filed_at, id",
-        &[id.as_str().into()],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(FilingRecord {
-                id: r.text(0)?,
-                id_number: r.text(1)?,
-                filing: Filing {
-                    kind: FilingKind::parse(&r.text(2)?).ok_or_else(|| corrupt("filing kind"))?,
-                    region: RegionCode::parse(&r.text(3)?)
-                        .ok_or_else(|| corrupt("filing region"))?,
-                    filed_on: r.date(4)?,
-                    admitted_on: r.opt_date(5)?,
-                },
-                filed_at: r.time(6)?,
-                actor_id: r.text(7)?,
-            })
-        })
-        .collect()
-}
-
-pub fn job_run(c: &mut impl SqlConn, name: &str) -> Result<Option<JobRun>, StoreError> {
-    let rows = c.query(
-        "SELECT name, started_at, finished_at, status, summary, rows_done FROM job_runs WHERE name = $1",
-        &[name.into()],
-    )?;
-    rows.first()
-        .map(|r| {
-            Ok(JobRun {
-                name: r.text(0)?,
-                started_at: r.time(1)?,
-                finished_at: r.opt_time(2)?,
-                status: r.text(3)?,
-                summary: r.text(4)?,
-                rows: r.int(5)?,
-            })
-        })
-        .transpose()
-}
-
-pub fn put_job_run(c: &mut impl SqlConn, run: &JobRun) -> Result<(), StoreError> {
-    c.exec(
-        "INSERT INTO job_runs (name, started_at, finished_at, status, summary, rows_done) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (name) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at, \
-         status = excluded.status, summary = excluded.summary, rows_done = excluded.rows_done",
-        &[
-            run.name.as_str().into(),
-            run.started_at.into(),
-            run.finished_at.into(),
-            run.status.as_str().into(),
-            run.summary.as_str().into(),
-            run.rows.into(),
-        ],
-    )?;
-    Ok(())
+    fn payments_of(
+        &mut self,
+        employer_id: &str,
+        month: Month,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let c = &mut *self.0;
+        const SQL: &str = concat!(
+            "SELECT id, employer_id, month, amount_fen, paid_on, source, reference, recorded_at FROM payments ",
+            "WHERE employer_id = $1 AND month = $2 ORDER BY paid_on, id"
+        );
+        c.query(SQL, &[employer_id.into(), month.into()])?
+            .iter()
+            .map(payment_from)
+            .collect()
+    }
 }

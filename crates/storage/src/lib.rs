@@ -8,10 +8,19 @@
 //! - [`postgres`]: a pool of worker threads, one transaction per job, row locks
 //!   (`SELECT … FOR UPDATE`) so several servers can share one database.
 
+mod actors;
+mod cards;
+mod common;
 mod contributions;
+mod dashboard;
+mod employers;
+mod jobs;
+mod journal;
 mod migrations;
+mod people;
 pub mod postgres;
-mod queries;
+mod sessions;
+mod settlements;
 mod sql;
 pub mod sqlite;
 

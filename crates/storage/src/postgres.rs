@@ -2,8 +2,8 @@
 //! transaction per job. Writes lock the rows they change (`SELECT … FOR UPDATE`), so several
 //! shebao servers may share one database and the lockout count stays exact across them.
 
+use crate::common::SqlTx;
 use crate::migrations;
-use crate::queries::SqlTx;
 use crate::sql::{Row, SqlConn, Value};
 use crate::{EngineLimits, EngineThreads};
 use postgres::types::{ToSql, Type};

@@ -7,8 +7,8 @@
 //! and only after it does any job's caller hear back. Readers run on their own connections
 //! against WAL snapshots and never wait for the writer.
 
+use crate::common::SqlTx;
 use crate::migrations;
-use crate::queries::SqlTx;
 use crate::sql::{Row, SqlConn, Value};
 use crate::{EngineLimits, EngineThreads};
 use rusqlite::types::{ToSqlOutput, ValueRef};

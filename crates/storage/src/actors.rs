@@ -1,0 +1,113 @@
+//! Actors (their tokens only as digests) and named counters.
+
+use crate::common::*;
+use crate::sql::{Row, SqlConn};
+use jiff::Timestamp;
+use shebao_service::model::{Actor, ActorSource};
+use shebao_service::store::*;
+
+/// The actor columns, in the order `actor_from` reads them.
+macro_rules! actor_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, role, name, region, employer_id, created_at, source, revoked_at, token_digest FROM actors ",
+            $tail
+        )
+    };
+}
+
+fn actor_from(row: &Row) -> Result<Actor, StoreError> {
+    let source = row.text(6)?;
+    Ok(Actor {
+        id: row.text(0)?,
+        role: role(&row.text(1)?)?,
+        name: row.text(2)?,
+        region: row.opt_text(3)?.as_deref().map(region).transpose()?,
+        employer_id: row.opt_text(4)?,
+        id_number: None,
+        must_change_password: false,
+        session_id: None,
+        created_at: row.time(5)?,
+        source: ActorSource::parse(&source)
+            .ok_or_else(|| corrupt(format!("stored actor source {source}")))?,
+        revoked_at: row.opt_time(7)?,
+    })
+}
+
+impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
+    fn insert_actor(&mut self, a: &Actor, token_digest: &str) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest, source, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                a.id.as_str().into(),
+                a.role.as_str().into(),
+                a.name.as_str().into(),
+                a.region.as_ref().map(|r| r.as_str()).into(),
+                a.employer_id.clone().into(),
+                a.created_at.into(),
+                token_digest.into(),
+                a.source.as_str().into(),
+                a.revoked_at.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError> {
+        const SQL: &str = actor_select!("WHERE token_digest = $1");
+        one(self.0.query(SQL, &[token_digest.into()])?, actor_from)
+    }
+
+    fn actor(&mut self, id: &str) -> Result<Option<Actor>, StoreError> {
+        const SQL: &str = actor_select!("WHERE id = $1");
+        one(self.0.query(SQL, &[id.into()])?, actor_from)
+    }
+
+    fn actors_after(&mut self, after: &str, limit: u32) -> Result<Vec<Actor>, StoreError> {
+        const SQL: &str = actor_select!("WHERE id > $1 ORDER BY id LIMIT $2");
+        self.0
+            .query(SQL, &[after.into(), i64::from(limit).into()])?
+            .iter()
+            .map(actor_from)
+            .collect()
+    }
+
+    fn set_actor_standing(
+        &mut self,
+        id: &str,
+        source: ActorSource,
+        revoked_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let changed = self.0.exec(
+            "UPDATE actors SET source = $2, revoked_at = $3 WHERE id = $1",
+            &[id.into(), source.as_str().into(), revoked_at.into()],
+        )?;
+        expect_one_row(changed, "update actor")
+    }
+
+    fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError> {
+        const SQL: &str = actor_select!(
+            "WHERE role = 'admin' AND source IN ('env', 'generated', 'startup') AND revoked_at IS NULL ORDER BY id"
+        );
+        self.0
+            .query(SQL, &[])?
+            .iter()
+            .map(|r| Ok((actor_from(r)?, r.text(8)?)))
+            .collect()
+    }
+}
+
+impl<C: SqlConn> Sequences for SqlTx<'_, C> {
+    fn next_sequence(&mut self, name: &str) -> Result<u64, StoreError> {
+        let rows = self.0.query(
+            "INSERT INTO sequences (name, value) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1 RETURNING value",
+            &[name.into()],
+        )?;
+        let value = rows
+            .first()
+            .ok_or_else(|| corrupt("sequence returned nothing"))?
+            .int(0)?;
+        u64::try_from(value).map_err(|_| corrupt("negative sequence"))
+    }
+}

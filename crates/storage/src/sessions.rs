@@ -1,0 +1,121 @@
+//! Self-service sessions and the web-login throttle kept per ID number (D-4).
+
+use crate::common::*;
+use crate::sql::SqlConn;
+use jiff::Timestamp;
+use shebao_domain::WebLoginThrottle;
+use shebao_service::model::Session;
+use shebao_service::store::*;
+
+impl<C: SqlConn> SessionStore for SqlTx<'_, C> {
+    fn insert_session(&mut self, s: &Session, token_digest: &str) -> Result<(), StoreError> {
+        self.0.exec(
+            "INSERT INTO sessions (token_digest, id, id_number, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            &[token_digest.into(), s.id.as_str().into(), s.id_number.as_str().into(), s.created_at.into(), s.expires_at.into()],
+        )?;
+        Ok(())
+    }
+
+    fn session(&mut self, token_digest: &str) -> Result<Option<Session>, StoreError> {
+        let rows = self.0.query(
+            "SELECT id, id_number, created_at, expires_at FROM sessions WHERE token_digest = $1",
+            &[token_digest.into()],
+        )?;
+        one(rows, |r| {
+            Ok(Session {
+                id: r.text(0)?,
+                id_number: r.text(1)?,
+                created_at: r.time(2)?,
+                expires_at: r.time(3)?,
+            })
+        })
+    }
+
+    fn delete_sessions_of(
+        &mut self,
+        id_number: &str,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        match except {
+            Some(keep) => self.0.exec(
+                "DELETE FROM sessions WHERE id_number = $1 AND id <> $2",
+                &[id_number.into(), keep.into()],
+            ),
+            None => self.0.exec(
+                "DELETE FROM sessions WHERE id_number = $1",
+                &[id_number.into()],
+            ),
+        }
+    }
+
+    fn delete_session(&mut self, session_id: &str) -> Result<u64, StoreError> {
+        self.0
+            .exec("DELETE FROM sessions WHERE id = $1", &[session_id.into()])
+    }
+
+    fn sweep_sessions(
+        &mut self,
+        now: Timestamp,
+        quiet_since: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let sessions = self
+            .0
+            .exec("DELETE FROM sessions WHERE expires_at <= $1", &[now.into()])?;
+        let throttles = self.0.exec(
+            "DELETE FROM login_throttle WHERE last_failure_at < $1",
+            &[quiet_since.into()],
+        )?;
+        Ok(sessions + throttles)
+    }
+
+    fn login_throttle(
+        &mut self,
+        id_number: &str,
+        for_update: bool,
+    ) -> Result<WebLoginThrottle, StoreError> {
+        const PLAIN: &str =
+            "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1";
+        const FOR_UPDATE: &str =
+            "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1 FOR UPDATE";
+        if for_update {
+            // The row must exist to be locked: racing first failures then queue on it.
+            self.0.exec(
+                "INSERT INTO login_throttle (id_number, failures, last_failure_at) VALUES ($1, 0, NULL) \
+                 ON CONFLICT (id_number) DO NOTHING",
+                &[id_number.into()],
+            )?;
+        }
+        let rows = self.0.query(
+            if for_update { FOR_UPDATE } else { PLAIN },
+            &[id_number.into()],
+        )?;
+        Ok(one(rows, |r| {
+            Ok(WebLoginThrottle {
+                failures: u32::try_from(r.int(0)?)
+                    .map_err(|_| corrupt("login_throttle.failures"))?,
+                last_failure_at: r.opt_time(1)?,
+            })
+        })?
+        .unwrap_or_default())
+    }
+
+    fn put_login_throttle(
+        &mut self,
+        id_number: &str,
+        t: &WebLoginThrottle,
+    ) -> Result<(), StoreError> {
+        if *t == WebLoginThrottle::default() {
+            self.0.exec(
+                "DELETE FROM login_throttle WHERE id_number = $1",
+                &[id_number.into()],
+            )?;
+        } else {
+            self.0.exec(
+                "INSERT INTO login_throttle (id_number, failures, last_failure_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id_number) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at",
+                &[id_number.into(), i64::from(t.failures).into(), t.last_failure_at.into()],
+            )?;
+        }
+        Ok(())
+    }
+}
