@@ -507,6 +507,27 @@ mod tests {
         );
     }
 
+    // A year without data is never guessed: `covers` answers for the shipped years only.
+    // Catches a `covers` that always says yes (the service would then skip loading a year).
+    #[test]
+    fn covers_only_the_loaded_years() {
+        assert!(cal().covers(2005) && cal().covers(2026));
+        assert!(!cal().covers(2004) && !cal().covers(2027));
+    }
+
+    // An operator's file error names the line it is on (1-based, blank and comment lines
+    // counted). Catches a line number computed as `index * 1` (0-based) instead of `index + 1`.
+    #[test]
+    fn parse_errors_name_the_line() {
+        let line = |text: &str| match WorkCalendar::parse_csv(text) {
+            Err(CalendarError::Parse { line, .. }) => line,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(line("# years: 2027\n2027-01-04,workday,x"), 2);
+        assert_eq!(line("# years: 2027\n\n# note\n2027-01-01,off,x"), 4);
+        assert_eq!(line("2027-01-01,holiday,x"), 1);
+    }
+
     #[test]
     fn parse_rejects_bad_files() {
         let err = |text: &str| WorkCalendar::parse_csv(text).unwrap_err().to_string();
@@ -552,46 +573,227 @@ mod tests {
         }
     }
 
-    fn any_date() -> impl Strategy<Value = Date> {
-        (0i32..(366 * 21)).prop_map(|offset| {
-            date(2005, 1, 1)
-                .checked_add(jiff::Span::new().days(offset))
+    // -----------------------------------------------------------------------------------------
+    // The counting functions against an independent statement of D-3.
+    //
+    // The reference reads the shipped CSV itself (not through `parse_csv`), classifies every
+    // day of 2005–2026 by the rule "a listed holiday is off, a listed make-up day is worked,
+    // any other Monday–Friday is worked", and keeps the working days as one sorted list.
+    // "The n-th working day after d" is then an index into that list (the first working day
+    // strictly after d, plus n − 1), and "working days in (a, b]" a difference of two
+    // positions: no walking, no shared code.
+    // -----------------------------------------------------------------------------------------
+
+    const FIRST: Date = date(2005, 1, 1);
+    const LAST: Date = date(2026, 12, 31);
+
+    /// The shipped file's exception days, read with a plain split.
+    fn listed_days() -> &'static BTreeMap<Date, bool> {
+        static LISTED: LazyLock<BTreeMap<Date, bool>> = LazyLock::new(|| {
+            SHIPPED_CSV
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .map(|l| {
+                    let mut f = l.split(',');
+                    let day: Date = f.next().unwrap().parse().unwrap();
+                    let worked = match f.next().unwrap() {
+                        "holiday" => false,
+                        "workday" => true,
+                        other => panic!("unexpected kind {other}"),
+                    };
+                    (day, worked)
+                })
+                .collect()
+        });
+        &LISTED
+    }
+
+    /// Every working day of 2005–2026, in order.
+    fn working_days() -> &'static Vec<Date> {
+        static DAYS: LazyLock<Vec<Date>> = LazyLock::new(|| {
+            let listed = listed_days();
+            let mut days = Vec::new();
+            let mut d = FIRST;
+            while d <= LAST {
+                let weekday = d.weekday().to_monday_one_offset() <= 5;
+                if listed.get(&d).copied().unwrap_or(weekday) {
+                    days.push(d);
+                }
+                d = d.tomorrow().unwrap();
+            }
+            days
+        });
+        &DAYS
+    }
+
+    /// Working days on or before `d`.
+    fn rank(d: Date) -> usize {
+        working_days().partition_point(|&w| w <= d)
+    }
+
+    /// D-3: the n-th working day after `start` (n = 0: `start` if worked, else the next
+    /// working day); past 2026 the shipped data has no answer.
+    fn reference_add(start: Date, n: u32) -> Result<Date, CalendarError> {
+        let days = working_days();
+        let index = if n == 0 {
+            days.partition_point(|&w| w < start)
+        } else {
+            rank(start) + n as usize - 1
+        };
+        days.get(index)
+            .copied()
+            .ok_or(CalendarError::NoData { year: 2027 })
+    }
+
+    /// Working days in `(a, b]`, negated when b < a.
+    fn reference_between(a: Date, b: Date) -> i64 {
+        rank(b) as i64 - rank(a) as i64
+    }
+
+    // R-LS-5, R-EM-4, R-MS-3 (working days follow the notices, with their make-up days): every
+    // day of 2005–2026 is classified as the file says (listed holiday off, listed make-up day
+    // worked, else Monday–Friday). Catches a weekend test off by a day, a holiday read as
+    // worked, an exception lookup that ignores the kind, a dropped line or year.
+    #[test]
+    fn every_day_matches_the_file() {
+        let listed = listed_days();
+        let mut d = FIRST;
+        let mut worked = 0usize;
+        while d <= LAST {
+            let expected = working_days().binary_search(&d).is_ok();
+            assert_eq!(cal().is_working_day(d).unwrap(), expected, "{d}");
+            let kind = cal()
+                .exception(d)
                 .unwrap()
-        })
+                .map(|(k, _)| k == DayKind::Workday);
+            assert_eq!(kind, listed.get(&d).copied(), "{d}");
+            worked += usize::from(expected);
+            d = d.tomorrow().unwrap();
+        }
+        assert_eq!(worked, working_days().len());
+        // Sanity of the reference itself: about 250 working days a year.
+        assert!((22 * 245..22 * 255).contains(&worked), "{worked}");
+        assert_eq!(
+            cal().exception(date(2026, 2, 14)).unwrap(),
+            Some((DayKind::Workday, "Spring Festival"))
+        );
+        assert_eq!(cal().exception(date(2026, 3, 2)).unwrap(), None);
+        assert_eq!(
+            cal().exception(date(2027, 1, 1)),
+            Err(CalendarError::NoData { year: 2027 })
+        );
+    }
+
+    /// Any day of the shipped range, 2005-01-01 to 2026-12-31.
+    fn any_day() -> impl Strategy<Value = Date> {
+        let days = FIRST.until(LAST).unwrap().get_days();
+        (0..=days).prop_map(|offset| FIRST.checked_add(jiff::Span::new().days(offset)).unwrap())
+    }
+
+    /// A day near the hard places: within ten days of a listed holiday or make-up day (Spring
+    /// Festival, National Day, …), or of a year end.
+    fn tricky_day() -> impl Strategy<Value = Date> {
+        let near_exception = (any::<prop::sample::Index>(), -10i32..=10).prop_map(|(i, off)| {
+            let listed: Vec<Date> = listed_days().keys().copied().collect();
+            let d = listed[i.index(listed.len())];
+            d.checked_add(jiff::Span::new().days(off))
+                .unwrap()
+                .clamp(FIRST, LAST)
+        });
+        let near_year_end = (2005i16..=2026, -10i32..=10).prop_map(|(y, off)| {
+            date(y, 12, 31)
+                .checked_add(jiff::Span::new().days(off))
+                .unwrap()
+                .clamp(FIRST, LAST)
+        });
+        prop_oneof![any_day(), near_exception, near_year_end]
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        // R-LS-5, R-EM-4, R-MS-3, D-3: `add_working_days` is the reference's n-th working day
+        // after the event (past 2026: the error naming 2027, never a guess); the result is a
+        // working day, later than the event for n > 0, and counting back gives n. Catches the
+        // event day counted, a holiday or weekend counted, a make-up Saturday skipped, n − 1
+        // or n + 1 days, a non-working result, n = 0 not moving off a day off, a guess past
+        // the data.
         #[test]
-        fn add_then_count_is_identity(start in any_date(), n in 0u32..60) {
-            let end = cal().add_working_days(start, n).unwrap();
-            prop_assert!(cal().is_working_day(end).unwrap());
-            if n > 0 {
-                prop_assert!(end > start);
-                prop_assert_eq!(cal().working_days_between(start, end).unwrap(), i64::from(n));
-            } else if cal().is_working_day(start).unwrap() {
-                prop_assert_eq!(end, start);
-            } else {
-                // The next working day: exactly one working day in (start, end].
-                prop_assert!(end > start);
-                prop_assert_eq!(cal().working_days_between(start, end).unwrap(), 1);
+        fn add_working_days_is_the_nth_working_day_after(start in tricky_day(), n in 0u32..=120) {
+            let got = cal().add_working_days(start, n);
+            prop_assert_eq!(&got, &reference_add(start, n), "{} + {}", start, n);
+            if let Ok(end) = got {
+                prop_assert!(cal().is_working_day(end).unwrap());
+                if n > 0 {
+                    prop_assert!(end > start, "the event's day does not count");
+                    prop_assert_eq!(cal().working_days_between(start, end).unwrap(), i64::from(n));
+                } else {
+                    prop_assert!(end >= start);
+                    prop_assert_eq!(end == start, cal().is_working_day(start).unwrap());
+                }
             }
         }
 
+        // D-3: `working_days_between` counts the working days in (a, b], negated when b is
+        // before a, and is additive. Catches counting `a` instead of `b`, counting both or
+        // neither end, counting days off, a wrong sign, a walk that stops a day short.
         #[test]
-        fn counting_is_additive(a in any_date(), b in any_date(), c in any_date()) {
+        fn working_days_between_counts_the_half_open_interval(
+            a in tricky_day(),
+            k in -400i32..=400,
+            far in tricky_day(),
+            use_far in prop::bool::weighted(0.1),
+        ) {
+            // Mostly a span of up to 400 days around `a` (walks are slow in a debug build),
+            // sometimes anywhere in the range.
+            let b = if use_far {
+                far
+            } else {
+                a.checked_add(jiff::Span::new().days(k)).unwrap().clamp(FIRST, LAST)
+            };
             let ab = cal().working_days_between(a, b).unwrap();
-            let bc = cal().working_days_between(b, c).unwrap();
-            let ac = cal().working_days_between(a, c).unwrap();
-            prop_assert_eq!(ab + bc, ac);
+            prop_assert_eq!(ab, reference_between(a, b), "({}, {}]", a, b);
             prop_assert_eq!(cal().working_days_between(b, a).unwrap(), -ab);
+            let next = a.tomorrow().unwrap();
+            if next <= LAST {
+                // One more day at the end adds exactly that day if it is worked.
+                let step = cal().working_days_between(a, next).unwrap();
+                prop_assert_eq!(step, i64::from(working_days().binary_search(&next).is_ok()));
+            }
         }
+    }
 
-        #[test]
-        fn adding_more_days_goes_later(start in any_date(), n in 1u32..40) {
-            let a = cal().add_working_days(start, n).unwrap();
-            let b = cal().add_working_days(start, n + 1).unwrap();
-            prop_assert!(b > a);
-            prop_assert_eq!(cal().working_days_between(a, b).unwrap(), 1);
-        }
+    // D-3 at the data's edges: the last working day of 2026 is reachable, one more is the
+    // 2027 error; a count that ends in 2027 or starts in 2004 is an error too.
+    #[test]
+    fn counting_stops_at_the_edges_of_the_data() {
+        let last_worked = *working_days().last().unwrap();
+        let before = working_days()[working_days().len() - 2];
+        assert_eq!(cal().add_working_days(before, 1).unwrap(), last_worked);
+        assert_eq!(
+            cal().add_working_days(last_worked, 1),
+            Err(CalendarError::NoData { year: 2027 })
+        );
+        assert_eq!(
+            cal().working_days_between(date(2026, 12, 1), date(2027, 1, 4)),
+            Err(CalendarError::NoData { year: 2027 })
+        );
+        assert_eq!(
+            cal().working_days_between(date(2004, 12, 30), date(2005, 1, 10)),
+            Err(CalendarError::NoData { year: 2004 })
+        );
+        assert_eq!(
+            cal().working_days_between(date(2005, 1, 10), date(2004, 12, 30)),
+            Err(CalendarError::NoData { year: 2004 })
+        );
+        // (2004-12-31, 2005-01-10] needs no 2004 data: 2005-01-04..07 and 01-10 (Jan 1–3 off).
+        assert_eq!(
+            cal().working_days_between(date(2004, 12, 31), date(2005, 1, 10)),
+            Ok(5)
+        );
+        assert_eq!(
+            cal().working_days_between(FIRST, LAST).unwrap(),
+            working_days().len() as i64 - i64::from(cal().is_working_day(FIRST).unwrap())
+        );
     }
 }

@@ -315,20 +315,178 @@ mod tests {
         assert!(policy().rules_for(month("1999-12")).is_none());
     }
 
-    proptest! {
-        // The two parts of a credit never exceed what was assessed and credits are never
-        // negative.
-        #[test]
-        fn credits_are_bounded(base in 0i64..100_000_000, birth_year in 1940i16..2008) {
-            let p = Insured { kind: PersonKind::Employee, birth: date(birth_year, 7, 15), base: Some(Fen(base)) };
-            let a = assess(&policy(), month("2026-06"), &p, None).unwrap();
-            prop_assert!(a.credit.0 >= 0);
-            prop_assert!(a.employee_part <= a.credit);
-            prop_assert!(a.credit.0 <= a.contribution.0);
-            // Exact: 2% + 1.1% or 1.5% of the base, each rounded on its own.
-            let exact = (base * 200 + 5_000) / 10_000
-                + if birth_year <= 1980 { (base * 150 + 5_000) / 10_000 } else { (base * 110 + 5_000) / 10_000 };
-            prop_assert_eq!(a.credit.0, exact);
+    // -----------------------------------------------------------------------------------------
+    // R-CR-1 and D-5 stated from the rule text, not from `assess`: the employee's 2 % of the
+    // base, plus 1.1 % of it under 45 or 1.5 % from 45 (age on the first day of the credited
+    // month), each part rounded half up to the fen; retirees 4 % of the employer's average
+    // wage. Percentages are written as fractions and rounded as ⌊x + ½⌋.
+    // -----------------------------------------------------------------------------------------
+
+    /// ⌊numerator / denominator + ½⌋ for non-negative amounts: half up to the fen.
+    fn half_up(numerator: i128, denominator: i128) -> i64 {
+        i64::try_from((2 * numerator + denominator) / (2 * denominator)).unwrap()
+    }
+
+    /// D-5: 45 or older on `day` — `day` is on or after the 45th birthday. (A 29 February
+    /// birthday falls on 28 February of a common year here; on the first of a month, the
+    /// only day asked, 28 February or 1 March cannot make a difference.)
+    fn is_45_on(birth: Date, day: Date) -> bool {
+        birth.checked_add(jiff::Span::new().years(45)).unwrap() <= day
+    }
+
+    /// What R-CR-1 gives, or `None` where no employer insures the person (or before the
+    /// first rule set).
+    fn expected(
+        kind: PersonKind,
+        birth: Date,
+        base: Option<i64>,
+        wage: Option<i64>,
+        m: Month,
+    ) -> Option<Assessment> {
+        if m < month("2000-01") {
+            return None;
         }
+        let reform = m >= month("2027-01");
+        match kind {
+            PersonKind::Employee => {
+                let base = i128::from(base.unwrap_or(0));
+                let own = half_up(base * 2, 100); // 2 %
+                let employer_total = half_up(base * 6, 100); // the employer's 6 %
+                let share = if reform {
+                    0
+                } else if is_45_on(birth, m.first_day()) {
+                    half_up(base * 15, 1000) // 1.5 %
+                } else {
+                    half_up(base * 11, 1000) // 1.1 %
+                };
+                Some(Assessment {
+                    contribution: Fen(own + employer_total),
+                    employee_part: Fen(own),
+                    credit: Fen(own + share),
+                })
+            }
+            PersonKind::Retiree => Some(Assessment {
+                contribution: Fen::ZERO,
+                employee_part: Fen::ZERO,
+                credit: Fen(if reform {
+                    8_000
+                } else {
+                    half_up(i128::from(wage.unwrap_or(0)) * 4, 100) // 4 %
+                }),
+            }),
+            PersonKind::Resident | PersonKind::Flexible => None,
+        }
+    }
+
+    /// Birth dates on the 1st, on the last day of a month, on 29 February, or any day.
+    fn birth_date() -> impl Strategy<Value = Date> {
+        let first = (1930i16..=2008, 1i8..=12).prop_map(|(y, m)| date(y, m, 1));
+        let last = (1930i16..=2008, 1i8..=12).prop_map(|(y, m)| date(y, m, 1).last_of_month());
+        let leap = (1932i16..=2008).prop_map(|y| date(y - y % 4, 2, 29));
+        let any = (1930i16..=2008, 1i8..=12, 1i8..=31)
+            .prop_map(|(y, m, d)| date(y, m, d.min(date(y, m, 1).days_in_month())));
+        prop_oneof![first, last, leap, any]
+    }
+
+    /// Bases where a part is exactly half a fen (2 %: 25 mod 50; 1.1 %: 500 mod 1000; 1.5 %:
+    /// 100 mod 200), small ones, and any up to the national ceiling (D-14).
+    fn base() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            (0i64..100_000).prop_map(|k| 50 * k + 25),
+            (0i64..5_000).prop_map(|k| 1_000 * k + 500),
+            (0i64..25_000).prop_map(|k| 200 * k + 100),
+            0i64..100,
+            0i64..=5_000_000,
+        ]
+    }
+
+    fn kind() -> impl Strategy<Value = PersonKind> {
+        prop_oneof![
+            6 => Just(PersonKind::Employee),
+            2 => Just(PersonKind::Retiree),
+            1 => Just(PersonKind::Resident),
+            1 => Just(PersonKind::Flexible),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        // R-CR-1, D-5, D-12: the assessment equals the rule text's, for random birth dates
+        // (1st, last day, 29 February) and months around the 45th birthday (two months either
+        // side, so the boundary is crossed both ways) or anywhere from 1998 to 2030 (before
+        // the first rule set, under the seeds' rates and under the 2021 reform). Catches the
+        // age taken on the last day of the month or on the assessment day, `> 45` for `>= 45`,
+        // the two rates swapped, the share rounded on the sum instead of each part, rounding
+        // down or to even, the retiree's rate on the base, the employer's share credited
+        // under the reform.
+        #[test]
+        fn assessment_follows_the_rule_text(
+            kind in kind(),
+            birth in birth_date(),
+            base in prop::option::weighted(0.95, base()),
+            wage in prop::option::weighted(0.9, 0i64..=5_000_000),
+            near_45 in any::<bool>(),
+            shift in -2i32..=2,
+            any_month in (1998i16..=2030, 1i8..=12),
+        ) {
+            let m = if near_45 {
+                let turning = birth.checked_add(jiff::Span::new().years(45)).unwrap();
+                Month::of(turning.first_of_month().checked_add(jiff::Span::new().months(shift)).unwrap())
+            } else {
+                Month::of(date(any_month.0, any_month.1, 1))
+            };
+            let person = Insured { kind, birth, base: base.map(Fen) };
+            let got = assess(&policy(), m, &person, wage.map(Fen));
+            prop_assert_eq!(got, expected(kind, birth, base, wage, m), "{:?} born {} in {}", kind, birth, m);
+            if let Some(a) = got {
+                prop_assert!(a.credit >= Fen::ZERO && a.employee_part <= a.credit);
+                if kind == PersonKind::Employee {
+                    prop_assert!(a.credit <= a.contribution, "never more than was paid");
+                }
+            }
+        }
+
+        // D-5: `age_on` is the number of whole years since birth: `day` is on or after the
+        // k-th birthday and before the (k+1)-th (births on 29 February left out: their
+        // birthday in a common year is a convention, see `is_45_on`). Catches `<` for `<=`
+        // on the birthday itself and an age off by one.
+        #[test]
+        fn age_is_whole_years(birth in birth_date(), later in 0i32..(100 * 366)) {
+            let birth = if (birth.month(), birth.day()) == (2, 29) { date(birth.year(), 2, 28) } else { birth };
+            let day = birth.checked_add(jiff::Span::new().days(later)).unwrap();
+            let age = age_on(birth, day);
+            let birthday = |k: i16| birth.checked_add(jiff::Span::new().years(k)).unwrap();
+            prop_assert!(age >= 0);
+            prop_assert!(birthday(age) <= day && day < birthday(age + 1), "{} on {}: {}", birth, day, age);
+        }
+    }
+
+    // D-5 at the boundary, by hand: born on the 1st, the last day of a month and 29 February.
+    #[test]
+    fn the_45_boundary_by_hand() {
+        let credit = |birth: Date, m: &str| {
+            let p = Insured {
+                kind: PersonKind::Employee,
+                birth,
+                base: Some(Fen(100_000)),
+            };
+            assess(&policy(), month(m), &p, None).unwrap().credit
+        };
+        let (under, over) = (Fen(2_000 + 1_100), Fen(2_000 + 1_500));
+        // Born 1981-03-01: 45 on 2026-03-01 itself.
+        assert_eq!(credit(date(1981, 3, 1), "2026-02"), under);
+        assert_eq!(credit(date(1981, 3, 1), "2026-03"), over);
+        // Born 1981-03-31: still 44 on 2026-03-01, 45 on 2026-04-01.
+        assert_eq!(credit(date(1981, 3, 31), "2026-03"), under);
+        assert_eq!(credit(date(1981, 3, 31), "2026-04"), over);
+        // Born 1980-02-29: 45 from March 2025 (no 29 February that year).
+        assert_eq!(credit(date(1980, 2, 29), "2025-02"), under);
+        assert_eq!(credit(date(1980, 2, 29), "2025-03"), over);
+        // Born 1979-03-02: 44 on 2024-03-01 (one day short), 45 on 2024-04-01.
+        assert_eq!(credit(date(1979, 3, 2), "2024-03"), under);
+        assert_eq!(credit(date(1979, 3, 2), "2024-04"), over);
+        assert_eq!(age_on(date(1979, 3, 2), date(2024, 3, 1)), 44);
+        assert_eq!(age_on(date(1979, 3, 2), date(2024, 3, 2)), 45);
     }
 }

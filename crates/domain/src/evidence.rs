@@ -142,4 +142,85 @@ mod tests {
                 .is_err()
         );
     }
+
+    // R-LK-4: an agent cannot be the holder under another hat; a region that asks for an
+    // employer's letter (001) refuses an agent without one. Catches the `agent == holder`
+    // guard dropped and the letter's check inverted (`!` deleted).
+    #[test]
+    fn agent_is_not_the_holder_and_brings_the_letter_where_asked() {
+        let letter = AgentPolicy {
+            allowed: true,
+            power_of_attorney: false,
+            employer_letter: true,
+        };
+        let by_agent = Evidence {
+            holder_present: false,
+            holder_id_checked: true,
+            agent_id_number: Some(agent()),
+            ..Evidence::default()
+        };
+        assert_eq!(
+            by_agent.check_holder_or_agent(&holder(), &letter),
+            Err(EvidenceMissing(vec![
+                "this region requires a letter from the employer for an agent"
+            ]))
+        );
+        let with_letter = Evidence {
+            employer_letter: true,
+            ..by_agent.clone()
+        };
+        assert_eq!(
+            with_letter.check_holder_or_agent(&holder(), &letter),
+            Ok(())
+        );
+        let self_agent = Evidence {
+            agent_id_number: Some(holder()),
+            ..with_letter
+        };
+        assert_eq!(
+            self_agent.check_holder_or_agent(&holder(), &letter),
+            Err(EvidenceMissing(vec![
+                "the agent's ID number must not be the holder's own"
+            ]))
+        );
+        // Agents not allowed: the holder must come.
+        let no_agents = AgentPolicy {
+            allowed: false,
+            ..letter
+        };
+        assert_eq!(
+            by_agent.check_holder_or_agent(&holder(), &no_agents),
+            Err(EvidenceMissing(vec!["the holder must come in person"]))
+        );
+    }
+
+    // R-PW-4: cancelling a password needs the holder in person *and* the original ID checked;
+    // the clerk is told each missing piece. Catches an always-Ok check and either test
+    // inverted.
+    #[test]
+    fn in_person_needs_presence_and_id() {
+        let ev = |present, checked| Evidence {
+            holder_present: present,
+            holder_id_checked: checked,
+            ..Evidence::default()
+        };
+        assert_eq!(ev(true, true).check_holder_in_person(), Ok(()));
+        assert_eq!(
+            ev(false, true).check_holder_in_person(),
+            Err(EvidenceMissing(vec!["the holder must come in person"]))
+        );
+        assert_eq!(
+            ev(true, false).check_holder_in_person(),
+            Err(EvidenceMissing(vec![
+                "the holder's original ID card must be checked"
+            ]))
+        );
+        let both = ev(false, false).check_holder_in_person().unwrap_err();
+        assert_eq!(both.0.len(), 2);
+        // The clerk reads every missing piece in one line.
+        assert_eq!(
+            both.describe(),
+            "missing evidence: the holder must come in person; the holder's original ID card must be checked"
+        );
+    }
 }

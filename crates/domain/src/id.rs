@@ -189,4 +189,30 @@ mod tests {
         assert!(!shown.contains("19491231"), "{shown}");
         assert!(shown.contains("1101**********002X"), "{shown}");
     }
+
+    // R-ID-1: the embedded birth date may be today (a newborn), not tomorrow, and not before
+    // 1900. Catches `birth > today` written `>=`, and the 1900 bound as `<=` or `==`.
+    #[test]
+    fn birth_date_bounds() {
+        let born_today = with_check("11010520261122002");
+        assert_eq!(
+            IdNumber::parse(&born_today, TODAY).map(|id| id.birth_date()),
+            Ok(TODAY)
+        );
+        let born_tomorrow = with_check("11010520261123002");
+        assert_eq!(
+            IdNumber::parse(&born_tomorrow, TODAY),
+            Err(IdNumberError::BirthDateInFuture)
+        );
+        let y1899 = with_check("11010518991231002");
+        assert_eq!(
+            IdNumber::parse(&y1899, TODAY),
+            Err(IdNumberError::BirthDate)
+        );
+        let y1900 = with_check("11010519000101002");
+        assert_eq!(
+            IdNumber::parse(&y1900, TODAY).map(|id| id.birth_date()),
+            Ok(date(1900, 1, 1))
+        );
+    }
 }

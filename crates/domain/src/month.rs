@@ -103,4 +103,21 @@ mod tests {
         }
         assert!(Month::parse("2026-03").unwrap() < Month::parse("2026-11").unwrap());
     }
+
+    // Stepping inside a year and across it both ways, the year read back, and the Debug form.
+    // Catches `prev` adding a month instead of taking one (only January was tested), a
+    // constant `year()`, and an empty Debug.
+    #[test]
+    fn steps_inside_the_year_and_reads_the_year() {
+        let m = Month::parse("2026-03").unwrap();
+        assert_eq!(m.prev().to_string(), "2026-02");
+        assert_eq!(m.next().to_string(), "2026-04");
+        assert_eq!(
+            Month::parse("2026-01").unwrap().prev().to_string(),
+            "2025-12"
+        );
+        assert_eq!(m.year(), 2026);
+        assert_eq!(Month::parse("1999-12").unwrap().year(), 1999);
+        assert_eq!(format!("{m:?}"), "Month(2026-03)");
+    }
 }

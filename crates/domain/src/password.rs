@@ -160,5 +160,31 @@ mod tests {
         let pin = Pin::parse("902113").unwrap();
         let shown = format!("{pin:?} {:?}", Some(&pin));
         assert!(!shown.contains("902113"), "{shown}");
+        // …and it still says what it is (catches an empty Debug).
+        assert_eq!(shown, "Pin(******) Some(Pin(******))");
+    }
+
+    // R-PW-2: only `000000` is refused whatever the policy; the other weaknesses follow the
+    // policy. Each weakness has its own words for the holder. Catches `always_refused`
+    // constant or inverted and an empty or shared description.
+    #[test]
+    fn only_all_zero_is_always_refused_and_each_weakness_has_words() {
+        use Weakness::*;
+        let all = [AllZero, Repeated, Sequential, BirthDate, PhoneNumber];
+        for w in all {
+            assert_eq!(w.always_refused(), w == AllZero, "{w:?}");
+            assert!(w.describe().len() > 10, "{w:?}");
+        }
+        let words: std::collections::BTreeSet<&str> = all.iter().map(|w| w.describe()).collect();
+        assert_eq!(words.len(), all.len());
+        assert!(AllZero.describe().contains("000000"));
+    }
+
+    // The verifier gets the digits typed, not a constant. Catches `expose_digits` returning
+    // zeros or ones (every password would then verify alike).
+    #[test]
+    fn exposes_the_digits_typed() {
+        assert_eq!(Pin::parse("902113").unwrap().expose_digits(), b"902113");
+        assert_eq!(Pin::parse("000000").unwrap().expose_digits(), b"000000");
     }
 }

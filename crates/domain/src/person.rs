@@ -106,3 +106,76 @@ impl Person {
         self.query_password_hash.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The stored and wire names of the kinds of insured people (API.md). Catches an `as_str`
+    // that returns another string and a `parse` that finds the wrong kind or none.
+    #[test]
+    fn kind_names_round_trip() {
+        for (kind, name) in [
+            (PersonKind::Employee, "employee"),
+            (PersonKind::Retiree, "retiree"),
+            (PersonKind::Resident, "resident"),
+            (PersonKind::Flexible, "flexible"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(PersonKind::parse(name), Some(kind));
+        }
+        assert_eq!(PersonKind::parse("pensioner"), None);
+    }
+
+    // A region is a 6-digit GB/T 2260 code. Catches `&&` → `||` (six characters that are not
+    // all digits, or digits of the wrong length) and an `as_str` that loses the code.
+    #[test]
+    fn region_codes_are_six_digits() {
+        assert_eq!(RegionCode::parse("450600").unwrap().as_str(), "450600");
+        for bad in ["45060", "4506000", "45060a", "", "４５０６００"] {
+            assert_eq!(RegionCode::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    // A mainland mobile number: 11 digits starting with 1, surrounding spaces trimmed; Debug
+    // masks the middle four (no phone number in a log line). Catches each `&&` → `||`, the
+    // length test inverted, an `as_str` that loses the number and a Debug that shows it whole
+    // or shows nothing.
+    #[test]
+    fn phones_are_mainland_mobiles_and_print_masked() {
+        let phone = Phone::parse(" 13812345678 ").unwrap();
+        assert_eq!(phone.as_str(), "13812345678");
+        assert_eq!(format!("{phone:?}"), "Phone(138****5678)");
+        for bad in [
+            "23812345678",
+            "1381234567",
+            "138123456789",
+            "1381234567x",
+            "x3812345678",
+            "",
+        ] {
+            assert!(Phone::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    // R-PW-8: until the holder changes the initial query password, the first login must
+    // change it; afterwards not. Catches a constant answer.
+    #[test]
+    fn first_login_must_change_the_initial_query_password() {
+        let mut person = Person {
+            id_number: IdNumber::parse_shape("11010519491231002X").unwrap(),
+            name: "张三".into(),
+            phone: None,
+            kind: PersonKind::Employee,
+            employer_id: None,
+            region: RegionCode::parse("450600").unwrap(),
+            contribution_base: None,
+            legacy_card: None,
+            query_password_hash: None,
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        assert!(person.must_change_query_password());
+        person.query_password_hash = Some("$argon2id$v=19$...".into());
+        assert!(!person.must_change_query_password());
+    }
+}

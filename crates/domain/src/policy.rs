@@ -102,3 +102,18 @@ pub struct WebLoginPolicy {
     pub first_wait: SignedDuration,
     pub max_wait: SignedDuration,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // R-PW-3: the names the policy files and the API use for the initial password. Catches an
+    // `as_str` that returns another string.
+    #[test]
+    fn initial_password_names() {
+        assert_eq!(InitialPassword::Fixed123456.as_str(), "123456");
+        assert_eq!(InitialPassword::IdLastSix.as_str(), "id_last_six");
+        assert_eq!(InitialPassword::CardLastSix.as_str(), "card_last_six");
+        assert_eq!(InitialPassword::None.as_str(), "none");
+    }
+}

@@ -87,3 +87,44 @@ impl FromStr for Role {
         Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // API.md "Conventions": the roles' names; terminals (bank, pharmacy, hospital) have a
+    // region; the terminals that serve the public (pharmacy, hospital, hotline) and the SMS
+    // platform never see a holder's name, ID number, phone or bank card number, everyone
+    // else does (the employer: its own employees, whom it registers); the balance is seen by
+    // those and by the pharmacy, which pays from it (R-MS-1). The table is written from those
+    // sentences. Catches any one role moved to the wrong side, a constant answer, `||` → `&&`
+    // or `== Pharmacy` inverted in `sees_balance`, names that do not round-trip, an empty
+    // Display.
+    #[test]
+    fn what_each_role_is_and_sees() {
+        use Role::*;
+        // (role, name, terminal, personal data, balance)
+        let table = [
+            (Admin, "admin", false, true, true),
+            (Clerk, "clerk", false, true, true),
+            (Bank, "bank", true, true, true),
+            (Pharmacy, "pharmacy", true, false, true),
+            (Hospital, "hospital", true, false, false),
+            (Hotline, "hotline", false, false, false),
+            (Employer, "employer", false, true, true),
+            (Cardholder, "cardholder", false, true, true),
+            (Sms, "sms", false, false, false),
+        ];
+        assert_eq!(table.len(), Role::ALL.len());
+        for (role, name, terminal, personal, balance) in table {
+            assert_eq!(role.as_str(), name);
+            assert_eq!(role.to_string(), name);
+            assert_eq!(name.parse::<Role>(), Ok(role));
+            assert_eq!(role.is_terminal(), terminal, "{role:?}");
+            assert_eq!(role.sees_personal_data(), personal, "{role:?}");
+            assert_eq!(role.sees_balance(), balance, "{role:?}");
+        }
+        assert_eq!("root".parse::<Role>(), Err(()));
+        assert_eq!("Clerk".parse::<Role>(), Err(()));
+    }
+}

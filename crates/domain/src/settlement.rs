@@ -192,4 +192,27 @@ mod tests {
             prop_assert!(f.0 >= 0 && h.0 >= 0);
         }
     }
+
+    // The stored and wire names of visit and filing kinds (API.md). Catches an `as_str` that
+    // returns another string and a `parse` that finds the wrong kind or none.
+    #[test]
+    fn kind_names_round_trip() {
+        for (kind, name) in [
+            (VisitKind::Outpatient, "outpatient"),
+            (VisitKind::Inpatient, "inpatient"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(VisitKind::parse(name), Some(kind));
+        }
+        for (kind, name) in [
+            (FilingKind::LongTermResidence, "long_term_residence"),
+            (FilingKind::Emergency, "emergency"),
+            (FilingKind::Referral, "referral"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(FilingKind::parse(name), Some(kind));
+        }
+        assert_eq!(VisitKind::parse("chronic"), None);
+        assert_eq!(FilingKind::parse("travel"), None);
+    }
 }

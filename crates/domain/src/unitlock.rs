@@ -204,4 +204,52 @@ mod tests {
         // A later missed month locks again.
         assert!(unit_lock(&months, date(2026, 8, 1)).is_some());
     }
+
+    // R-EM-1: a payment on the due day (the 15th) is on time: on the due day itself a month is
+    // neither late nor in arrears; the day after, an unpaid month is both, a month paid in full
+    // (late) is in arrears no more. Catches `today > due_on` written `>=` in either test, and
+    // `in_arrears` answering yes for a covered month (`&&` → `||`, or always true).
+    #[test]
+    fn the_due_day_itself_is_on_time() {
+        let unpaid = m("2026-03", 1000, 0, 0);
+        let due = date(2026, 3, 15);
+        assert!(!unpaid.missed_deadline(due));
+        assert!(!unpaid.in_arrears(due));
+        assert!(unpaid.missed_deadline(date(2026, 3, 16)));
+        assert!(unpaid.in_arrears(date(2026, 3, 16)));
+        let paid_late = m("2026-03", 1000, 1000, 0);
+        assert!(paid_late.missed_deadline(date(2026, 3, 16)));
+        assert!(!paid_late.in_arrears(date(2026, 3, 16)));
+        assert!(!paid_late.in_arrears(due));
+    }
+
+    // R-EM-3, D-9: "the last 3 months" are months whose due day has passed: a month due today
+    // is not yet asked for. Catches `due_on < today` written `<=` (today's month wrongly
+    // required) or `==` (only today's month looked at, the last three ignored).
+    #[test]
+    fn last_months_are_those_already_due() {
+        let today = date(2026, 7, 15);
+        let mut months = vec![
+            m("2026-03", 1000, 0, 0),
+            m("2026-04", 1000, 1000, 1000),
+            m("2026-05", 1000, 1000, 1000),
+            m("2026-06", 1000, 0, 0),
+            m("2026-07", 1000, 0, 0), // due today
+        ];
+        let month = |s| Month::parse(s).unwrap();
+        assert_eq!(
+            unlock(&months, today, 3),
+            Unlock::Missing {
+                months: vec![month("2026-03"), month("2026-06")]
+            }
+        );
+        months[0].paid = Fen(1000);
+        months[3].paid = Fen(1000);
+        assert_eq!(
+            unlock(&months, today, 3),
+            Unlock::Lifted {
+                cleared: vec![month("2026-03"), month("2026-06")]
+            }
+        );
+    }
 }
