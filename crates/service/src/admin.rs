@@ -5,6 +5,7 @@ use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::{new_token, token_digest};
 use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord};
 use crate::people::parse_region;
+use crate::store::Lock;
 use crate::support::{Audit, require_role};
 use jiff::{Span, Timestamp};
 use shebao_domain::{RegionCode, Role};
@@ -107,7 +108,7 @@ impl Service {
             .db
             .write(move |tx| {
                 if let Some(e) = &employer_id
-                    && tx.employer(e)?.is_none()
+                    && tx.employer(e, Lock::Read)?.is_none()
                 {
                     return Err(ServiceError::not_found(format!("no employer {e}")));
                 }

@@ -5,6 +5,7 @@ use crate::error::{LockReason, ServiceError, duplicate_as_exists};
 use crate::keys::{PinContext, random_bytes};
 use crate::model::Actor;
 use crate::passwords::check_new_pin;
+use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
     require_usable, settle,
@@ -97,7 +98,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let person = load_person(tx, &id, true)?;
+                let person = load_person(tx, &id, Lock::ForUpdate)?;
                 if let Some(existing) = tx.cards_of(&id)?.into_iter().find(Card::is_usable) {
                     if existing.loss_in_force(now).is_some() {
                         return Err(ServiceError::conflict(
@@ -149,7 +150,7 @@ impl Service {
             .read({
                 let (card_no, policy) = (card_no.clone(), policy.clone());
                 move |tx| {
-                    let card = load_card(tx, &card_no, false)?;
+                    let card = load_card(tx, &card_no, Lock::Read)?;
                     if is_holder && own.as_deref() != Some(card.id_number.as_str()) {
                         // The same answer as an unknown card: a holder learns nothing of others.
                         return Err(ServiceError::not_found(format!("no card {card_no}")));
@@ -158,7 +159,7 @@ impl Service {
                     if settled.settle(now).changed() {
                         return Ok(None);
                     }
-                    let person = load_person(tx, &card.id_number, false)?;
+                    let person = load_person(tx, &card.id_number, Lock::Read)?;
                     let state = crate::employers::lock_state(tx, &person, business_date(now))?;
                     if !state.months_current {
                         return Ok(None);
@@ -176,11 +177,11 @@ impl Service {
         // balance shown is the balance kept.
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 if settle(tx, &mut card, now, &policy)? {
                     tx.update_card(&card)?;
                 }
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let lock =
                     crate::employers::unit_lock_for_care(tx, &policy, &person, business_date(now))?;
                 Ok(CardView::new(card, &person, &policy, now).with_unit_lock(lock))
@@ -282,7 +283,7 @@ impl Service {
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 if !card.is_collected() {
@@ -292,7 +293,7 @@ impl Service {
                         "this replacement card has not been collected yet: the holder collects it with ID at the outlet first",
                     ));
                 }
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let audit = Audit::new("card.activate").card(&card).channel(channel.as_str());
                 match channel {
                     ActivationChannel::Bank => {
@@ -437,7 +438,7 @@ pub(crate) fn new_card_no(tx: &mut dyn crate::store::Tx) -> Result<CardNo, Servi
         let Some(card_no) = CardNo::from_sequence(n).filter(|_| n > 0) else {
             continue;
         };
-        if tx.card(&card_no, false)?.is_none() {
+        if tx.card(&card_no, Lock::Read)?.is_none() {
             return Ok(card_no);
         }
     }
@@ -519,7 +520,7 @@ impl Service {
             (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
         self.db
             .read(move |tx| {
-                let card = load_card(tx, &card_no, false)?;
+                let card = load_card(tx, &card_no, Lock::Read)?;
                 if own.as_ref().is_some_and(|id| id != card.id_number.as_str()) {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }
@@ -538,7 +539,7 @@ impl Service {
         let id = parse_id_number(actor.id_number.as_deref().unwrap_or_default())?;
         self.db
             .read(move |tx| {
-                let person = load_person(tx, &id, false)?;
+                let person = load_person(tx, &id, Lock::Read)?;
                 let cards = tx
                     .cards_of(&id)?
                     .into_iter()

@@ -12,6 +12,7 @@ use crate::error::{LockReason, ServiceError};
 use crate::model::{
     Actor, AssessmentRecord, Employer, EmployerMonthRecord, PaymentRecord, PaymentSource,
 };
+use crate::store::Lock;
 use crate::store::Tx;
 use crate::support::{Audit, require_role};
 use crate::views::lock_message;
@@ -129,14 +130,10 @@ fn check_employer_access(actor: &Actor, employer_id: &str) -> Result<(), Service
 pub(crate) fn load_employer(
     tx: &mut dyn Tx,
     id: &str,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Employer, ServiceError> {
-    let found = if for_update {
-        tx.employer_for_update(id)?
-    } else {
-        tx.employer(id)?
-    };
-    found.ok_or_else(|| ServiceError::not_found(format!("no employer {id}")))
+    tx.employer(id, lock)?
+        .ok_or_else(|| ServiceError::not_found(format!("no employer {id}")))
 }
 
 /// Assesses `person` for `month` (R-CR-1) if they are insured through the employer and not yet
@@ -260,7 +257,7 @@ pub(crate) fn assess_new_person(
     let Some(employer_id) = &person.employer_id else {
         return Ok(());
     };
-    let employer = load_employer(tx, employer_id, true)?;
+    let employer = load_employer(tx, employer_id, Lock::ForUpdate)?;
     let (months, _) = roll_forward(tx, policy, &employer, today)?;
     if months > 0 {
         // The roll-forward just assessed the current month with this person in it.
@@ -340,7 +337,7 @@ pub(crate) fn unit_lock_for_care(
         return Ok(state.lock);
     }
     if let Some(employer_id) = &person.employer_id {
-        let employer = load_employer(tx, employer_id, true)?;
+        let employer = load_employer(tx, employer_id, Lock::ForUpdate)?;
         roll_forward(tx, policy, &employer, today)?;
     }
     Ok(lock_state(tx, person, today)?.lock)
@@ -437,7 +434,7 @@ impl Service {
         let (id, policy) = (id.to_owned(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let employer = load_employer(tx, &id, true)?;
+                let employer = load_employer(tx, &id, Lock::ForUpdate)?;
                 roll_forward(tx, &policy, &employer, today)?;
                 let months = tx.employer_months(&employer.id)?;
                 Ok(view(employer, months, today))
@@ -460,7 +457,7 @@ impl Service {
         let (id, policy, actor) = (id.to_owned(), self.policy.clone(), actor.clone());
         self.db
             .write(move |tx| {
-                let employer = load_employer(tx, &id, true)?;
+                let employer = load_employer(tx, &id, Lock::ForUpdate)?;
                 roll_forward(tx, &policy, &employer, today)?;
                 let mut months = tx.employer_months(&employer.id)?;
                 let payment = PaymentRecord {
@@ -517,7 +514,7 @@ impl Service {
         let (id, policy, actor) = (id.to_owned(), self.policy.clone(), actor.clone());
         self.db
             .write(move |tx| {
-                let employer = load_employer(tx, &id, true)?;
+                let employer = load_employer(tx, &id, Lock::ForUpdate)?;
                 roll_forward(tx, &policy, &employer, today)?;
                 let mut months = tx.employer_months(&employer.id)?;
                 let plain: Vec<EmployerMonth> = months.iter().map(|m| m.month.clone()).collect();
@@ -630,7 +627,7 @@ fn deadline_step(
     now: Timestamp,
     today: Date,
 ) -> Result<DeadlineSummary, ServiceError> {
-    let employer = load_employer(tx, employer_id, true)?;
+    let employer = load_employer(tx, employer_id, Lock::ForUpdate)?;
     let (months_assessed, people_assessed) = roll_forward(tx, policy, &employer, today)?;
     let mut months = tx.employer_months(&employer.id)?;
     let mut newly = Vec::new();

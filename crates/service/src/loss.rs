@@ -5,6 +5,7 @@ use crate::Service;
 use crate::error::ServiceError;
 use crate::model::Actor;
 use crate::people::parse_region;
+use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, parse_card_no, parse_id_number, require_role, settle,
 };
@@ -126,7 +127,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 if actor.role == Role::Cardholder
                     && actor.id_number.as_deref() != Some(card.id_number.as_str())
                 {
@@ -155,7 +156,7 @@ impl Service {
                     audit = audit.evidence(e);
                 }
                 audit.record(tx, &actor, now)?;
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
@@ -197,7 +198,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
                 let kind = card.release_loss(now).map_err(loss_error)?;
@@ -210,7 +211,7 @@ impl Service {
                         kind.as_str()
                     ))
                     .record(tx, &actor, now)?;
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
@@ -243,7 +244,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut old = load_card(tx, &card_no, true)?;
+                let mut old = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut old, now, &policy)?;
                 if old.status == CardStatus::Replaced {
                     return Err(loss_error(LossError::Replaced));
@@ -317,7 +318,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
                 let today = business_date(now);
@@ -345,7 +346,7 @@ impl Service {
                     .card(&card)
                     .evidence(&evidence)
                     .record(tx, &actor, now)?;
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
@@ -365,7 +366,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 if card.status == CardStatus::Replaced {
                     return Err(loss_error(LossError::Replaced));
@@ -393,7 +394,7 @@ impl Service {
                     "fin_account.loss.release"
                 };
                 Audit::new(action).card(&card).record(tx, &actor, now)?;
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
             })
             .await
@@ -413,7 +414,7 @@ impl Service {
         let actor = actor.clone();
         self.db
             .write(move |tx| {
-                let mut person = load_person(tx, &id, true)?;
+                let mut person = load_person(tx, &id, Lock::ForUpdate)?;
                 let from = person.region.clone();
                 person.region = region;
                 tx.update_person(&person)?;

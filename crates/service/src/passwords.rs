@@ -11,6 +11,7 @@ use crate::cards::{parse_pin, password_locked};
 use crate::error::{LockReason, ServiceError};
 use crate::keys::{PinContext, PinKeyring};
 use crate::model::Actor;
+use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, parse_card_no, require_role, require_usable, settle,
 };
@@ -218,7 +219,7 @@ impl Service {
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 if !account.is_active(&card) {
@@ -330,7 +331,7 @@ impl Service {
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 let keep_settled =
@@ -349,7 +350,7 @@ impl Service {
                     keep_settled(tx, &card)?;
                     return Ok(Err(account.locked_error(&card)));
                 }
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let warning = check_new_pin(&policy, &person, &new_pin)?;
                 let action = format!("{}_password.change", account.name());
                 let audit = Audit::new(&action).card(&card);
@@ -452,7 +453,7 @@ impl Service {
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 evidence
@@ -464,7 +465,7 @@ impl Service {
                     if !account.is_active(&card) {
                         return Err(account.not_activated());
                     }
-                    let person = load_person(tx, &card.id_number, false)?;
+                    let person = load_person(tx, &card.id_number, Lock::Read)?;
                     warning = check_new_pin(&policy, &person, pin)?;
                 }
                 let was_locked = account.is_locked(&card, now);
@@ -514,7 +515,7 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 Account::Social.require_usable(&card)?;
                 evidence

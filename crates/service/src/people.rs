@@ -5,6 +5,7 @@ use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::PinContext;
 use crate::model::{Actor, Employer};
 use crate::passwords::check_new_pin;
+use crate::store::Lock;
 use crate::support::{Audit, parse_id_number, require_role};
 use crate::views::{LegacyView, PersonView};
 use shebao_domain::time::business_date;
@@ -186,11 +187,11 @@ impl Service {
         self.db
             .write(move |tx| {
                 if let Some(employer) = &person.employer_id
-                    && tx.employer(employer)?.is_none()
+                    && tx.employer(employer, Lock::Read)?.is_none()
                 {
                     return Err(ServiceError::not_found(format!("no employer {employer}")));
                 }
-                if tx.person(&person.id_number, true)?.is_some() {
+                if tx.person(&person.id_number, Lock::ForUpdate)?.is_some() {
                     return Err(ServiceError::AlreadyExists(format!(
                         "{} is already registered",
                         person.id_number.masked()
@@ -216,7 +217,7 @@ impl Service {
         let id = parse_id_number(id_number)?;
         self.db
             .read(move |tx| {
-                let person = crate::support::load_person(tx, &id, false)?;
+                let person = crate::support::load_person(tx, &id, Lock::Read)?;
                 let cards = tx
                     .cards_of(&id)?
                     .into_iter()

@@ -18,6 +18,7 @@ use crate::keys::{
     verify_query_password,
 };
 use crate::model::{Actor, ActorSource, Session};
+use crate::store::Lock;
 use crate::support::{Audit, load_person, parse_id_number, require_role};
 use jiff::{SignedDuration, Timestamp};
 use shebao_domain::{Evidence, IdNumber, Person, Role, WebLoginThrottle};
@@ -106,8 +107,8 @@ impl Service {
                 let id = id.clone();
                 move |tx| {
                     Ok((
-                        tx.person(&id, false)?,
-                        tx.login_throttle(id.as_str(), false)?,
+                        tx.person(&id, Lock::Read)?,
+                        tx.login_throttle(id.as_str(), Lock::Read)?,
                     ))
                 }
             })
@@ -124,10 +125,14 @@ impl Service {
         self.db
             .write(move |tx| {
                 // Racing logins for one number queue on its throttle row (D-4 counts each).
-                let mut throttle = tx.login_throttle(id.as_str(), true)?;
+                let mut throttle = tx.login_throttle(id.as_str(), Lock::ForUpdate)?;
                 throttled(&throttle, now, &policy)?;
                 let actor = self_actor(&id, now);
-                let person = if right { tx.person(&id, false)? } else { None };
+                let person = if right {
+                    tx.person(&id, Lock::Read)?
+                } else {
+                    None
+                };
                 let Some(person) = person else {
                     throttle.record_failure(now);
                     tx.put_login_throttle(id.as_str(), &throttle)?;
@@ -198,8 +203,8 @@ impl Service {
                 let id = id.clone();
                 move |tx| {
                     Ok((
-                        load_person(tx, &id, false)?,
-                        tx.login_throttle(id.as_str(), false)?,
+                        load_person(tx, &id, Lock::Read)?,
+                        tx.login_throttle(id.as_str(), Lock::Read)?,
                     ))
                 }
             })
@@ -222,11 +227,11 @@ impl Service {
         let actor = actor.clone();
         self.db
             .write(move |tx| {
-                let mut throttle = tx.login_throttle(id.as_str(), true)?;
+                let mut throttle = tx.login_throttle(id.as_str(), Lock::ForUpdate)?;
                 throttled(&throttle, now, &policy)?;
                 match (right, hash) {
                     (true, Some(hash)) => {
-                        let mut person = load_person(tx, &id, true)?;
+                        let mut person = load_person(tx, &id, Lock::ForUpdate)?;
                         person.query_password_hash = Some(hash);
                         tx.update_person(&person)?;
                         tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
@@ -295,7 +300,7 @@ impl Service {
         let actor = actor.clone();
         self.db
             .write(move |tx| {
-                let mut person = load_person(tx, &id, true)?;
+                let mut person = load_person(tx, &id, Lock::ForUpdate)?;
                 person.query_password_hash = None;
                 tx.update_person(&person)?;
                 tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
@@ -338,7 +343,7 @@ impl Service {
                     return Err(invalid());
                 };
                 let id = parse_id_number(&session.id_number)?;
-                let person = load_person(tx, &id, false)?;
+                let person = load_person(tx, &id, Lock::Read)?;
                 let mut actor = self_actor(&id, session.created_at);
                 actor.id = format!("session:{}", session.id);
                 actor.session_id = Some(session.id);

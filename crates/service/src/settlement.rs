@@ -18,6 +18,7 @@ use crate::error::ServiceError;
 use crate::model::{Actor, FilingRecord, LedgerEntry, SettlementRecord};
 use crate::passwords::ss_attempt;
 use crate::people::parse_region;
+use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
     require_usable, settle,
@@ -168,10 +169,10 @@ impl Service {
                     balance,
                 }));
             }
-            let mut card = load_card(tx, &card_no, true)?;
+            let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
             settle(tx, &mut card, now, &policy)?;
             require_usable(&card)?;
-            let person = load_person(tx, &card.id_number, false)?;
+            let person = load_person(tx, &card.id_number, Lock::Read)?;
             if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
                 return Err(unit_locked_error());
             }
@@ -290,10 +291,10 @@ impl Service {
                         holder_pays: holder,
                     });
                 }
-                let mut card = load_card(tx, &card_no, true)?;
+                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
-                let person = load_person(tx, &card.id_number, false)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
                     return Err(unit_locked_error());
                 }
@@ -407,7 +408,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 // The person's row serialises filings for them, so racing repeats find each other.
-                let person = load_person(tx, &id, true)?;
+                let person = load_person(tx, &id, Lock::ForUpdate)?;
                 if person.region == region {
                     return Err(ServiceError::invalid(
                         "invalid_region",

@@ -32,9 +32,17 @@ pub enum StoreError {
     Stopped,
 }
 
+/// How a transaction reads a row: to look at it, or to change it (engines with several
+/// writers lock the row until the transaction ends; SQLite's one writer needs no lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    Read,
+    ForUpdate,
+}
+
 /// One transaction's view of the database, as small traits by aggregate (each engine
 /// implements them all over one connection). Methods that load for a change take
-/// [`Lock::ForUpdate`]: engines that need it lock the row until the transaction ends.
+/// [`Lock::ForUpdate`].
 pub trait Tx:
     ActorStore
     + Sequences
@@ -101,7 +109,7 @@ pub trait Sequences {
 /// Insured people.
 pub trait PersonStore {
     fn insert_person(&mut self, person: &Person) -> Result<(), StoreError>;
-    fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError>;
+    fn person(&mut self, id: &IdNumber, lock: Lock) -> Result<Option<Person>, StoreError>;
     fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
     /// People insured through an employer (employees and retirees), by ID number, a page at a time.
     fn insured_of(
@@ -115,7 +123,7 @@ pub trait PersonStore {
 /// Cards and their two accounts.
 pub trait CardStore {
     fn insert_card(&mut self, card: &Card) -> Result<(), StoreError>;
-    fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError>;
+    fn card(&mut self, card_no: &CardNo, lock: Lock) -> Result<Option<Card>, StoreError>;
     /// The card with this 32-character identification code (the `K<serial>` SMS, R-ACT-3).
     fn card_by_serial(&mut self, serial: &str) -> Result<Option<Card>, StoreError>;
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
@@ -138,12 +146,12 @@ pub trait SessionStore {
     /// Removes sessions expired at `now` and login throttles quiet since `quiet_since`.
     fn sweep_sessions(&mut self, now: Timestamp, quiet_since: Timestamp)
     -> Result<u64, StoreError>;
-    /// The web-login throttle of an ID number, registered or not (D-4). `for_update` makes
-    /// sure the row exists and locks it, so racing logins count one by one.
+    /// The web-login throttle of an ID number, registered or not (D-4). `Lock::ForUpdate`
+    /// makes sure the row exists and locks it, so racing logins count one by one.
     fn login_throttle(
         &mut self,
         id_number: &str,
-        for_update: bool,
+        lock: Lock,
     ) -> Result<WebLoginThrottle, StoreError>;
     fn put_login_throttle(
         &mut self,
@@ -174,10 +182,8 @@ pub trait Ledger {
 /// Employers.
 pub trait EmployerStore {
     fn insert_employer(&mut self, employer: &Employer) -> Result<(), StoreError>;
-    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
-    /// Loads an employer and, on engines that need it, locks its row until the transaction ends
-    /// (serialises the month roll-forward of concurrent requests).
-    fn employer_for_update(&mut self, id: &str) -> Result<Option<Employer>, StoreError>;
+    /// An employer; `Lock::ForUpdate` serialises the month roll-forward of concurrent requests.
+    fn employer(&mut self, id: &str, lock: Lock) -> Result<Option<Employer>, StoreError>;
     /// Every employer, by id, a page at a time (`after` is the last id seen).
     fn employers_after(&mut self, after: &str, limit: u32) -> Result<Vec<Employer>, StoreError>;
 }

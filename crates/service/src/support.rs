@@ -3,6 +3,7 @@
 
 use crate::error::{LockReason, ServiceError};
 use crate::model::{Actor, AuditRecord, LedgerEntry};
+use crate::store::Lock;
 use crate::store::Tx;
 use jiff::Timestamp;
 use shebao_domain::{Card, CardNo, CardStatus, Evidence, Fen, IdNumber, Person, Policy, Role};
@@ -47,9 +48,9 @@ pub(crate) fn parse_id_number(id: &str) -> Result<IdNumber, ServiceError> {
 pub(crate) fn load_card(
     tx: &mut dyn Tx,
     card_no: &CardNo,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Card, ServiceError> {
-    tx.card(card_no, for_update)?
+    tx.card(card_no, lock)?
         .ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
 }
 
@@ -74,9 +75,9 @@ pub(crate) fn card_replaced() -> ServiceError {
 pub(crate) fn load_person(
     tx: &mut dyn Tx,
     id: &IdNumber,
-    for_update: bool,
+    lock: Lock,
 ) -> Result<Person, ServiceError> {
-    tx.person(id, for_update)?
+    tx.person(id, lock)?
         .ok_or_else(|| ServiceError::not_found(format!("no person {}", id.masked())))
 }
 
@@ -108,7 +109,7 @@ pub(crate) fn migrate_legacy(
     at: Timestamp,
     policy: &Policy,
 ) -> Result<(), ServiceError> {
-    let mut person = load_person(tx, &card.id_number, true)?;
+    let mut person = load_person(tx, &card.id_number, Lock::ForUpdate)?;
     let Some(legacy) = person.legacy_card.as_mut() else {
         return Ok(());
     };

@@ -145,12 +145,15 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
         Ok(())
     }
 
-    fn card(&mut self, card_no: &CardNo, for_update: bool) -> Result<Option<Card>, StoreError> {
+    fn card(&mut self, card_no: &CardNo, lock: Lock) -> Result<Option<Card>, StoreError> {
         const PLAIN: &str = card_select!("WHERE card_no = $1");
         const FOR_UPDATE: &str = card_select!("WHERE card_no = $1 FOR UPDATE");
         one(
             self.0.query(
-                if for_update { FOR_UPDATE } else { PLAIN },
+                match lock {
+                    Lock::Read => PLAIN,
+                    Lock::ForUpdate => FOR_UPDATE,
+                },
                 &[card_no.as_str().into()],
             )?,
             card_from,

@@ -6,6 +6,16 @@ use shebao_domain::Fen;
 use shebao_service::model::Employer;
 use shebao_service::store::*;
 
+/// The employer columns, in the order `employer_from` reads them.
+macro_rules! employer_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers ",
+            $tail
+        )
+    };
+}
+
 fn employer_from(r: &Row) -> Result<Employer, StoreError> {
     Ok(Employer {
         id: r.text(0)?,
@@ -25,19 +35,19 @@ impl<C: SqlConn> EmployerStore for SqlTx<'_, C> {
         Ok(())
     }
 
-    fn employer(&mut self, id: &str) -> Result<Option<Employer>, StoreError> {
-        let rows = self.0.query("SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id = $1", &[id.into()])?;
-        one(rows, employer_from)
-    }
-
-    fn employer_for_update(&mut self, id: &str) -> Result<Option<Employer>, StoreError> {
-        let rows = self.0.query("SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id = $1 FOR UPDATE", &[id.into()])?;
-        one(rows, employer_from)
+    fn employer(&mut self, id: &str, lock: Lock) -> Result<Option<Employer>, StoreError> {
+        const PLAIN: &str = employer_select!("WHERE id = $1");
+        const FOR_UPDATE: &str = employer_select!("WHERE id = $1 FOR UPDATE");
+        let sql = match lock {
+            Lock::Read => PLAIN,
+            Lock::ForUpdate => FOR_UPDATE,
+        };
+        one(self.0.query(sql, &[id.into()])?, employer_from)
     }
 
     fn employers_after(&mut self, after: &str, limit: u32) -> Result<Vec<Employer>, StoreError> {
         let rows = self.0.query(
-            "SELECT id, name, region, prev_year_avg_wage_fen, created_at FROM employers WHERE id > $1 ORDER BY id LIMIT $2",
+            employer_select!("WHERE id > $1 ORDER BY id LIMIT $2"),
             &[after.into(), i64::from(limit).into()],
         )?;
         rows.iter().map(employer_from).collect()

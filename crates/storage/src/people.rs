@@ -86,16 +86,15 @@ impl<C: SqlConn> PersonStore for SqlTx<'_, C> {
         Ok(())
     }
 
-    fn person(&mut self, id: &IdNumber, for_update: bool) -> Result<Option<Person>, StoreError> {
+    fn person(&mut self, id: &IdNumber, lock: Lock) -> Result<Option<Person>, StoreError> {
         const FOR_UPDATE: &str = concat!(
             "SELECT ",
             person_columns!(),
             " FROM persons WHERE id_number = $1 FOR UPDATE"
         );
-        let sql = if for_update {
-            FOR_UPDATE
-        } else {
-            PERSON_SELECT
+        let sql = match lock {
+            Lock::Read => PERSON_SELECT,
+            Lock::ForUpdate => FOR_UPDATE,
         };
         one(self.0.query(sql, &[id.as_str().into()])?, person_from)
     }

@@ -71,13 +71,13 @@ impl<C: SqlConn> SessionStore for SqlTx<'_, C> {
     fn login_throttle(
         &mut self,
         id_number: &str,
-        for_update: bool,
+        lock: Lock,
     ) -> Result<WebLoginThrottle, StoreError> {
         const PLAIN: &str =
             "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1";
         const FOR_UPDATE: &str =
             "SELECT failures, last_failure_at FROM login_throttle WHERE id_number = $1 FOR UPDATE";
-        if for_update {
+        if lock == Lock::ForUpdate {
             // The row must exist to be locked: racing first failures then queue on it.
             self.0.exec(
                 "INSERT INTO login_throttle (id_number, failures, last_failure_at) VALUES ($1, 0, NULL) \
@@ -86,7 +86,10 @@ impl<C: SqlConn> SessionStore for SqlTx<'_, C> {
             )?;
         }
         let rows = self.0.query(
-            if for_update { FOR_UPDATE } else { PLAIN },
+            match lock {
+                Lock::Read => PLAIN,
+                Lock::ForUpdate => FOR_UPDATE,
+            },
             &[id_number.into()],
         )?;
         Ok(one(rows, |r| {
