@@ -167,7 +167,12 @@ pub async fn search(
                         cards: view
                             .cards
                             .iter()
-                            .map(|(no, status)| (no.clone(), status_key(status).to_owned()))
+                            .map(|c| {
+                                (
+                                    c.card_no.to_string(),
+                                    status_key(c.status.as_str()).to_owned(),
+                                )
+                            })
                             .collect(),
                     })
                 }
@@ -287,7 +292,12 @@ pub async fn card_page(
             .map(|p| {
                 p.cards
                     .iter()
-                    .map(|(no, status)| (no.clone(), status_key(status).to_owned()))
+                    .map(|c| {
+                        (
+                            c.card_no.to_string(),
+                            status_key(c.status.as_str()).to_owned(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default(),

@@ -299,11 +299,9 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
     };
     // The newest card that is not replaced is the one the holder uses.
     let card_no = person
-        .cards
-        .iter()
-        .find(|(_, status)| *status != "replaced")
+        .current_card()
         .or(person.cards.first())
-        .map(|(no, _)| no.clone());
+        .map(|c| c.card_no.to_string());
     let mut card = None;
     let mut ledger = Vec::new();
     if let Some(no) = card_no {
@@ -375,11 +373,7 @@ pub async fn report_loss(
     } else {
         let service = &console.service;
         let card_no = match service.own_person(&actor).await {
-            Ok(p) => p
-                .cards
-                .iter()
-                .find(|(_, status)| *status != "replaced")
-                .map(|(no, _)| no.clone()),
+            Ok(p) => p.current_card().map(|c| c.card_no.to_string()),
             Err(_) => None,
         };
         match card_no {

@@ -348,7 +348,7 @@ pub fn ledger_rows(entries: &[LedgerEntry], lang: Lang) -> Vec<LedgerRow> {
         .map(|e| LedgerRow {
             at: when(e.at),
             kind: t
-                .get_or(&format!("ledger.kind.{}", e.kind), &e.kind)
+                .get_or(&format!("ledger.kind.{}", e.kind), e.kind.as_str())
                 .to_owned(),
             amount: yuan(e.amount),
             balance_after: yuan(e.balance_after),
@@ -369,11 +369,11 @@ pub fn audit_rows(records: &[AuditRecord], lang: Lang) -> Vec<AuditRow> {
                 .get_or(&format!("audit.channel.{}", r.channel), &r.channel)
                 .to_owned(),
             action: t
-                .get_or(&format!("audit.action.{}", r.action), &r.action)
+                .get_or(&format!("audit.action.{}", r.action), r.action.as_str())
                 .to_owned(),
-            action_code: r.action.clone(),
+            action_code: r.action.as_str().to_owned(),
             outcome: t
-                .get_or(&format!("audit.outcome.{}", r.outcome), &r.outcome)
+                .get_or(&format!("audit.outcome.{}", r.outcome), r.outcome.as_str())
                 .to_owned(),
             evidence: match &r.evidence {
                 None => String::new(),

@@ -66,17 +66,27 @@ impl IdNumber {
         if !PROVINCES.contains(&&upper[..2]) {
             return Err(IdNumberError::Province);
         }
-        let sum: u32 = bytes[..17]
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
-        if CHECK_CHARS[(sum % 11) as usize] != bytes[17] {
+        if check_char(&bytes[..17]) != bytes[17] {
             return Err(IdNumberError::CheckDigit);
         }
         let id = IdNumber(upper);
         id.try_birth_date().ok_or(IdNumberError::BirthDate)?;
         Ok(id)
+    }
+
+    /// The ID number whose first 17 characters are `first17` (six digits of division, the
+    /// birth date `YYYYMMDD`, three of sequence), with its GB 11643 check character computed:
+    /// for generated data (benchmarks, tests). Validated as [`IdNumber::parse_shape`] does.
+    pub fn with_check_digit(first17: &str) -> Result<Self, IdNumberError> {
+        let bytes = first17.as_bytes();
+        if bytes.len() != 17 {
+            return Err(IdNumberError::Length);
+        }
+        if !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(IdNumberError::Characters);
+        }
+        let check = char::from(check_char(bytes));
+        Self::parse_shape(&format!("{first17}{check}"))
     }
 
     fn try_birth_date(&self) -> Option<Date> {
@@ -111,6 +121,16 @@ impl IdNumber {
     }
 }
 
+/// ISO 7064 MOD 11-2 over the first 17 digits (GB 11643): the check character.
+fn check_char(first17: &[u8]) -> u8 {
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    CHECK_CHARS[(sum % 11) as usize]
+}
+
 impl fmt::Debug for IdNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdNumber({})", self.masked())
@@ -124,14 +144,34 @@ mod tests {
 
     const TODAY: Date = date(2026, 11, 22);
 
-    /// Builds a valid number from 17 digits by computing its check character.
+    /// 17 digits and their check character, without validating the rest (the tests build
+    /// numbers with bad dates or provinces from it).
     pub(crate) fn with_check(first17: &str) -> String {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
-        format!("{first17}{}", CHECK_CHARS[(sum % 11) as usize] as char)
+        format!("{first17}{}", char::from(check_char(first17.as_bytes())))
+    }
+
+    // R-ID-1: the check character computed for 17 digits is the one parsing accepts; the
+    // published example 11010519491231002X comes out of its first 17 digits.
+    #[test]
+    fn with_check_digit_computes_the_check_character() {
+        assert_eq!(
+            IdNumber::with_check_digit("11010519491231002")
+                .unwrap()
+                .as_str(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            IdNumber::with_check_digit("1101051949123100"),
+            Err(IdNumberError::Length)
+        );
+        assert_eq!(
+            IdNumber::with_check_digit("1101051949123100A"),
+            Err(IdNumberError::Characters)
+        );
+        assert_eq!(
+            IdNumber::with_check_digit("99010519491231002"),
+            Err(IdNumberError::Province)
+        );
     }
 
     // R-ID-1: check digit and embedded birth date are validated.

@@ -170,9 +170,9 @@ impl PersonResponse {
         let cards = v
             .cards
             .into_iter()
-            .map(|(card_no, status)| CardRef {
-                card_no,
-                status: status.to_owned(),
+            .map(|c| CardRef {
+                card_no: c.card_no.to_string(),
+                status: c.status.as_str().to_owned(),
             })
             .collect();
         if !role.sees_personal_data() {
@@ -563,7 +563,7 @@ impl From<AuditRecord> for AuditEntry {
             actor_role: a.actor_role.as_str().to_owned(),
             region: a.actor_region,
             channel: a.channel,
-            action: a.action,
+            action: a.action.as_str().to_owned(),
             card_no: a.card_no,
             id_number: a.id_number,
             evidence: a.evidence.map(|e| EvidenceView {
@@ -573,7 +573,7 @@ impl From<AuditRecord> for AuditEntry {
                 power_of_attorney: e.power_of_attorney,
                 employer_letter: e.employer_letter,
             }),
-            outcome: a.outcome,
+            outcome: a.outcome.as_str().to_owned(),
             detail: a.detail,
         }
     }
@@ -604,7 +604,7 @@ impl From<LedgerEntry> for LedgerView {
             seq: e.seq.unwrap_or_default(),
             at: ts(e.at),
             card_no: e.card_no,
-            kind: e.kind,
+            kind: e.kind.as_str().to_owned(),
             amount_fen: e.amount.0,
             balance_after_fen: e.balance_after.0,
             reference: e.reference,

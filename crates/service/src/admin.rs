@@ -3,6 +3,7 @@
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::{new_token, token_digest};
+use crate::model::AuditAction;
 use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord};
 use crate::people::parse_region;
 use crate::store::Lock;
@@ -129,7 +130,7 @@ impl Service {
                 tx.insert_actor(&actor, &digest)
                     .map_err(duplicate_as_exists)?;
                 let by = by.unwrap_or_else(|| operator(now));
-                Audit::new("actor.create")
+                Audit::new(AuditAction::ActorCreate)
                     .detail(format!("actor {} ({})", actor.id, actor.role))
                     .record(tx, &by, now)?;
                 Ok(actor)
@@ -183,7 +184,7 @@ impl Service {
                         Some(_) => {}
                         None => {
                             tx.set_actor_standing(&actor.id, actor.source, Some(now))?;
-                            Audit::new("actor.revoke")
+                            Audit::new(AuditAction::ActorRevoke)
                                 .detail(format!(
                                     "admin actor {}: SHEBAO_ADMIN_TOKEN no longer names it",
                                     actor.id
@@ -212,7 +213,7 @@ impl Service {
                     }
                     if existing.revoked_at.is_some() {
                         tx.set_actor_standing(&existing.id, source, None)?;
-                        Audit::new("actor.restore")
+                        Audit::new(AuditAction::ActorRestore)
                             .detail(format!(
                                 "admin actor {}: SHEBAO_ADMIN_TOKEN names it again",
                                 existing.id
@@ -236,7 +237,7 @@ impl Service {
                     revoked_at: None,
                 };
                 tx.insert_actor(&actor, &digest)?;
-                Audit::new("actor.create")
+                Audit::new(AuditAction::ActorCreate)
                     .detail(format!(
                         "admin actor {} from the {} token",
                         actor.id,
@@ -286,7 +287,7 @@ impl Service {
                 }
                 tx.set_actor_standing(&found.id, found.source, Some(now))?;
                 found.revoked_at = Some(now);
-                Audit::new("actor.revoke")
+                Audit::new(AuditAction::ActorRevoke)
                     .detail(format!("actor {} ({})", found.id, found.role))
                     .record(tx, &by, now)?;
                 Ok(found)

@@ -10,6 +10,7 @@ use crate::Service;
 use crate::admin::operator;
 use crate::error::ServiceError;
 use crate::model::Actor;
+use crate::model::AuditAction;
 use crate::support::{Audit, require_role};
 use jiff::civil::Date;
 use shebao_domain::{CalendarError, WorkCalendar};
@@ -93,7 +94,7 @@ impl Service {
                 for (year, text) in &rows {
                     tx.put_calendar_year(*year, text, now)?;
                 }
-                Audit::new("calendar.load")
+                Audit::new(AuditAction::CalendarLoad)
                     .detail(format!("working-day calendar loaded for {summary}"))
                     .record(tx, &by, now)?;
                 Ok(())

@@ -4,6 +4,7 @@ use crate::Service;
 use crate::error::{LockReason, ServiceError, duplicate_as_exists};
 use crate::keys::{PinContext, random_bytes};
 use crate::model::Actor;
+use crate::model::{AuditAction, Outcome};
 use crate::passwords::check_new_pin;
 use crate::store::Lock;
 use crate::support::{
@@ -119,7 +120,7 @@ impl Service {
                 let card_no = new_card_no(tx)?;
                 let card = Card::new(card_no, id.clone(), serial, bank_card_no(seq), now);
                 tx.insert_card(&card).map_err(duplicate_as_exists)?;
-                Audit::new("card.issue")
+                Audit::new(AuditAction::CardIssue)
                     .card(&card)
                     .record(tx, &actor, now)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
@@ -294,7 +295,7 @@ impl Service {
                     ));
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
-                let audit = Audit::new("card.activate").card(&card).channel(channel.as_str());
+                let audit = Audit::new(AuditAction::CardActivate).card(&card).channel(channel.as_str());
                 match channel {
                     ActivationChannel::Bank => {
                         if card.fin.is_active() {
@@ -356,7 +357,7 @@ impl Service {
                                         // The count is kept: commit it, then answer 422.
                                         tx.update_card(&card)?;
                                         audit
-                                            .outcome("wrong_password")
+                                            .outcome(Outcome::WrongPassword)
                                             .detail(format!("old card password wrong, {remaining} tries left"))
                                             .record(tx, &actor, now)?;
                                         return Ok(Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
@@ -540,16 +541,7 @@ impl Service {
         self.db
             .read(move |tx| {
                 let person = load_person(tx, &id, Lock::Read)?;
-                let cards = tx
-                    .cards_of(&id)?
-                    .into_iter()
-                    .map(|c| (c.card_no.to_string(), c.status.as_str()))
-                    .collect();
-                Ok(crate::views::PersonView {
-                    legacy: crate::people::legacy_view(&person),
-                    person,
-                    cards,
-                })
+                crate::support::person_view(tx, person)
             })
             .await
     }

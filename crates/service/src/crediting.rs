@@ -13,6 +13,7 @@
 use crate::Service;
 use crate::error::ServiceError;
 use crate::model::{EmployerMonthRecord, PaymentSource};
+use crate::store::MonthCursor;
 use jiff::civil::Date;
 use shebao_domain::Fen;
 use shebao_domain::time::business_date;
@@ -66,7 +67,7 @@ impl Service {
 
         // Phase 1: when does each paid month's data arrive? Page by page, however many
         // employers the city has.
-        let mut page_after = (String::new(), String::new());
+        let mut page_after = MonthCursor::default();
         loop {
             let from = page_after.clone();
             let awaiting = self
@@ -74,7 +75,10 @@ impl Service {
                 .read(move |tx| Ok(tx.months_awaiting_data(&from, page_months)?))
                 .await?;
             let Some(last) = awaiting.last() else { break };
-            page_after = (last.employer_id.clone(), last.month.month.to_string());
+            page_after = MonthCursor {
+                employer_id: last.employer_id.clone(),
+                month: last.month.month.to_string(),
+            };
             let full = awaiting.len() >= page_months as usize;
             self.note_arrivals(awaiting, today, &mut summary).await?;
             if !full {
@@ -86,7 +90,7 @@ impl Service {
         // month (one employer's people) shares its transaction with the next ones; a large one
         // spans several. A month whose every assessment is credited is marked in the same
         // transaction as its last credits.
-        let mut page_after = (String::new(), String::new());
+        let mut page_after = MonthCursor::default();
         loop {
             let from = page_after.clone();
             let months = self
@@ -94,7 +98,10 @@ impl Service {
                 .read(move |tx| Ok(tx.months_to_credit(&from, page_months)?))
                 .await?;
             let Some(last) = months.last() else { break };
-            page_after = (last.employer_id.clone(), last.month.month.to_string());
+            page_after = MonthCursor {
+                employer_id: last.employer_id.clone(),
+                month: last.month.month.to_string(),
+            };
             let full = months.len() >= page_months as usize;
             self.credit_months(&months, batch_rows, now, &mut summary, progress)
                 .await?;

@@ -6,6 +6,7 @@
 use crate::Service;
 use crate::error::ServiceError;
 use crate::model::Actor;
+use crate::model::AuditAction;
 use crate::support::require_role;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -109,10 +110,10 @@ const SHANGHAI_OFFSET_MICROS: i64 = 8 * 3_600_000_000;
 const DAY_MICROS: i64 = 86_400_000_000;
 
 /// Classifies an audit action whose outcome locked something, or a loss report.
-pub fn lock_event_kind(action: &str) -> LockEventKind {
-    if action == "card.loss.report" {
+pub fn lock_event_kind(action: AuditAction) -> LockEventKind {
+    if action == AuditAction::CardLossReport {
         LockEventKind::Loss
-    } else if action.starts_with("fin_") {
+    } else if action.is_financial() {
         LockEventKind::FinPassword
     } else {
         LockEventKind::SsPassword
@@ -172,15 +173,15 @@ impl Service {
                 loss: 0,
             })
             .collect();
-        for (day_number, action, count) in events {
-            let Some(slot) = usize::try_from(day_number - first_number)
+        for event in events {
+            let Some(slot) = usize::try_from(event.day_number - first_number)
                 .ok()
                 .and_then(|i| daily.get_mut(i))
             else {
                 continue;
             };
-            let count = u64::try_from(count).unwrap_or(0);
-            match lock_event_kind(&action) {
+            let count = event.count;
+            match lock_event_kind(event.action) {
                 LockEventKind::SsPassword => slot.ss_password += count,
                 LockEventKind::FinPassword => slot.fin_password += count,
                 LockEventKind::Loss => slot.loss += count,
@@ -211,13 +212,16 @@ mod tests {
 
     #[test]
     fn events_are_classified_by_action() {
-        assert_eq!(lock_event_kind("card.loss.report"), LockEventKind::Loss);
         assert_eq!(
-            lock_event_kind("fin_password.verify"),
+            lock_event_kind(AuditAction::CardLossReport),
+            LockEventKind::Loss
+        );
+        assert_eq!(
+            lock_event_kind(AuditAction::FinPasswordVerify),
             LockEventKind::FinPassword
         );
         assert_eq!(
-            lock_event_kind("ss_password.verify"),
+            lock_event_kind(AuditAction::SsPasswordVerify),
             LockEventKind::SsPassword
         );
     }

@@ -9,6 +9,7 @@
 
 use crate::Service;
 use crate::error::{LockReason, ServiceError};
+use crate::model::AuditAction;
 use crate::model::{
     Actor, AssessmentRecord, Employer, EmployerMonthRecord, PaymentRecord, PaymentSource,
 };
@@ -471,7 +472,7 @@ impl Service {
                     recorded_at: now,
                 };
                 if record_payment(tx, &mut months, payment)? {
-                    Audit::new("employer.payment")
+                    Audit::new(AuditAction::EmployerPayment)
                         .detail(format!(
                             "employer {}: {} fen for {month}, paid on {paid_on}",
                             employer.id, amount.0
@@ -536,7 +537,7 @@ impl Service {
                     }
                 }
                 if recorded > 0 {
-                    Audit::new("employer.tax_receipts")
+                    Audit::new(AuditAction::EmployerTaxReceipts)
                         .detail(format!(
                             "employer {}: {recorded} receipts recorded",
                             employer.id
@@ -563,7 +564,7 @@ impl Service {
                 };
                 let lifted = locked_before && missing_months.is_empty();
                 if lifted {
-                    Audit::new("employer.unit_lock.lift")
+                    Audit::new(AuditAction::EmployerUnitLockLift)
                         .detail(format!(
                             "employer {}: unit lock lifted on tax receipts",
                             employer.id
@@ -639,7 +640,7 @@ fn deadline_step(
         }
     }
     if !newly.is_empty() {
-        Audit::new("employer.unit_lock")
+        Audit::new(AuditAction::EmployerUnitLock)
             .detail(format!(
                 "employer {}: not paid in full by the due day for {}; unit lock on its insured people's cards",
                 employer.id,

@@ -6,6 +6,7 @@ use crate::Service;
 use crate::crediting::CREDIT_BATCH_ROWS_DEFAULT;
 use crate::error::ServiceError;
 use crate::model::{Actor, JobRun};
+use crate::model::{AuditAction, Outcome};
 use crate::support::{Audit, require_role};
 use shebao_domain::Role;
 
@@ -127,11 +128,11 @@ impl Service {
         self.db
             .write(move |tx| {
                 tx.put_job_run(&record)?;
-                Audit::new("job.run")
+                Audit::new(AuditAction::JobRun)
                     .outcome(if record.status == "ok" {
-                        "ok"
+                        Outcome::Ok
                     } else {
-                        "failed"
+                        Outcome::Failed
                     })
                     .detail(format!("{}: {}", record.name, record.summary))
                     .record(tx, &by, finished_at)?;

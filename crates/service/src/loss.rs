@@ -4,6 +4,7 @@
 use crate::Service;
 use crate::error::ServiceError;
 use crate::model::Actor;
+use crate::model::AuditAction;
 use crate::people::parse_region;
 use crate::store::Lock;
 use crate::support::{
@@ -148,7 +149,7 @@ impl Service {
                 card.report_loss(kind, channel, now, lapses_at)
                     .map_err(loss_error)?;
                 tx.update_card(&card)?;
-                let mut audit = Audit::new("card.loss.report")
+                let mut audit = Audit::new(AuditAction::CardLossReport)
                     .card(&card)
                     .channel(channel)
                     .detail(format!("{} loss", kind.as_str()));
@@ -203,7 +204,7 @@ impl Service {
                 let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
                 let kind = card.release_loss(now).map_err(loss_error)?;
                 tx.update_card(&card)?;
-                Audit::new("card.loss.release")
+                Audit::new(AuditAction::CardLossRelease)
                     .card(&card)
                     .evidence(&evidence)
                     .detail(format!(
@@ -281,7 +282,7 @@ impl Service {
                 old.mark_replaced(new_no.clone());
                 tx.update_card(&old)?;
                 tx.insert_card(&new)?;
-                Audit::new("card.replacement.apply")
+                Audit::new(AuditAction::CardReplacementApply)
                     .card(&old)
                     .evidence(&evidence)
                     .detail(format!(
@@ -290,7 +291,7 @@ impl Service {
                         fee.0
                     ))
                     .record(tx, &actor, now)?;
-                Audit::new("card.issue")
+                Audit::new(AuditAction::CardIssue)
                     .card(&new)
                     .detail(format!("replacement for {}", old.card_no))
                     .record(tx, &actor, now)?;
@@ -342,7 +343,7 @@ impl Service {
                 }
                 replacement.collected_at = Some(now);
                 tx.update_card(&card)?;
-                Audit::new("card.collect")
+                Audit::new(AuditAction::CardCollect)
                     .card(&card)
                     .evidence(&evidence)
                     .record(tx, &actor, now)?;
@@ -389,9 +390,9 @@ impl Service {
                 }
                 tx.update_card(&card)?;
                 let action = if lost {
-                    "fin_account.loss.report"
+                    AuditAction::FinAccountLossReport
                 } else {
-                    "fin_account.loss.release"
+                    AuditAction::FinAccountLossRelease
                 };
                 Audit::new(action).card(&card).record(tx, &actor, now)?;
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
@@ -418,7 +419,7 @@ impl Service {
                 let from = person.region.clone();
                 person.region = region;
                 tx.update_person(&person)?;
-                Audit::new("person.transfer")
+                Audit::new(AuditAction::PersonTransfer)
                     .person(&id)
                     .detail(format!(
                         "insured region {} → {}; the card stays",
@@ -426,16 +427,7 @@ impl Service {
                         person.region.as_str()
                     ))
                     .record(tx, &actor, now)?;
-                let cards = tx
-                    .cards_of(&id)?
-                    .into_iter()
-                    .map(|c| (c.card_no.to_string(), c.status.as_str()))
-                    .collect();
-                Ok(crate::views::PersonView {
-                    legacy: crate::people::legacy_view(&person),
-                    person,
-                    cards,
-                })
+                crate::support::person_view(tx, person)
             })
             .await
     }

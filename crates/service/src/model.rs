@@ -78,6 +78,122 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// Declares a closed vocabulary stored as text: the enum, its names, and the parse back.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The stored and answered name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What an audit record says was done (R-PW-9). The storage and the answers use the names;
+    /// the dashboard and the console classify by the value, never by the text.
+    AuditAction {
+        ActorCreate = "actor.create",
+        ActorRevoke = "actor.revoke",
+        ActorRestore = "actor.restore",
+        CalendarLoad = "calendar.load",
+        PersonRegister = "person.register",
+        PersonTransfer = "person.transfer",
+        CardIssue = "card.issue",
+        CardActivate = "card.activate",
+        CardCollect = "card.collect",
+        CardLossReport = "card.loss.report",
+        CardLossRelease = "card.loss.release",
+        CardReplacementApply = "card.replacement.apply",
+        FinAccountLossReport = "fin_account.loss.report",
+        FinAccountLossRelease = "fin_account.loss.release",
+        SsPasswordVerify = "ss_password.verify",
+        SsPasswordChange = "ss_password.change",
+        SsPasswordReset = "ss_password.reset",
+        SsPasswordDisable = "ss_password.disable",
+        FinPasswordVerify = "fin_password.verify",
+        FinPasswordChange = "fin_password.change",
+        FinPasswordReset = "fin_password.reset",
+        SelfLogin = "self.login",
+        SelfLogout = "self.logout",
+        SelfQueryPasswordChange = "self.query_password.change",
+        SelfQueryPasswordReset = "self.query_password.reset",
+        EmployerCreate = "employer.create",
+        EmployerPayment = "employer.payment",
+        EmployerTaxReceipts = "employer.tax_receipts",
+        EmployerUnitLock = "employer.unit_lock",
+        EmployerUnitLockLift = "employer.unit_lock.lift",
+        JobRun = "job.run",
+        Purchase = "purchase",
+        Visit = "visit",
+        Filing = "filing",
+    }
+}
+
+impl AuditAction {
+    /// An action on the bank's financial account (R-AC-1: the two accounts are apart).
+    pub fn is_financial(self) -> bool {
+        matches!(
+            self,
+            AuditAction::FinAccountLossReport
+                | AuditAction::FinAccountLossRelease
+                | AuditAction::FinPasswordVerify
+                | AuditAction::FinPasswordChange
+                | AuditAction::FinPasswordReset
+        )
+    }
+}
+
+vocabulary! {
+    /// How an audited operation ended.
+    Outcome {
+        Ok = "ok",
+        /// A visit that was the hospital's first use of the card: it activated it (R-ACT-3).
+        OkActivated = "ok_activated",
+        WrongPassword = "wrong_password",
+        /// The wrong password that locked the account.
+        Locked = "locked",
+        Failed = "failed",
+    }
+}
+
+vocabulary! {
+    /// What moved money on a personal account (R-CR-2).
+    LedgerKind {
+        /// The old medical card's balance, moved on activation (R-ACT-4).
+        LegacyTransfer = "legacy_transfer",
+        /// A month's credit (R-CR-1, R-EM-4).
+        ContributionCredit = "contribution_credit",
+        /// Paid at a pharmacy (R-MS-1).
+        Purchase = "purchase",
+    }
+}
+
 /// Who did what, where, through which channel, with what evidence (R-PW-9).
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -87,12 +203,11 @@ pub struct AuditRecord {
     pub actor_role: Role,
     pub actor_region: Option<String>,
     pub channel: String,
-    pub action: String,
+    pub action: AuditAction,
     pub card_no: Option<String>,
     pub id_number: Option<String>,
     pub evidence: Option<Evidence>,
-    /// What happened: `ok`, `wrong_password`, `locked`, …
-    pub outcome: String,
+    pub outcome: Outcome,
     /// Plain words for people reading the trail. Never a password.
     pub detail: Option<String>,
 }
@@ -113,8 +228,7 @@ pub struct LedgerEntry {
     pub card_no: String,
     pub id_number: String,
     pub at: Timestamp,
-    /// `legacy_transfer`, later `contribution_credit`, `purchase`, …
-    pub kind: String,
+    pub kind: LedgerKind,
     pub amount: Fen,
     pub balance_after: Fen,
     pub reference: Option<String>,

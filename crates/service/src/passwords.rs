@@ -11,6 +11,7 @@ use crate::cards::{parse_pin, password_locked};
 use crate::error::{LockReason, ServiceError};
 use crate::keys::{PinContext, PinKeyring};
 use crate::model::Actor;
+use crate::model::{AuditAction, Outcome};
 use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, parse_card_no, require_role, require_usable, settle,
@@ -46,10 +47,19 @@ impl Account {
             Account::Financial => PinContext::Financial(card.card_no.as_str()),
         }
     }
-    fn name(self) -> &'static str {
+    /// The audit actions of this account's password: verify, change, reset.
+    fn actions(self) -> [AuditAction; 3] {
         match self {
-            Account::Social => "ss",
-            Account::Financial => "fin",
+            Account::Social => [
+                AuditAction::SsPasswordVerify,
+                AuditAction::SsPasswordChange,
+                AuditAction::SsPasswordReset,
+            ],
+            Account::Financial => [
+                AuditAction::FinPasswordVerify,
+                AuditAction::FinPasswordChange,
+                AuditAction::FinPasswordReset,
+            ],
         }
     }
     fn is_active(self, card: &Card) -> bool {
@@ -228,8 +238,7 @@ impl Service {
                     }
                     return Ok(Err(account.not_activated()));
                 }
-                let action = format!("{}_password.verify", account.name());
-                let audit = Audit::new(&action).card(&card);
+                let audit = Audit::new(account.actions()[0]).card(&card);
                 let attempt = account.attempt(&mut card, now, &policy, &keys, &pin);
                 let answer = match attempt {
                     PasswordAttempt::Locked => {
@@ -256,17 +265,18 @@ impl Service {
                 };
                 let (outcome, detail) = match attempt {
                     PasswordAttempt::NotEnabled => (
-                        "ok",
+                        Outcome::Ok,
                         Some("password not enabled: nothing checked (D-2)".to_owned()),
                     ),
                     PasswordAttempt::Wrong { remaining: 0 } => (
-                        "locked",
+                        Outcome::Locked,
                         Some("wrong password; the account is now locked".to_owned()),
                     ),
-                    PasswordAttempt::Wrong { remaining } => {
-                        ("wrong_password", Some(format!("{remaining} tries left")))
-                    }
-                    _ => ("ok", None),
+                    PasswordAttempt::Wrong { remaining } => (
+                        Outcome::WrongPassword,
+                        Some(format!("{remaining} tries left")),
+                    ),
+                    _ => (Outcome::Ok, None),
                 };
                 // Every attempt that got this far is stored with its audit record (R-PW-9).
                 tx.update_card(&card)?;
@@ -352,8 +362,7 @@ impl Service {
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let warning = check_new_pin(&policy, &person, &new_pin)?;
-                let action = format!("{}_password.change", account.name());
-                let audit = Audit::new(&action).card(&card);
+                let audit = Audit::new(account.actions()[1]).card(&card);
                 // D-7: while not enabled, the old password is not asked; once enabled it must match.
                 let needs_old = match account {
                     Account::Social => card.ss.password_enabled(),
@@ -373,9 +382,9 @@ impl Service {
                             tx.update_card(&card)?;
                             audit
                                 .outcome(if remaining == 0 {
-                                    "locked"
+                                    Outcome::Locked
                                 } else {
-                                    "wrong_password"
+                                    Outcome::WrongPassword
                                 })
                                 .detail(format!("old password wrong, {remaining} tries left"))
                                 .record(tx, &actor, now)?;
@@ -483,14 +492,14 @@ impl Service {
                     }
                 }
                 tx.update_card(&card)?;
-                let action = format!("{}_password.reset", account.name());
+
                 let what = match (&new_pin, was_locked) {
                     (Some(_), true) => "unlocked; new password set and enabled",
                     (Some(_), false) => "new password set and enabled",
                     (None, true) => "unlocked; original password restored, not enabled",
                     (None, false) => "original password restored, not enabled",
                 };
-                Audit::new(&action)
+                Audit::new(account.actions()[2])
                     .card(&card)
                     .evidence(&evidence)
                     .detail(what)
@@ -535,7 +544,7 @@ impl Service {
                 }
                 card.ss.disable_password();
                 tx.update_card(&card)?;
-                Audit::new("ss_password.disable")
+                Audit::new(AuditAction::SsPasswordDisable)
                     .card(&card)
                     .evidence(&evidence)
                     .detail("password cancelled: transactions need no password")

@@ -3,6 +3,7 @@
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::PinContext;
+use crate::model::AuditAction;
 use crate::model::{Actor, Employer};
 use crate::passwords::check_new_pin;
 use crate::store::Lock;
@@ -200,7 +201,7 @@ impl Service {
                 tx.insert_person(&person).map_err(duplicate_as_exists)?;
                 // D-8: assessed for the month of registration at once.
                 crate::employers::assess_new_person(tx, &policy, &person, business_date(now))?;
-                Audit::new("person.register")
+                Audit::new(AuditAction::PersonRegister)
                     .person(&person.id_number)
                     .record(tx, &actor, now)?;
                 Ok(PersonView {
@@ -218,16 +219,7 @@ impl Service {
         self.db
             .read(move |tx| {
                 let person = crate::support::load_person(tx, &id, Lock::Read)?;
-                let cards = tx
-                    .cards_of(&id)?
-                    .into_iter()
-                    .map(|c| (c.card_no.to_string(), c.status.as_str()))
-                    .collect();
-                Ok(PersonView {
-                    legacy: legacy_view(&person),
-                    person,
-                    cards,
-                })
+                crate::support::person_view(tx, person)
             })
             .await
     }
@@ -267,7 +259,7 @@ impl Service {
                 tx.insert_employer(&employer).map_err(duplicate_as_exists)?;
                 // D-8: the month of registration shows at once (assessed at zero until people come).
                 crate::employers::roll_forward(tx, &policy, &employer, business_date(now))?;
-                Audit::new("employer.create")
+                Audit::new(AuditAction::EmployerCreate)
                     .detail(format!("employer {}", employer.id))
                     .record(tx, &actor, now)?;
                 Ok(employer)

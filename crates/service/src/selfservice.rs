@@ -18,6 +18,7 @@ use crate::keys::{
     verify_query_password,
 };
 use crate::model::{Actor, ActorSource, Session};
+use crate::model::{AuditAction, Outcome};
 use crate::store::Lock;
 use crate::support::{Audit, load_person, parse_id_number, require_role};
 use jiff::{SignedDuration, Timestamp};
@@ -136,9 +137,9 @@ impl Service {
                 let Some(person) = person else {
                     throttle.record_failure(now);
                     tx.put_login_throttle(id.as_str(), &throttle)?;
-                    Audit::new("self.login")
+                    Audit::new(AuditAction::SelfLogin)
                         .person(&id)
-                        .outcome("wrong_password")
+                        .outcome(Outcome::WrongPassword)
                         .record(tx, &actor, now)?;
                     return Ok(Err(unknown()));
                 };
@@ -156,7 +157,7 @@ impl Service {
                     },
                     &digest,
                 )?;
-                Audit::new("self.login")
+                Audit::new(AuditAction::SelfLogin)
                     .person(&id)
                     .record(tx, &actor, now)?;
                 Ok(Ok(LoginResult {
@@ -237,7 +238,7 @@ impl Service {
                         tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
                         let ended =
                             tx.delete_sessions_of(id.as_str(), actor.session_id.as_deref())?;
-                        Audit::new("self.query_password.change")
+                        Audit::new(AuditAction::SelfQueryPasswordChange)
                             .person(&id)
                             .detail(format!("{ended} other sessions ended"))
                             .record(tx, &actor, now)?;
@@ -246,9 +247,9 @@ impl Service {
                     _ => {
                         throttle.record_failure(now);
                         tx.put_login_throttle(id.as_str(), &throttle)?;
-                        Audit::new("self.query_password.change")
+                        Audit::new(AuditAction::SelfQueryPasswordChange)
                             .person(&id)
-                            .outcome("wrong_password")
+                            .outcome(Outcome::WrongPassword)
                             .record(tx, &actor, now)?;
                         Ok(Err(ServiceError::WrongPassword {
                             remaining_tries: None,
@@ -271,7 +272,7 @@ impl Service {
         self.db
             .write(move |tx| {
                 tx.delete_session(&session)?;
-                Audit::new("self.logout")
+                Audit::new(AuditAction::SelfLogout)
                     .person(&id)
                     .record(tx, &actor, now)?;
                 Ok(())
@@ -305,7 +306,7 @@ impl Service {
                 tx.update_person(&person)?;
                 tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
                 let ended = tx.delete_sessions_of(id.as_str(), None)?;
-                Audit::new("self.query_password.reset")
+                Audit::new(AuditAction::SelfQueryPasswordReset)
                     .person(&id)
                     .evidence(&evidence)
                     .detail(format!(

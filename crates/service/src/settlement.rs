@@ -16,6 +16,7 @@ use crate::cards::{parse_pin, password_locked};
 use crate::employers::{parse_date, unit_lock_for_care, unit_locked_error};
 use crate::error::ServiceError;
 use crate::model::{Actor, FilingRecord, LedgerEntry, SettlementRecord};
+use crate::model::{AuditAction, LedgerKind, Outcome};
 use crate::passwords::ss_attempt;
 use crate::people::parse_region;
 use crate::store::Lock;
@@ -197,12 +198,12 @@ impl Service {
                     PasswordAttempt::Wrong { remaining } => {
                         // The count is kept (R-LK-1): commit it, then answer 422.
                         tx.update_card(&card)?;
-                        Audit::new("purchase")
+                        Audit::new(AuditAction::Purchase)
                             .card(&card)
                             .outcome(if remaining == 0 {
-                                "locked"
+                                Outcome::Locked
                             } else {
-                                "wrong_password"
+                                Outcome::WrongPassword
                             })
                             .detail(format!(
                                 "wrong password, {remaining} tries left; nothing paid"
@@ -226,7 +227,7 @@ impl Service {
                     card_no: card.card_no.to_string(),
                     id_number: card.id_number.as_str().to_owned(),
                     at: now,
-                    kind: "purchase".into(),
+                    kind: LedgerKind::Purchase,
                     amount: Fen(-paid.0),
                     balance_after: card.balance,
                     reference: Some(txn.clone()),
@@ -241,7 +242,7 @@ impl Service {
                 amounts: [paid, cash, card.balance],
                 at: now,
             })?;
-            Audit::new("purchase")
+            Audit::new(AuditAction::Purchase)
                 .card(&card)
                 .detail(format!(
                     "purchase {txn}: {} fen, {} from the personal account, {} in cash",
@@ -298,12 +299,12 @@ impl Service {
                 if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
                     return Err(unit_locked_error());
                 }
-                let mut audit = Audit::new("visit").card(&card);
+                let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account.
                     card.activate_ss(now);
                     migrate_legacy(tx, &mut card, now, &policy)?;
-                    audit = audit.outcome("ok_activated");
+                    audit = audit.outcome(Outcome::OkActivated);
                 }
                 if card.ss.is_locked() {
                     return Err(password_locked());
@@ -444,7 +445,7 @@ impl Service {
                     actor_id: actor.id.clone(),
                 };
                 tx.insert_filing(&record)?;
-                Audit::new("filing")
+                Audit::new(AuditAction::Filing)
                     .person(&id)
                     .detail(format!(
                         "{} filing {} for region {}",

@@ -9,9 +9,9 @@
 
 use crate::error::ServiceError;
 use crate::model::{
-    Actor, ActorSource, AssessmentRecord, AuditQuery, AuditRecord, CreditBatch, Employer,
-    EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource, Session,
-    SettlementRecord,
+    Actor, ActorSource, AssessmentRecord, AuditAction, AuditQuery, AuditRecord, CreditBatch,
+    Employer, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource,
+    Session, SettlementRecord,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -30,6 +30,23 @@ pub enum StoreError {
     Database(String),
     #[error("the storage engine has stopped")]
     Stopped,
+}
+
+/// Where a page of employers' months ends: the next page starts after this (employer, month).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthCursor {
+    pub employer_id: String,
+    /// `YYYY-MM`, empty before the first month.
+    pub month: String,
+}
+
+/// How many audit events of one action fell on one Shanghai day (the dashboard's chart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEventCount {
+    /// Days since 1970-01-01 in UTC+8.
+    pub day_number: i64,
+    pub action: AuditAction,
+    pub count: u64,
 }
 
 /// How a transaction reads a row: to look at it, or to change it (engines with several
@@ -205,14 +222,14 @@ pub trait EmployerMonths {
     /// Months whose payment data has not arrived yet but whose tax-bureau payments cover them.
     fn months_awaiting_data(
         &mut self,
-        after: &(String, String),
+        after: &MonthCursor,
         limit: u32,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     /// Months whose data arrived and that are not fully credited.
-    /// Both page in (employer, month) order after `after` (`("", "")` for the first page).
+    /// Both page in (employer, month) order after `after` (`MonthCursor::default()` first).
     fn months_to_credit(
         &mut self,
-        after: &(String, String),
+        after: &MonthCursor,
         limit: u32,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError>;
     fn insert_assessment(&mut self, record: &AssessmentRecord) -> Result<(), StoreError>;
@@ -294,11 +311,8 @@ pub trait Dashboard {
         limit: u32,
     ) -> Result<Vec<crate::ReplacementDue>, StoreError>;
     /// Audit events that locked an account, and loss reports, since `since`, counted per
-    /// Shanghai day number and action: `(day, action, count)`.
-    fn lock_events_by_day(
-        &mut self,
-        since: Timestamp,
-    ) -> Result<Vec<(i64, String, i64)>, StoreError>;
+    /// Shanghai day number and action.
+    fn lock_events_by_day(&mut self, since: Timestamp) -> Result<Vec<LockEventCount>, StoreError>;
     /// Employers with a month locking on `today` (`EmployerMonth::locks`, R-EM-2): how many,
     /// and the first `limit` by lock-since day (earliest first), then id.
     fn unit_locked_employers(

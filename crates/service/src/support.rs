@@ -2,7 +2,7 @@
 //! and writing audit records.
 
 use crate::error::{LockReason, ServiceError};
-use crate::model::{Actor, AuditRecord, LedgerEntry};
+use crate::model::{Actor, AuditAction, AuditRecord, LedgerEntry, LedgerKind, Outcome};
 use crate::store::Lock;
 use crate::store::Tx;
 use jiff::Timestamp;
@@ -139,7 +139,7 @@ pub(crate) fn migrate_legacy(
         card_no: card.card_no.to_string(),
         id_number: card.id_number.as_str().to_owned(),
         at,
-        kind: "legacy_transfer".into(),
+        kind: LedgerKind::LegacyTransfer,
         amount,
         balance_after: card.balance,
         reference: Some(reference),
@@ -149,24 +149,24 @@ pub(crate) fn migrate_legacy(
 
 /// What one audit row says; `record` fills in the actor and the time.
 pub(crate) struct Audit<'a> {
-    pub action: &'a str,
+    pub action: AuditAction,
     pub channel: Option<&'a str>,
     pub card_no: Option<String>,
     pub id_number: Option<String>,
     pub evidence: Option<Evidence>,
-    pub outcome: &'a str,
+    pub outcome: Outcome,
     pub detail: Option<String>,
 }
 
 impl<'a> Audit<'a> {
-    pub fn new(action: &'a str) -> Self {
+    pub fn new(action: AuditAction) -> Self {
         Audit {
             action,
             channel: None,
             card_no: None,
             id_number: None,
             evidence: None,
-            outcome: "ok",
+            outcome: Outcome::Ok,
             detail: None,
         }
     }
@@ -187,7 +187,7 @@ impl<'a> Audit<'a> {
         self.evidence = Some(evidence.clone());
         self
     }
-    pub fn outcome(mut self, outcome: &'a str) -> Self {
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
         self.outcome = outcome;
         self
     }
@@ -209,11 +209,11 @@ impl<'a> Audit<'a> {
             actor_role: actor.role,
             actor_region: actor.region.as_ref().map(|r| r.as_str().to_owned()),
             channel: self.channel.unwrap_or(channel_of(actor)).to_owned(),
-            action: self.action.to_owned(),
+            action: self.action,
             card_no: self.card_no,
             id_number: self.id_number,
             evidence: self.evidence,
-            outcome: self.outcome.to_owned(),
+            outcome: self.outcome,
             detail: self.detail,
         })?;
         Ok(())
@@ -232,4 +232,24 @@ pub(crate) fn card_view(
     let today = shebao_domain::time::business_date(now);
     let lock = crate::employers::lock_state(tx, person, today)?.lock;
     Ok(crate::views::CardView::new(card, person, policy, now).with_unit_lock(lock))
+}
+
+/// A person with their cards, newest first, as the views show them.
+pub(crate) fn person_view(
+    tx: &mut dyn Tx,
+    person: Person,
+) -> Result<crate::views::PersonView, ServiceError> {
+    let cards = tx
+        .cards_of(&person.id_number)?
+        .into_iter()
+        .map(|c| crate::views::CardSummary {
+            card_no: c.card_no,
+            status: c.status,
+        })
+        .collect();
+    Ok(crate::views::PersonView {
+        legacy: crate::people::legacy_view(&person),
+        person,
+        cards,
+    })
 }

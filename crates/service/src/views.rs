@@ -150,7 +150,21 @@ impl CardView {
 #[derive(Debug, Clone)]
 pub struct PersonView {
     pub person: Person,
-    /// Card numbers, newest first, with their status.
-    pub cards: Vec<(String, &'static str)>,
+    /// The person's cards, newest first.
+    pub cards: Vec<CardSummary>,
     pub legacy: Option<LegacyView>,
+}
+
+/// A card as a list of a person's cards shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSummary {
+    pub card_no: shebao_domain::CardNo,
+    pub status: shebao_domain::CardStatus,
+}
+
+impl PersonView {
+    /// The person's current card (`CardStatus::is_current`), if any.
+    pub fn current_card(&self) -> Option<&CardSummary> {
+        self.cards.iter().find(|c| c.status.is_current())
+    }
 }

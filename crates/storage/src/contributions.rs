@@ -7,9 +7,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use shebao_domain::{Assessment, EmployerMonth, Fen, IdNumber, Month, PersonKind};
 use shebao_service::model::{
-    AssessmentRecord, CreditBatch, EmployerMonthRecord, PaymentRecord, PaymentSource,
+    AssessmentRecord, CreditBatch, EmployerMonthRecord, LedgerKind, PaymentRecord, PaymentSource,
 };
-use shebao_service::store::{EmployerMonths, Payments, StoreError};
+use shebao_service::store::{EmployerMonths, MonthCursor, Payments, StoreError};
 
 fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
@@ -105,9 +105,12 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
     ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
         let c = &mut *self.0;
         let rows = c.query(
-            month_select!(
-                "WHERE employer_id = $1 AND (month = (SELECT max(m.month) FROM employer_months m WHERE m.employer_id = $1) \
-                 OR (cleared_at IS NULL AND lock_from <= $2 AND paid_on_time_fen < owed_fen)) ORDER BY month"
+            concat!(
+                month_select!(
+                    "WHERE employer_id = $1 AND (month = (SELECT max(m.month) FROM employer_months m WHERE m.employer_id = $1) OR ("
+                ),
+                month_locks!("employer_months", "$2"),
+                ")) ORDER BY month"
             ),
             &[employer_id.into(), today.into()],
         )?;
@@ -146,7 +149,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
 
     fn months_awaiting_data(
         &mut self,
-        after: &(String, String),
+        after: &MonthCursor,
         limit: u32,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
         let c = &mut *self.0;
@@ -156,8 +159,8 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                  AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
             ),
             &[
-                after.0.as_str().into(),
-                after.1.as_str().into(),
+                after.employer_id.as_str().into(),
+                after.month.as_str().into(),
                 i64::from(limit).into(),
             ],
         )?;
@@ -166,7 +169,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
 
     fn months_to_credit(
         &mut self,
-        after: &(String, String),
+        after: &MonthCursor,
         limit: u32,
     ) -> Result<Vec<EmployerMonthRecord>, StoreError> {
         let c = &mut *self.0;
@@ -176,8 +179,8 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                  AND (employer_id > $1 OR (employer_id = $1 AND month > $2)) ORDER BY employer_id, month LIMIT $3"
             ),
             &[
-                after.0.as_str().into(),
-                after.1.as_str().into(),
+                after.employer_id.as_str().into(),
+                after.month.as_str().into(),
                 i64::from(limit).into(),
             ],
         )?;
@@ -264,10 +267,13 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
         // Claim the range and find each holder's current card with one lookup per row, then mark
         // the claimed rows that have a card as credited (those without wait for a later run).
         c.exec(
-            "UPDATE assessments SET credit_claim = $5, credited_card_no = \
-             (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND c.status <> 'replaced' \
-              ORDER BY c.issued_at DESC LIMIT 1) \
-             WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL",
+            concat!(
+                "UPDATE assessments SET credit_claim = $5, credited_card_no = \
+                 (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND ",
+                current_card!("c"),
+                " ORDER BY c.issued_at DESC LIMIT 1) \
+                 WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL"
+            ),
             &[
                 range[0].clone(),
                 range[1].clone(),
@@ -353,7 +359,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
             let reference = format!("{employer_id}/{month}");
             c.exec(
                 "INSERT INTO ledger (card_no, id_number, at, kind, amount_fen, balance_after_fen, reference) \
-                 SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), 'contribution_credit', a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
+                 SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), CAST($8 AS TEXT), a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
                  FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
                  WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
                  AND a.credit_claim = $5 AND a.credit_fen > 0 ORDER BY a.id_number",
@@ -365,6 +371,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                     claimed_range[4].clone(),
                     at.into(),
                     reference.as_str().into(),
+                    LedgerKind::ContributionCredit.as_str().into(),
                 ],
             )?;
             let sum = c.query(

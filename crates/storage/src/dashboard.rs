@@ -5,6 +5,7 @@ use crate::sql::{SqlConn, Value};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use shebao_domain::card::LossKind;
+use shebao_service::model::{AuditAction, Outcome};
 use shebao_service::store::*;
 
 impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
@@ -20,25 +21,39 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
         let mut counts = shebao_service::LockCounts {
             ss_password: count(
                 self.0,
-                "SELECT COUNT(*) FROM cards WHERE status <> 'replaced' AND ss_locked_at IS NOT NULL",
+                concat!(
+                    "SELECT COUNT(*) FROM cards WHERE ",
+                    current_card!("cards"),
+                    " AND ss_locked_at IS NOT NULL"
+                ),
                 &[],
             )?,
             fin_password: count(
                 self.0,
-                "SELECT COUNT(*) FROM cards WHERE status <> 'replaced' AND fin_locked_until > $1",
+                concat!(
+                    "SELECT COUNT(*) FROM cards WHERE ",
+                    current_card!("cards"),
+                    " AND fin_locked_until > $1"
+                ),
                 &[now.into()],
             )?,
             replacements_waiting: count(
                 self.0,
-                "SELECT COUNT(*) FROM cards WHERE repl_ready_on IS NOT NULL AND repl_collected_at IS NULL AND status <> 'replaced'",
+                concat!(
+                    "SELECT COUNT(*) FROM cards WHERE repl_ready_on IS NOT NULL AND repl_collected_at IS NULL AND ",
+                    current_card!("cards")
+                ),
                 &[],
             )?,
             ..Default::default()
         };
         // A pre-loss past its lapse instant no longer holds even if no request settled it yet.
         let rows = self.0.query(
-            "SELECT loss_kind, COUNT(*) FROM cards WHERE status <> 'replaced' AND loss_kind IS NOT NULL \
-             AND (loss_lapses_at IS NULL OR loss_lapses_at > $1) GROUP BY loss_kind",
+            concat!(
+                "SELECT loss_kind, COUNT(*) FROM cards WHERE ",
+                current_card!("cards"),
+                " AND loss_kind IS NOT NULL AND (loss_lapses_at IS NULL OR loss_lapses_at > $1) GROUP BY loss_kind"
+            ),
             &[now.into()],
         )?;
         for row in &rows {
@@ -60,9 +75,12 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
         limit: u32,
     ) -> Result<Vec<shebao_service::LapsingPreLoss>, StoreError> {
         let rows = self.0.query(
-            "SELECT card_no, loss_lapses_at FROM cards WHERE status <> 'replaced' AND loss_kind = 'pre' \
-             AND loss_lapses_at > $1 AND loss_lapses_at <= $2 ORDER BY loss_lapses_at, card_no LIMIT $3",
-            &[now.into(), until.into(), i64::from(limit).into()],
+            concat!(
+                "SELECT card_no, loss_lapses_at FROM cards WHERE ",
+                current_card!("cards"),
+                " AND loss_kind = $4 AND loss_lapses_at > $1 AND loss_lapses_at <= $2 ORDER BY loss_lapses_at, card_no LIMIT $3"
+            ),
+            &[now.into(), until.into(), i64::from(limit).into(), LossKind::Pre.as_str().into()],
         )?;
         rows.iter()
             .map(|r| {
@@ -79,8 +97,11 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
         limit: u32,
     ) -> Result<Vec<shebao_service::ReplacementDue>, StoreError> {
         let rows = self.0.query(
-            "SELECT card_no, repl_ready_on FROM cards WHERE repl_ready_on IS NOT NULL AND repl_collected_at IS NULL \
-             AND status <> 'replaced' ORDER BY repl_ready_on, card_no LIMIT $1",
+            concat!(
+                "SELECT card_no, repl_ready_on FROM cards WHERE repl_ready_on IS NOT NULL AND repl_collected_at IS NULL AND ",
+                current_card!("cards"),
+                " ORDER BY repl_ready_on, card_no LIMIT $1"
+            ),
             &[i64::from(limit).into()],
         )?;
         rows.iter()
@@ -96,20 +117,28 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
             .collect()
     }
 
-    fn lock_events_by_day(
-        &mut self,
-        since: Timestamp,
-    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    fn lock_events_by_day(&mut self, since: Timestamp) -> Result<Vec<LockEventCount>, StoreError> {
         // Shanghai is UTC+8 without daylight saving: the day number is integer arithmetic on the
         // stored microseconds, the same on both engines.
         let rows = self.0.query(
             "SELECT (at + 28800000000) / 86400000000, action, COUNT(*) FROM audit \
-             WHERE at >= $1 AND (outcome = 'locked' OR (action = 'card.loss.report' AND outcome = 'ok')) \
+             WHERE at >= $1 AND (outcome = $2 OR (action = $3 AND outcome = $4)) \
              GROUP BY (at + 28800000000) / 86400000000, action ORDER BY 1",
-            &[since.into()],
+            &[
+                since.into(),
+                Outcome::Locked.as_str().into(),
+                AuditAction::CardLossReport.as_str().into(),
+                Outcome::Ok.as_str().into(),
+            ],
         )?;
         rows.iter()
-            .map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?)))
+            .map(|r| {
+                Ok(LockEventCount {
+                    day_number: r.int(0)?,
+                    action: vocabulary(&r.text(1)?, AuditAction::parse, "audit action")?,
+                    count: u64::try_from(r.int(2)?).map_err(|_| corrupt("negative count"))?,
+                })
+            })
             .collect()
     }
 
@@ -118,20 +147,22 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
         today: Date,
         limit: u32,
     ) -> Result<shebao_service::UnitLocks, StoreError> {
-        // The same condition as `contributions::lock_check_months` (`EmployerMonth::locks`): not
-        // cleared, from the first day of the next month, not paid on time what was owed by the
-        // due day. Dates are stored as `YYYY-MM-DD` text, which orders as dates.
+        // `EmployerMonth::locks` in SQL (`month_locks!`, the one statement of it).
         let rows = self.0.query(
-            "SELECT COUNT(DISTINCT employer_id) FROM employer_months \
-             WHERE cleared_at IS NULL AND lock_from <= $1 AND paid_on_time_fen < owed_fen",
+            concat!(
+                "SELECT COUNT(DISTINCT employer_id) FROM employer_months WHERE ",
+                month_locks!("employer_months", "$1")
+            ),
             &[today.into()],
         )?;
         let count = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
         let rows = self.0.query(
-            "SELECT m.employer_id, e.name, MIN(m.lock_from) FROM employer_months m \
-             JOIN employers e ON e.id = m.employer_id \
-             WHERE m.cleared_at IS NULL AND m.lock_from <= $1 AND m.paid_on_time_fen < m.owed_fen \
-             GROUP BY m.employer_id, e.name ORDER BY 3, 1 LIMIT $2",
+            concat!(
+                "SELECT m.employer_id, e.name, MIN(m.lock_from) FROM employer_months m \
+                 JOIN employers e ON e.id = m.employer_id WHERE ",
+                month_locks!("m", "$1"),
+                " GROUP BY m.employer_id, e.name ORDER BY 3, 1 LIMIT $2"
+            ),
             &[today.into(), i64::from(limit).into()],
         )?;
         Ok(shebao_service::UnitLocks {

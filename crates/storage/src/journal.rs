@@ -3,7 +3,9 @@
 use crate::common::*;
 use crate::sql::{Row, SqlConn, Value};
 use shebao_domain::{Evidence, Fen, IdNumber};
-use shebao_service::model::{AuditQuery, AuditRecord, LedgerEntry};
+use shebao_service::model::{
+    AuditAction, AuditQuery, AuditRecord, LedgerEntry, LedgerKind, Outcome,
+};
 use shebao_service::store::*;
 
 fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
@@ -24,11 +26,11 @@ fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
         actor_role: role(&row.text(3)?)?,
         actor_region: row.opt_text(4)?,
         channel: row.text(5)?,
-        action: row.text(6)?,
+        action: vocabulary(&row.text(6)?, AuditAction::parse, "audit action")?,
         card_no: row.opt_text(7)?,
         id_number: row.opt_text(8)?,
         evidence,
-        outcome: row.text(14)?,
+        outcome: vocabulary(&row.text(14)?, Outcome::parse, "audit outcome")?,
         detail: row.opt_text(15)?,
     })
 }
@@ -39,7 +41,7 @@ fn ledger_from(row: &Row) -> Result<LedgerEntry, StoreError> {
         card_no: row.text(1)?,
         id_number: row.text(2)?,
         at: row.time(3)?,
-        kind: row.text(4)?,
+        kind: vocabulary(&row.text(4)?, LedgerKind::parse, "ledger kind")?,
         amount: Fen(row.int(5)?),
         balance_after: Fen(row.int(6)?),
         reference: row.opt_text(7)?,

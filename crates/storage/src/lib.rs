@@ -8,9 +8,10 @@
 //! - [`postgres`]: a pool of worker threads, one transaction per job, row locks
 //!   (`SELECT … FOR UPDATE`) so several servers can share one database.
 
+#[macro_use]
+mod common;
 mod actors;
 mod cards;
-mod common;
 mod contributions;
 mod dashboard;
 mod employers;

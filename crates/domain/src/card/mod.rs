@@ -80,6 +80,12 @@ pub enum CardStatus {
 }
 
 impl CardStatus {
+    /// The person's current card: any card but a replaced one (R-LS-5, D-10). Storage says
+    /// the same in SQL (`current_card!`).
+    pub fn is_current(self) -> bool {
+        self != CardStatus::Replaced
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CardStatus::Issued => "issued",
@@ -235,7 +241,7 @@ impl Card {
     /// A card that is not dead: the person's one card (a lost card can still be found and
     /// released; a replaced one is gone).
     pub fn is_usable(&self) -> bool {
-        self.status != CardStatus::Replaced
+        self.status.is_current()
     }
 
     /// Applies what the passing of time does: the delayed social-security activation and the
