@@ -1,17 +1,18 @@
 //! Issuing cards, looking at them, and activation (R-ACT-1..4, R-ACT-7).
 
 use crate::Service;
-use crate::error::{LockReason, ServiceError, duplicate_as_exists};
+use crate::error::{ServiceError, duplicate_as_exists};
 use crate::keys::{PinContext, random_bytes};
 use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
 use crate::passwords::check_new_pin;
+use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
     require_usable, settle,
 };
-use crate::views::{CardView, lock_message};
+use crate::views::CardView;
 use shebao_domain::time::business_date;
 use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
 use zeroize::Zeroizing;
@@ -283,16 +284,13 @@ impl Service {
         };
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
-            .write(move |tx| {
+            .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 if !card.is_collected() {
                     // R-LS-5: a replacement card is collected with ID before it is activated.
-                    return Err(ServiceError::conflict(
-                        "not_collected",
-                        "this replacement card has not been collected yet: the holder collects it with ID at the outlet first",
-                    ));
+                    return Err(ServiceError::not_collected());
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let audit = Audit::new(AuditAction::CardActivate).card(&card).channel(channel.as_str());
@@ -352,7 +350,7 @@ impl Service {
                                         // D-11: the carried-over password is enabled.
                                         card.ss.set_password(keys.seal(PinContext::Social(card.id_number.as_str()), &pin));
                                     }
-                                    PasswordAttempt::Locked => return Err(password_locked()),
+                                    PasswordAttempt::Locked => return Err(ServiceError::password_locked()),
                                     PasswordAttempt::Wrong { remaining } => {
                                         // The count is kept: commit it, then answer 422.
                                         tx.update_card(&card)?;
@@ -360,7 +358,7 @@ impl Service {
                                             .outcome(Outcome::WrongPassword)
                                             .detail(format!("old card password wrong, {remaining} tries left"))
                                             .record(tx, &actor, now)?;
-                                        return Ok(Err(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
+                                        return Ok(Committed::Refusal(ServiceError::WrongPassword { remaining_tries: Some(remaining) }));
                                     }
                                     PasswordAttempt::NotEnabled => {
                                         return Err(ServiceError::Internal("a legacy password attempt always compares".into()));
@@ -376,9 +374,9 @@ impl Service {
                 }
                 tx.update_card(&card)?;
                 audit.record(tx, &actor, now)?;
-                Ok(Ok(crate::support::card_view(tx, card, &person, &policy, now)?))
+                Ok(Committed::Answer(crate::support::card_view(tx, card, &person, &policy, now)?))
             })
-            .await?
+            .await
     }
 }
 
@@ -405,14 +403,6 @@ pub(crate) fn check_sms(
         Ok(())
     } else {
         Err(mismatch())
-    }
-}
-
-pub(crate) fn password_locked() -> ServiceError {
-    ServiceError::AccountLocked {
-        reason: LockReason::Password,
-        words: lock_message(LockReason::Password),
-        locked_until: None,
     }
 }
 

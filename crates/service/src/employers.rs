@@ -8,7 +8,7 @@
 //! never written onto cards: it is derived from the employer's months (`shebao_domain::unitlock`).
 
 use crate::Service;
-use crate::error::{LockReason, ServiceError};
+use crate::error::ServiceError;
 use crate::model::AuditAction;
 use crate::model::{
     Actor, AssessmentRecord, Employer, EmployerMonthRecord, PaymentRecord, PaymentSource,
@@ -16,7 +16,6 @@ use crate::model::{
 use crate::store::Lock;
 use crate::store::Tx;
 use crate::support::{Audit, require_role};
-use crate::views::lock_message;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use shebao_domain::time::business_date;
@@ -342,15 +341,6 @@ pub(crate) fn unit_lock_for_care(
         roll_forward(tx, policy, &employer, today)?;
     }
     Ok(lock_state(tx, person, today)?.lock)
-}
-
-/// 423 with the unit lock's reason and what to do (R-EM-5).
-pub(crate) fn unit_locked_error() -> ServiceError {
-    ServiceError::AccountLocked {
-        reason: LockReason::EmployerArrears,
-        words: lock_message(LockReason::EmployerArrears),
-        locked_until: None,
-    }
 }
 
 fn view(employer: Employer, months: Vec<EmployerMonthRecord>, today: Date) -> EmployerView {

@@ -93,6 +93,63 @@ impl ServiceError {
     }
 }
 
+/// The refusals more than one use case gives, each written once.
+impl ServiceError {
+    /// 423 `account_locked`, reason `password` (R-LK-1, R-LK-2, R-LK-5): the social-security
+    /// account is locked and unlocks only at a window.
+    pub fn password_locked() -> Self {
+        ServiceError::AccountLocked {
+            reason: LockReason::Password,
+            words: crate::views::lock_message(LockReason::Password),
+            locked_until: None,
+        }
+    }
+
+    /// 423 `account_locked`, reason `employer_arrears` (R-EM-2, R-EM-5, D-13).
+    pub fn unit_locked() -> Self {
+        ServiceError::AccountLocked {
+            reason: LockReason::EmployerArrears,
+            words: crate::views::lock_message(LockReason::EmployerArrears),
+            locked_until: None,
+        }
+    }
+
+    /// 423 `account_locked`, reason `loss` (R-LS-1, R-LS-2).
+    pub fn card_lost() -> Self {
+        ServiceError::AccountLocked {
+            reason: LockReason::Loss,
+            words: crate::views::lock_message(LockReason::Loss),
+            locked_until: None,
+        }
+    }
+
+    /// 409 `card_replaced`: a replaced card is dead for both accounts (R-LS-5, D-10).
+    pub fn card_replaced() -> Self {
+        ServiceError::conflict("card_replaced", "this card was replaced; use the new card")
+    }
+
+    /// 409 `not_activated`: the social-security account is not activated yet (R-ACT-1, R-ACT-5).
+    pub fn ss_not_activated() -> Self {
+        ServiceError::NotActivated("the social-security account is not activated yet".into())
+    }
+
+    /// 409 `not_activated` for the bank's account (R-ACT-2).
+    pub fn fin_not_activated() -> Self {
+        ServiceError::NotActivated(
+            "the financial account is not activated yet: activate it at a partner bank branch"
+                .into(),
+        )
+    }
+
+    /// 409 `not_collected` (R-LS-5): a replacement card is collected with ID before any use.
+    pub fn not_collected() -> Self {
+        ServiceError::conflict(
+            "not_collected",
+            "this replacement card has not been collected yet: the holder collects it with ID at the outlet first",
+        )
+    }
+}
+
 /// A duplicate at the store is the contract's 409 `already_exists`.
 pub(crate) fn duplicate_as_exists(e: StoreError) -> ServiceError {
     match e {

@@ -69,7 +69,7 @@ fn loss_error(e: LossError) -> ServiceError {
             "a formal loss cannot be released: the way on is a replacement card",
         ),
         LossError::NotLost => ServiceError::conflict("not_lost", "the card is not reported lost"),
-        LossError::Replaced => crate::support::card_replaced(),
+        LossError::Replaced => ServiceError::card_replaced(),
     }
 }
 

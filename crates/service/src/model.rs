@@ -305,14 +305,29 @@ pub struct PaymentRecord {
 pub struct SettlementRecord {
     pub actor_id: String,
     pub client_txn_id: String,
-    /// `purchase`, `visit_outpatient`, `visit_inpatient`.
-    pub kind: String,
     pub card_no: String,
     /// What the request said, to tell a repeat from a conflicting reuse of the id.
     pub request: String,
-    /// Purchase: from the account, cash due, balance after. Visit: fund pays, holder pays, 0.
-    pub amounts: [Fen; 3],
+    /// What was settled: the first answer a repeat gets again.
+    pub settled: Settled,
     pub at: Timestamp,
+}
+
+/// A settled purchase or visit, with the amounts its answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// R-MS-1: what the personal account paid, what is due in cash, the balance after.
+    Purchase {
+        paid_from_account: Fen,
+        cash_due: Fen,
+        balance_after: Fen,
+    },
+    /// R-MS-2: what the fund pays and what the holder pays.
+    Visit {
+        kind: shebao_domain::VisitKind,
+        fund_pays: Fen,
+        holder_pays: Fen,
+    },
 }
 
 /// An out-of-area filing (R-MS-3).

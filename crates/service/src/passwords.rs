@@ -7,11 +7,12 @@
 //! concurrent guesses never exceed N in total (R-LK-1).
 
 use crate::Service;
-use crate::cards::{parse_pin, password_locked};
+use crate::cards::parse_pin;
 use crate::error::{LockReason, ServiceError};
 use crate::keys::{PinContext, PinKeyring};
 use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
+use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, parse_card_no, require_role, require_usable, settle,
@@ -69,17 +70,14 @@ impl Account {
         }
     }
     fn not_activated(self) -> ServiceError {
-        ServiceError::NotActivated(match self {
-            Account::Social => "the social-security account is not activated yet".into(),
-            Account::Financial => {
-                "the financial account is not activated yet: activate it at a partner bank branch"
-                    .into()
-            }
-        })
+        match self {
+            Account::Social => ServiceError::ss_not_activated(),
+            Account::Financial => ServiceError::fin_not_activated(),
+        }
     }
     fn locked_error(self, card: &Card) -> ServiceError {
         match self {
-            Account::Social => password_locked(),
+            Account::Social => ServiceError::password_locked(),
             Account::Financial => ServiceError::AccountLocked {
                 reason: LockReason::Password,
                 words: FIN_LOCK_MESSAGE,
@@ -99,7 +97,7 @@ impl Account {
         match self {
             Account::Social => require_usable(card),
             Account::Financial if card.status == shebao_domain::CardStatus::Replaced => {
-                Err(crate::support::card_replaced())
+                Err(ServiceError::card_replaced())
             }
             Account::Financial if card.fin_lost_at.is_some() => Err(ServiceError::AccountLocked {
                 reason: LockReason::Loss,
@@ -228,7 +226,7 @@ impl Service {
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
-            .write(move |tx| {
+            .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
@@ -236,7 +234,7 @@ impl Service {
                     if settled {
                         tx.update_card(&card)?;
                     }
-                    return Ok(Err(account.not_activated()));
+                    return Ok(Committed::Refusal(account.not_activated()));
                 }
                 let audit = Audit::new(account.actions()[0]).card(&card);
                 let attempt = account.attempt(&mut card, now, &policy, &keys, &pin);
@@ -245,7 +243,7 @@ impl Service {
                         if settled {
                             tx.update_card(&card)?;
                         }
-                        return Ok(Err(account.locked_error(&card)));
+                        return Ok(Committed::Refusal(account.locked_error(&card)));
                     }
                     PasswordAttempt::NotEnabled => Ok(Verified {
                         password_enabled: false,
@@ -285,9 +283,12 @@ impl Service {
                     Some(d) => audit.detail(d).record(tx, &actor, now)?,
                     None => audit.record(tx, &actor, now)?,
                 }
-                Ok(answer)
+                Ok(match answer {
+                    Ok(verified) => Committed::Answer(verified),
+                    Err(refusal) => Committed::Refusal(refusal),
+                })
             })
-            .await?
+            .await
     }
 
     /// R-PW-3, R-PW-6, R-ACT-5, D-7: the holder sets or changes the social-security password.
@@ -340,7 +341,7 @@ impl Service {
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         self.db
-            .write(move |tx| {
+            .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
@@ -354,11 +355,11 @@ impl Service {
                 // R-ACT-5: an account that is not activated cannot have its password changed.
                 if !account.is_active(&card) {
                     keep_settled(tx, &card)?;
-                    return Ok(Err(account.not_activated()));
+                    return Ok(Committed::Refusal(account.not_activated()));
                 }
                 if account.is_locked(&card, now) {
                     keep_settled(tx, &card)?;
-                    return Ok(Err(account.locked_error(&card)));
+                    return Ok(Committed::Refusal(account.locked_error(&card)));
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let warning = check_new_pin(&policy, &person, &new_pin)?;
@@ -377,7 +378,9 @@ impl Service {
                     };
                     match account.attempt(&mut card, now, &policy, &keys, old_pin) {
                         PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
-                        PasswordAttempt::Locked => return Ok(Err(account.locked_error(&card))),
+                        PasswordAttempt::Locked => {
+                            return Ok(Committed::Refusal(account.locked_error(&card)));
+                        }
                         PasswordAttempt::Wrong { remaining } => {
                             tx.update_card(&card)?;
                             audit
@@ -388,7 +391,7 @@ impl Service {
                                 })
                                 .detail(format!("old password wrong, {remaining} tries left"))
                                 .record(tx, &actor, now)?;
-                            return Ok(Err(ServiceError::WrongPassword {
+                            return Ok(Committed::Refusal(ServiceError::WrongPassword {
                                 remaining_tries: Some(remaining),
                             }));
                         }
@@ -403,9 +406,9 @@ impl Service {
                     None => audit.detail("password set and enabled"),
                 };
                 audit.record(tx, &actor, now)?;
-                Ok(Ok(PasswordChanged { warning }))
+                Ok(Committed::Answer(PasswordChanged { warning }))
             })
-            .await?
+            .await
     }
 
     /// R-LK-2, R-LK-4, R-PW-7, R-PW-10: a clerk unlocks and resets the social-security
@@ -534,7 +537,7 @@ impl Service {
                     return Err(Account::Social.not_activated());
                 }
                 if card.ss.is_locked() {
-                    return Err(password_locked());
+                    return Err(ServiceError::password_locked());
                 }
                 if !card.ss.password_enabled() {
                     return Err(ServiceError::conflict(

@@ -19,6 +19,7 @@ use crate::keys::{
 };
 use crate::model::{Actor, ActorSource, Session};
 use crate::model::{AuditAction, Outcome};
+use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{Audit, load_person, parse_id_number, require_role};
 use jiff::{SignedDuration, Timestamp};
@@ -124,7 +125,7 @@ impl Service {
         let digest = token_digest(&token);
         let session_id = digest[..16].to_owned();
         self.db
-            .write(move |tx| {
+            .write_committed(move |tx| {
                 // Racing logins for one number queue on its throttle row (D-4 counts each).
                 let mut throttle = tx.login_throttle(id.as_str(), Lock::ForUpdate)?;
                 throttled(&throttle, now, &policy)?;
@@ -141,7 +142,7 @@ impl Service {
                         .person(&id)
                         .outcome(Outcome::WrongPassword)
                         .record(tx, &actor, now)?;
-                    return Ok(Err(unknown()));
+                    return Ok(Committed::Refusal(unknown()));
                 };
                 tx.put_login_throttle(id.as_str(), &WebLoginThrottle::default())?;
                 // Expired sessions and long-quiet throttles go as new sessions come.
@@ -160,13 +161,13 @@ impl Service {
                 Audit::new(AuditAction::SelfLogin)
                     .person(&id)
                     .record(tx, &actor, now)?;
-                Ok(Ok(LoginResult {
+                Ok(Committed::Answer(LoginResult {
                     token,
                     must_change_password: person.must_change_query_password(),
                     expires_at,
                 }))
             })
-            .await?
+            .await
     }
 
     /// R-PW-8: change the query password (forced at first login). Every other session of the
@@ -227,7 +228,7 @@ impl Service {
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let actor = actor.clone();
         self.db
-            .write(move |tx| {
+            .write_committed(move |tx| {
                 let mut throttle = tx.login_throttle(id.as_str(), Lock::ForUpdate)?;
                 throttled(&throttle, now, &policy)?;
                 match (right, hash) {
@@ -242,7 +243,7 @@ impl Service {
                             .person(&id)
                             .detail(format!("{ended} other sessions ended"))
                             .record(tx, &actor, now)?;
-                        Ok(Ok(()))
+                        Ok(Committed::Answer(()))
                     }
                     _ => {
                         throttle.record_failure(now);
@@ -251,13 +252,13 @@ impl Service {
                             .person(&id)
                             .outcome(Outcome::WrongPassword)
                             .record(tx, &actor, now)?;
-                        Ok(Err(ServiceError::WrongPassword {
+                        Ok(Committed::Refusal(ServiceError::WrongPassword {
                             remaining_tries: None,
                         }))
                     }
                 }
             })
-            .await?
+            .await
     }
 
     /// `POST /self/logout`: this session ends.

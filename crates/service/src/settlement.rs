@@ -12,13 +12,14 @@
 //!    11. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
 
 use crate::Service;
-use crate::cards::{parse_pin, password_locked};
-use crate::employers::{parse_date, unit_lock_for_care, unit_locked_error};
+use crate::cards::parse_pin;
+use crate::employers::{parse_date, unit_lock_for_care};
 use crate::error::ServiceError;
-use crate::model::{Actor, FilingRecord, LedgerEntry, SettlementRecord};
+use crate::model::{Actor, FilingRecord, LedgerEntry, Settled, SettlementRecord};
 use crate::model::{AuditAction, LedgerKind, Outcome};
 use crate::passwords::ss_attempt;
 use crate::people::parse_region;
+use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
     Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
@@ -123,14 +124,34 @@ where
     }
 }
 
+/// Steps 3-6 of the check order for fund-paid care, the one gate purchases and visits pass:
+/// the card exists (404), is settled to `now`, is not replaced (409) or lost (423 `loss`), and
+/// its holder's employer holds no unit lock (423 `employer_arrears`, R-EM-2, D-13). Returns the
+/// card, locked for the change, and its holder.
+fn card_for_care(
+    tx: &mut dyn crate::store::Tx,
+    card_no: &shebao_domain::CardNo,
+    now: jiff::Timestamp,
+    policy: &shebao_domain::Policy,
+) -> Result<(shebao_domain::Card, shebao_domain::Person), ServiceError> {
+    let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
+    settle(tx, &mut card, now, policy)?;
+    require_usable(&card)?;
+    let person = load_person(tx, &card.id_number, Lock::Read)?;
+    if unit_lock_for_care(tx, policy, &person, business_date(now))?.is_some() {
+        return Err(ServiceError::unit_locked());
+    }
+    Ok((card, person))
+}
+
 /// STYLE 11: the first answer for a repeated id with the same body; 409 for another body.
 fn replay(
     existing: Option<SettlementRecord>,
     request: &str,
-) -> Result<Option<[Fen; 3]>, ServiceError> {
+) -> Result<Option<Settled>, ServiceError> {
     match existing {
         None => Ok(None),
-        Some(r) if r.request == request => Ok(Some(r.amounts)),
+        Some(r) if r.request == request => Ok(Some(r.settled)),
         Some(r) => Err(ServiceError::conflict(
             "client_txn_id_reused",
             format!(
@@ -159,31 +180,26 @@ impl Service {
         let card_no = parse_card_no(&input.card_no)?;
         let request = format!("purchase {card_no} {}", amount.0);
         let now = self.clock.now();
-        let today = business_date(now);
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         write_once_per_txn_id(&self.db, move |tx| {
-            if let Some([paid, cash, balance]) = replay(tx.settlement(&actor.id, &txn)?, &request)?
+            if let Some(Settled::Purchase {
+                paid_from_account,
+                cash_due,
+                balance_after,
+            }) = replay(tx.settlement(&actor.id, &txn)?, &request)?
             {
-                return Ok(Ok(PurchaseResult {
-                    paid_from_account: paid,
-                    cash_due: cash,
-                    balance,
+                return Ok(Committed::Answer(PurchaseResult {
+                    paid_from_account,
+                    cash_due,
+                    balance: balance_after,
                 }));
             }
-            let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
-            settle(tx, &mut card, now, &policy)?;
-            require_usable(&card)?;
-            let person = load_person(tx, &card.id_number, Lock::Read)?;
-            if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
-                return Err(unit_locked_error());
-            }
+            let (mut card, _holder) = card_for_care(tx, &card_no, now, &policy)?;
             if !card.ss.is_active() {
-                return Err(ServiceError::NotActivated(
-                    "the social-security account is not activated yet".into(),
-                ));
+                return Err(ServiceError::ss_not_activated());
             }
             if card.ss.is_locked() {
-                return Err(password_locked());
+                return Err(ServiceError::password_locked());
             }
             if card.ss.password_enabled() {
                 let Some(pin) = &pin else {
@@ -194,7 +210,7 @@ impl Service {
                 };
                 match ss_attempt(&mut card, now, &policy, &keys, pin) {
                     PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
-                    PasswordAttempt::Locked => return Err(password_locked()),
+                    PasswordAttempt::Locked => return Err(ServiceError::password_locked()),
                     PasswordAttempt::Wrong { remaining } => {
                         // The count is kept (R-LK-1): commit it, then answer 422.
                         tx.update_card(&card)?;
@@ -209,7 +225,7 @@ impl Service {
                                 "wrong password, {remaining} tries left; nothing paid"
                             ))
                             .record(tx, &actor, now)?;
-                        return Ok(Err(ServiceError::WrongPassword {
+                        return Ok(Committed::Refusal(ServiceError::WrongPassword {
                             remaining_tries: Some(remaining),
                         }));
                     }
@@ -236,10 +252,13 @@ impl Service {
             tx.insert_settlement(&SettlementRecord {
                 actor_id: actor.id.clone(),
                 client_txn_id: txn.clone(),
-                kind: "purchase".into(),
                 card_no: card.card_no.to_string(),
                 request: request.clone(),
-                amounts: [paid, cash, card.balance],
+                settled: Settled::Purchase {
+                    paid_from_account: paid,
+                    cash_due: cash,
+                    balance_after: card.balance,
+                },
                 at: now,
             })?;
             Audit::new(AuditAction::Purchase)
@@ -249,13 +268,14 @@ impl Service {
                     amount.0, paid.0, cash.0
                 ))
                 .record(tx, &actor, now)?;
-            Ok(Ok(PurchaseResult {
+            Ok(Committed::Answer(PurchaseResult {
                 paid_from_account: paid,
                 cash_due: cash,
                 balance: card.balance,
             }))
         })
         .await?
+        .into_result()
     }
 
     /// `POST /visits` (R-MS-2, R-MS-3, R-ACT-3): no password; the fund pays.
@@ -286,19 +306,18 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
         let (actor, policy) = (actor.clone(), self.policy.clone());
         write_once_per_txn_id(&self.db, move |tx| {
-                if let Some([fund, holder, _]) = replay(tx.settlement(&actor.id, &txn)?, &request)? {
+                if let Some(Settled::Visit {
+                    fund_pays,
+                    holder_pays,
+                    ..
+                }) = replay(tx.settlement(&actor.id, &txn)?, &request)?
+                {
                     return Ok(VisitResult {
-                        fund_pays: fund,
-                        holder_pays: holder,
+                        fund_pays,
+                        holder_pays,
                     });
                 }
-                let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
-                settle(tx, &mut card, now, &policy)?;
-                require_usable(&card)?;
-                let person = load_person(tx, &card.id_number, Lock::Read)?;
-                if unit_lock_for_care(tx, &policy, &person, today)?.is_some() {
-                    return Err(unit_locked_error());
-                }
+                let (mut card, person) = card_for_care(tx, &card_no, now, &policy)?;
                 let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account.
@@ -307,7 +326,7 @@ impl Service {
                     audit = audit.outcome(Outcome::OkActivated);
                 }
                 if card.ss.is_locked() {
-                    return Err(password_locked());
+                    return Err(ServiceError::password_locked());
                 }
                 let out_of_area = person.region != region;
                 if out_of_area && kind == VisitKind::Inpatient {
@@ -330,10 +349,13 @@ impl Service {
                 tx.insert_settlement(&SettlementRecord {
                     actor_id: actor.id.clone(),
                     client_txn_id: txn.clone(),
-                    kind: format!("visit_{}", kind.as_str()),
                     card_no: card.card_no.to_string(),
                     request: request.clone(),
-                    amounts: [fund, holder, Fen::ZERO],
+                    settled: Settled::Visit {
+                        kind,
+                        fund_pays: fund,
+                        holder_pays: holder,
+                    },
                     at: now,
                 })?;
                 audit

@@ -322,6 +322,24 @@ pub trait Dashboard {
     ) -> Result<crate::UnitLocks, StoreError>;
 }
 
+/// How a write that keeps its writes ends (see [`Database::write_committed`]).
+#[derive(Debug)]
+pub enum Committed<T> {
+    /// Commit, then answer this.
+    Answer(T),
+    /// Commit what was written, then refuse with this.
+    Refusal(ServiceError),
+}
+
+impl<T> Committed<T> {
+    pub fn into_result(self) -> Result<T, ServiceError> {
+        match self {
+            Committed::Answer(t) => Ok(t),
+            Committed::Refusal(e) => Err(e),
+        }
+    }
+}
+
 /// Called after the transaction ended: `None` if it committed (or was a read), else why not.
 pub type Reply = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// A unit of work: runs in a transaction, says whether to keep its writes, and how to reply.
@@ -356,6 +374,19 @@ impl Database {
         F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
     {
         submit(&self.engine.writes, op).await
+    }
+
+    /// Runs `op` in a write transaction that may refuse after keeping its writes: the closure
+    /// ends with [`Committed::Answer`] or [`Committed::Refusal`]; either way its writes commit,
+    /// and the refusal is answered only once they are durable (the one case is a wrong
+    /// password, whose count must be stored before the 422, R-LK-1). An `Err` from the closure
+    /// rolls back as with [`Database::write`].
+    pub async fn write_committed<T, F>(&self, op: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<Committed<T>, ServiceError> + Send + 'static,
+    {
+        self.write(op).await?.into_result()
     }
 
     /// Runs `op` in a read transaction (a consistent snapshot).

@@ -1,7 +1,7 @@
 //! Small pieces shared by the use cases: role checks, loading with the contract's precedence,
 //! and writing audit records.
 
-use crate::error::{LockReason, ServiceError};
+use crate::error::ServiceError;
 use crate::model::{Actor, AuditAction, AuditRecord, LedgerEntry, LedgerKind, Outcome};
 use crate::store::Lock;
 use crate::store::Tx;
@@ -58,18 +58,9 @@ pub(crate) fn load_card(
 pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
     match card.status {
         CardStatus::Issued | CardStatus::Active => Ok(()),
-        CardStatus::Lost => Err(ServiceError::AccountLocked {
-            reason: LockReason::Loss,
-            words: crate::views::lock_message(LockReason::Loss),
-            locked_until: None,
-        }),
-        CardStatus::Replaced => Err(card_replaced()),
+        CardStatus::Lost => Err(ServiceError::card_lost()),
+        CardStatus::Replaced => Err(ServiceError::card_replaced()),
     }
-}
-
-/// 409 `card_replaced`: a replaced card is dead for both accounts (R-LS-5, D-10).
-pub(crate) fn card_replaced() -> ServiceError {
-    ServiceError::conflict("card_replaced", "this card was replaced; use the new card")
 }
 
 pub(crate) fn load_person(

@@ -2,8 +2,11 @@
 
 use crate::common::*;
 use crate::sql::SqlConn;
-use shebao_domain::{Filing, FilingKind, IdNumber, RegionCode};
-use shebao_service::model::{FilingRecord, SettlementRecord};
+use shebao_domain::{Fen, Filing, FilingKind, IdNumber, RegionCode, VisitKind};
+
+/// The stored kind of a settled purchase (a visit's is `visit_<kind>`).
+const PURCHASE: &str = "purchase";
+use shebao_service::model::{FilingRecord, Settled, SettlementRecord};
 use shebao_service::store::*;
 
 impl<C: SqlConn> Settlements for SqlTx<'_, C> {
@@ -20,13 +23,28 @@ impl<C: SqlConn> Settlements for SqlTx<'_, C> {
         )?;
         rows.first()
             .map(|r| {
+                let kind = r.text(2)?;
+                let (a, b, c) = (r.fen(5)?, r.fen(6)?, r.fen(7)?);
+                let settled = match kind.strip_prefix("visit_") {
+                    None if kind == PURCHASE => Settled::Purchase {
+                        paid_from_account: a,
+                        cash_due: b,
+                        balance_after: c,
+                    },
+                    Some(visit) => Settled::Visit {
+                        kind: VisitKind::parse(visit)
+                            .ok_or_else(|| corrupt(format!("settlement kind {kind}")))?,
+                        fund_pays: a,
+                        holder_pays: b,
+                    },
+                    None => return Err(corrupt(format!("settlement kind {kind}"))),
+                };
                 Ok(SettlementRecord {
                     actor_id: r.text(0)?,
                     client_txn_id: r.text(1)?,
-                    kind: r.text(2)?,
                     card_no: r.text(3)?,
                     request: r.text(4)?,
-                    amounts: [r.fen(5)?, r.fen(6)?, r.fen(7)?],
+                    settled,
                     at: r.time(8)?,
                 })
             })
@@ -35,18 +53,41 @@ impl<C: SqlConn> Settlements for SqlTx<'_, C> {
 
     fn insert_settlement(&mut self, s: &SettlementRecord) -> Result<(), StoreError> {
         let c = &mut *self.0;
+        // The kind column says which answer the three amounts make up.
+        let (kind, a, b, c3) = match s.settled {
+            Settled::Purchase {
+                paid_from_account,
+                cash_due,
+                balance_after,
+            } => (
+                PURCHASE.to_owned(),
+                paid_from_account,
+                cash_due,
+                balance_after,
+            ),
+            Settled::Visit {
+                kind,
+                fund_pays,
+                holder_pays,
+            } => (
+                format!("visit_{}", kind.as_str()),
+                fund_pays,
+                holder_pays,
+                Fen::ZERO,
+            ),
+        };
         c.exec(
             "INSERT INTO settlements (actor_id, client_txn_id, kind, card_no, request, amount1_fen, amount2_fen, amount3_fen, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             &[
                 s.actor_id.as_str().into(),
                 s.client_txn_id.as_str().into(),
-                s.kind.as_str().into(),
+                kind.into(),
                 s.card_no.as_str().into(),
                 s.request.as_str().into(),
-                s.amounts[0].into(),
-                s.amounts[1].into(),
-                s.amounts[2].into(),
+                a.into(),
+                b.into(),
+                c3.into(),
                 s.at.into(),
             ],
         )?;
