@@ -21,7 +21,8 @@ use serde::Deserialize;
 use shebao_domain::card::LossKind;
 use shebao_domain::time::business_date;
 use shebao_domain::{CardStatus, Evidence, IdNumber, Role};
-use shebao_service::model::{Actor, AuditQuery};
+use shebao_service::AuditFilter;
+use shebao_service::model::Actor;
 use shebao_service::{ActivationRequest, NewFiling, ServiceError};
 
 /// Audit records a card page shows at most (newest first).
@@ -259,10 +260,10 @@ pub async fn card_page(
     let audit = service
         .audit(
             &actor,
-            AuditQuery {
+            AuditFilter {
                 card_no: Some(view.card.card_no.to_string()),
                 limit: Some(AUDIT_ROWS_MAX),
-                ..AuditQuery::default()
+                ..AuditFilter::default()
             },
         )
         .await

@@ -439,7 +439,7 @@ pub async fn file(
             .filter(|d| !d.is_empty())
             .map(str::to_owned);
         let filing = NewFiling {
-            id_number,
+            id_number: id_number.as_str().to_owned(),
             kind: form.kind.trim().to_owned(),
             region: form.region.trim().to_owned(),
             admitted_on,

@@ -352,7 +352,7 @@ pub fn ledger_rows(entries: &[LedgerEntry], lang: Lang) -> Vec<LedgerRow> {
                 .to_owned(),
             amount: yuan(e.amount),
             balance_after: yuan(e.balance_after),
-            card_no: e.card_no.clone(),
+            card_no: e.card_no.to_string(),
         })
         .collect()
 }

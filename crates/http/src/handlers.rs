@@ -8,9 +8,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shebao_service::model::AuditQuery;
 use shebao_service::{
-    ActivationRequest, NewActor, NewEmployer, NewLegacyCard, NewPerson, ServiceError,
+    ActivationRequest, AuditFilter, NewActor, NewEmployer, NewLegacyCard, NewPerson, ServiceError,
 };
 use utoipa::IntoParams;
 
@@ -558,7 +557,7 @@ pub async fn audit(
     Authed(actor): Authed,
     Query(q): Query<AuditParams>,
 ) -> ApiResult<Json<AuditResponse>> {
-    let query = AuditQuery {
+    let query = AuditFilter {
         card_no: q.card_no,
         id_number: q.id_number,
         after_seq: q.after,

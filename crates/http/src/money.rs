@@ -226,7 +226,7 @@ impl From<JobRun> for JobRunView {
     fn from(r: JobRun) -> Self {
         JobRunView {
             name: r.name,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             started_at: Some(ts(r.started_at)),
             finished_at: r.finished_at.map(ts),
             summary: r.summary,
@@ -448,7 +448,7 @@ pub async fn file(
         },
         Json(FilingResponse {
             id: f.id,
-            id_number: f.id_number,
+            id_number: f.id_number.as_str().to_owned(),
             kind: f.filing.kind.as_str().to_owned(),
             region: f.filing.region.as_str().to_owned(),
             filed_on: f.filing.filed_on.to_string(),

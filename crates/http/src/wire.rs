@@ -564,8 +564,8 @@ impl From<AuditRecord> for AuditEntry {
             region: a.actor_region,
             channel: a.channel,
             action: a.action.as_str().to_owned(),
-            card_no: a.card_no,
-            id_number: a.id_number,
+            card_no: a.card_no.map(|c| c.to_string()),
+            id_number: a.id_number.map(|i| i.as_str().to_owned()),
             evidence: a.evidence.map(|e| EvidenceView {
                 holder_present: e.holder_present,
                 holder_id_checked: e.holder_id_checked,
@@ -603,7 +603,7 @@ impl From<LedgerEntry> for LedgerView {
         LedgerView {
             seq: e.seq.unwrap_or_default(),
             at: ts(e.at),
-            card_no: e.card_no,
+            card_no: e.card_no.to_string(),
             kind: e.kind.as_str().to_owned(),
             amount_fen: e.amount.0,
             balance_after_fen: e.balance_after.0,

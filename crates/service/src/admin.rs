@@ -313,16 +313,33 @@ impl Service {
     }
 
     /// R-PW-9: who did what, where, through which channel, with what evidence.
+    /// The filters come as the request wrote them: a card number that is no card number finds
+    /// nothing, an ID number that is none is 422 `invalid_id_number`.
     pub async fn audit(
         &self,
         actor: &Actor,
-        mut query: AuditQuery,
+        filter: AuditFilter,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
         require_role(actor, &[Role::Admin, Role::Clerk])?;
-        query.limit = Some(page_limit(query.limit)?);
-        if let Some(id) = &query.id_number {
-            query.id_number = Some(crate::support::parse_id_number(id)?.as_str().to_owned());
-        }
+        let limit = Some(page_limit(filter.limit)?);
+        let id_number = filter
+            .id_number
+            .as_deref()
+            .map(crate::support::parse_id_number)
+            .transpose()?;
+        let card_no = match filter.card_no.as_deref() {
+            None => None,
+            Some(text) => match shebao_domain::CardNo::parse(text) {
+                Some(card_no) => Some(card_no),
+                None => return Ok(Vec::new()),
+            },
+        };
+        let query = AuditQuery {
+            card_no,
+            id_number,
+            after_seq: filter.after_seq,
+            limit,
+        };
         self.db.read(move |tx| Ok(tx.audit(&query)?)).await
     }
 
@@ -351,6 +368,17 @@ impl Service {
         }
         Ok(now)
     }
+}
+
+/// `GET /audit`'s filters as the request wrote them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub card_no: Option<String>,
+    pub id_number: Option<String>,
+    /// Only records after this sequence number.
+    pub after_seq: Option<i64>,
+    /// At most this many (default 200, at most 1000).
+    pub limit: Option<u32>,
 }
 
 pub(crate) fn operator(now: Timestamp) -> Actor {

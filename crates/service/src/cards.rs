@@ -153,7 +153,7 @@ impl Service {
                 let (card_no, policy) = (card_no.clone(), policy.clone());
                 move |tx| {
                     let card = load_card(tx, &card_no, Lock::Read)?;
-                    if is_holder && own.as_deref() != Some(card.id_number.as_str()) {
+                    if is_holder && own.as_ref() != Some(&card.id_number) {
                         // The same answer as an unknown card: a holder learns nothing of others.
                         return Err(ServiceError::not_found(format!("no card {card_no}")));
                     }
@@ -507,12 +507,14 @@ impl Service {
         let card_no = parse_card_no(card_no)?;
         let limit = crate::admin::page_limit(limit)?;
         let after = after.unwrap_or(0).max(0);
-        let own =
-            (actor.role == Role::Cardholder).then(|| actor.id_number.clone().unwrap_or_default());
+        let own = (actor.role == Role::Cardholder).then(|| actor.id_number.clone());
         self.db
             .read(move |tx| {
                 let card = load_card(tx, &card_no, Lock::Read)?;
-                if own.as_ref().is_some_and(|id| id != card.id_number.as_str()) {
+                if own
+                    .as_ref()
+                    .is_some_and(|id| id.as_ref() != Some(&card.id_number))
+                {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }
                 // D-10: the ledger follows the person onto a replacement card.
@@ -527,7 +529,10 @@ impl Service {
         actor: &Actor,
     ) -> Result<crate::views::PersonView, ServiceError> {
         require_role(actor, &[Role::Cardholder])?;
-        let id = parse_id_number(actor.id_number.as_deref().unwrap_or_default())?;
+        let id = actor
+            .id_number
+            .clone()
+            .ok_or_else(|| ServiceError::forbidden("a cardholder session names its holder"))?;
         self.db
             .read(move |tx| {
                 let person = load_person(tx, &id, Lock::Read)?;

@@ -159,7 +159,7 @@ fn assessment_for(
     Some(AssessmentRecord {
         employer_id: employer.id.clone(),
         month,
-        id_number: person.id_number.as_str().to_owned(),
+        id_number: person.id_number.clone(),
         kind: person.kind,
         base: person.contribution_base,
         assessment,

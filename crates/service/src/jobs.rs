@@ -5,7 +5,7 @@
 use crate::Service;
 use crate::crediting::CREDIT_BATCH_ROWS_DEFAULT;
 use crate::error::ServiceError;
-use crate::model::{Actor, JobRun};
+use crate::model::{Actor, JobRun, JobStatus};
 use crate::model::{AuditAction, Outcome};
 use crate::support::{Audit, require_role};
 use shebao_domain::Role;
@@ -69,7 +69,7 @@ impl Service {
             name: name.to_owned(),
             started_at,
             finished_at: None,
-            status: "running".into(),
+            status: JobStatus::Running,
             summary: String::new(),
             rows: 0,
         };
@@ -112,12 +112,12 @@ impl Service {
         run.finished_at = Some(finished_at);
         match &outcome {
             Ok((summary, rows)) => {
-                run.status = "ok".into();
+                run.status = JobStatus::Ok;
                 run.summary = summary.clone();
                 run.rows = i64::try_from(*rows).unwrap_or(i64::MAX);
             }
             Err(e) => {
-                run.status = "failed".into();
+                run.status = JobStatus::Failed;
                 run.summary = e.to_string();
             }
         }
@@ -129,7 +129,7 @@ impl Service {
             .write(move |tx| {
                 tx.put_job_run(&record)?;
                 Audit::new(AuditAction::JobRun)
-                    .outcome(if record.status == "ok" {
+                    .outcome(if record.status == JobStatus::Ok {
                         Outcome::Ok
                     } else {
                         Outcome::Failed

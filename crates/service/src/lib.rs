@@ -26,7 +26,7 @@ mod support;
 pub mod views;
 
 pub use admin::{
-    ADMIN_TOKEN_CHARS_MIN, AUDIT_LIMIT_MAX, LIST_LIMIT_DEFAULT, NewActor, StartupAdmin,
+    ADMIN_TOKEN_CHARS_MIN, AUDIT_LIMIT_MAX, AuditFilter, LIST_LIMIT_DEFAULT, NewActor, StartupAdmin,
 };
 pub use bench::CreditingBench;
 pub use calendar::CalendarLoaded;

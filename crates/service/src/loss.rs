@@ -130,7 +130,7 @@ impl Service {
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 if actor.role == Role::Cardholder
-                    && actor.id_number.as_deref() != Some(card.id_number.as_str())
+                    && actor.id_number.as_ref() != Some(&card.id_number)
                 {
                     return Err(ServiceError::not_found(format!("no card {card_no}")));
                 }

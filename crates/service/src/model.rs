@@ -1,7 +1,7 @@
 //! Records the service keeps besides the domain's cards and people.
 
 use jiff::Timestamp;
-use shebao_domain::{Evidence, Fen, RegionCode, Role};
+use shebao_domain::{CardNo, Evidence, Fen, IdNumber, RegionCode, Role};
 
 /// Someone who calls the API: a bureau clerk, a bank branch, a pharmacy terminal, …
 #[derive(Debug, Clone)]
@@ -12,7 +12,7 @@ pub struct Actor {
     pub region: Option<RegionCode>,
     pub employer_id: Option<String>,
     /// For a cardholder session: whose.
-    pub id_number: Option<String>,
+    pub id_number: Option<IdNumber>,
     /// A cardholder who still has the initial query password may only change it (R-PW-8).
     pub must_change_password: bool,
     /// For a cardholder: the self-service session this actor stands for.
@@ -23,6 +23,13 @@ pub struct Actor {
     pub source: ActorSource,
     /// Once set, the token no longer works (`DELETE /admin/actors/{id}`).
     pub revoked_at: Option<Timestamp>,
+}
+
+impl Actor {
+    /// A cardholder acting on their own record: the holder of `id`.
+    pub fn is_holder_of(&self, id: &IdNumber) -> bool {
+        self.role == Role::Cardholder && self.id_number.as_ref() == Some(id)
+    }
 }
 
 /// Where an actor came from.
@@ -73,7 +80,7 @@ pub struct Employer {
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
-    pub id_number: String,
+    pub id_number: IdNumber,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -204,8 +211,8 @@ pub struct AuditRecord {
     pub actor_region: Option<String>,
     pub channel: String,
     pub action: AuditAction,
-    pub card_no: Option<String>,
-    pub id_number: Option<String>,
+    pub card_no: Option<CardNo>,
+    pub id_number: Option<IdNumber>,
     pub evidence: Option<Evidence>,
     pub outcome: Outcome,
     /// Plain words for people reading the trail. Never a password.
@@ -214,8 +221,8 @@ pub struct AuditRecord {
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    pub card_no: Option<String>,
-    pub id_number: Option<String>,
+    pub card_no: Option<CardNo>,
+    pub id_number: Option<IdNumber>,
     pub after_seq: Option<i64>,
     /// At most this many (default 200, at most 1000; the service checks the bounds).
     pub limit: Option<u32>,
@@ -225,8 +232,8 @@ pub struct AuditQuery {
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {
     pub seq: Option<i64>,
-    pub card_no: String,
-    pub id_number: String,
+    pub card_no: CardNo,
+    pub id_number: IdNumber,
     pub at: Timestamp,
     pub kind: LedgerKind,
     pub amount: Fen,
@@ -252,14 +259,14 @@ pub struct EmployerMonthRecord {
 pub struct AssessmentRecord {
     pub employer_id: String,
     pub month: shebao_domain::Month,
-    pub id_number: String,
+    pub id_number: IdNumber,
     pub kind: shebao_domain::PersonKind,
     pub base: Option<Fen>,
     pub assessment: shebao_domain::Assessment,
     /// The rule set's name (`seeds`, `reform_2021`).
     pub rule_set: String,
     pub credited_at: Option<Timestamp>,
-    pub credited_card_no: Option<String>,
+    pub credited_card_no: Option<CardNo>,
 }
 
 /// Where a payment's record came from.
@@ -305,7 +312,7 @@ pub struct PaymentRecord {
 pub struct SettlementRecord {
     pub actor_id: String,
     pub client_txn_id: String,
-    pub card_no: String,
+    pub card_no: CardNo,
     /// What the request said, to tell a repeat from a conflicting reuse of the id.
     pub request: String,
     /// What was settled: the first answer a repeat gets again.
@@ -334,10 +341,19 @@ pub enum Settled {
 #[derive(Debug, Clone)]
 pub struct FilingRecord {
     pub id: String,
-    pub id_number: String,
+    pub id_number: IdNumber,
     pub filing: shebao_domain::Filing,
     pub filed_at: Timestamp,
     pub actor_id: String,
+}
+
+vocabulary! {
+    /// Where a batch job's run stands.
+    JobStatus {
+        Running = "running",
+        Ok = "ok",
+        Failed = "failed",
+    }
 }
 
 /// The last run of a batch job.
@@ -346,8 +362,7 @@ pub struct JobRun {
     pub name: String,
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
-    /// `running`, `ok`, `failed`.
-    pub status: String,
+    pub status: JobStatus,
     pub summary: String,
     pub rows: i64,
 }

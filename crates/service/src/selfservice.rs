@@ -75,7 +75,7 @@ fn self_actor(id: &IdNumber, now: Timestamp) -> Actor {
         name: "cardholder".into(),
         region: None,
         employer_id: None,
-        id_number: Some(id.as_str().to_owned()),
+        id_number: Some(id.clone()),
         must_change_password: false,
         session_id: None,
         created_at: now,
@@ -87,7 +87,10 @@ fn self_actor(id: &IdNumber, now: Timestamp) -> Actor {
 /// The holder's own ID number, from a cardholder actor.
 fn own_id(actor: &Actor) -> Result<IdNumber, ServiceError> {
     require_role(actor, &[Role::Cardholder])?;
-    parse_id_number(actor.id_number.as_deref().unwrap_or_default())
+    actor
+        .id_number
+        .clone()
+        .ok_or_else(|| ServiceError::forbidden("a cardholder session names its holder"))
 }
 
 impl Service {
@@ -152,7 +155,7 @@ impl Service {
                 tx.insert_session(
                     &Session {
                         id: session_id,
-                        id_number: id.as_str().to_owned(),
+                        id_number: id.clone(),
                         created_at: now,
                         expires_at,
                     },
@@ -344,7 +347,7 @@ impl Service {
                 let Some(session) = session else {
                     return Err(invalid());
                 };
-                let id = parse_id_number(&session.id_number)?;
+                let id = session.id_number.clone();
                 let person = load_person(tx, &id, Lock::Read)?;
                 let mut actor = self_actor(&id, session.created_at);
                 actor.id = format!("session:{}", session.id);

@@ -240,8 +240,8 @@ impl Service {
             if paid.0 > 0 {
                 tx.append_ledger(&LedgerEntry {
                     seq: None,
-                    card_no: card.card_no.to_string(),
-                    id_number: card.id_number.as_str().to_owned(),
+                    card_no: card.card_no.clone(),
+                    id_number: card.id_number.clone(),
                     at: now,
                     kind: LedgerKind::Purchase,
                     amount: Fen(-paid.0),
@@ -252,7 +252,7 @@ impl Service {
             tx.insert_settlement(&SettlementRecord {
                 actor_id: actor.id.clone(),
                 client_txn_id: txn.clone(),
-                card_no: card.card_no.to_string(),
+                card_no: card.card_no.clone(),
                 request: request.clone(),
                 settled: Settled::Purchase {
                     paid_from_account: paid,
@@ -349,7 +349,7 @@ impl Service {
                 tx.insert_settlement(&SettlementRecord {
                     actor_id: actor.id.clone(),
                     client_txn_id: txn.clone(),
-                    card_no: card.card_no.to_string(),
+                    card_no: card.card_no.clone(),
                     request: request.clone(),
                     settled: Settled::Visit {
                         kind,
@@ -381,7 +381,7 @@ impl Service {
     pub async fn file(&self, actor: &Actor, input: NewFiling) -> Result<FilingView, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Cardholder])?;
         let id = parse_id_number(&input.id_number)?;
-        if actor.role == Role::Cardholder && actor.id_number.as_deref() != Some(id.as_str()) {
+        if actor.role == Role::Cardholder && !actor.is_holder_of(&id) {
             return Err(ServiceError::forbidden(
                 "a holder files for themselves; an agent files at a window",
             ));
@@ -456,7 +456,7 @@ impl Service {
                 let seq = tx.next_sequence("filing")?;
                 let record = FilingRecord {
                     id: format!("F{seq:08}"),
-                    id_number: id.as_str().to_owned(),
+                    id_number: id.clone(),
                     filing: Filing {
                         kind,
                         region,

@@ -127,8 +127,8 @@ pub(crate) fn migrate_legacy(
     tx.update_person(&person)?;
     tx.append_ledger(&LedgerEntry {
         seq: None,
-        card_no: card.card_no.to_string(),
-        id_number: card.id_number.as_str().to_owned(),
+        card_no: card.card_no.clone(),
+        id_number: card.id_number.clone(),
         at,
         kind: LedgerKind::LegacyTransfer,
         amount,
@@ -142,8 +142,8 @@ pub(crate) fn migrate_legacy(
 pub(crate) struct Audit<'a> {
     pub action: AuditAction,
     pub channel: Option<&'a str>,
-    pub card_no: Option<String>,
-    pub id_number: Option<String>,
+    pub card_no: Option<CardNo>,
+    pub id_number: Option<IdNumber>,
     pub evidence: Option<Evidence>,
     pub outcome: Outcome,
     pub detail: Option<String>,
@@ -162,12 +162,12 @@ impl<'a> Audit<'a> {
         }
     }
     pub fn card(mut self, card: &Card) -> Self {
-        self.card_no = Some(card.card_no.to_string());
-        self.id_number = Some(card.id_number.as_str().to_owned());
+        self.card_no = Some(card.card_no.clone());
+        self.id_number = Some(card.id_number.clone());
         self
     }
     pub fn person(mut self, id: &IdNumber) -> Self {
-        self.id_number = Some(id.as_str().to_owned());
+        self.id_number = Some(id.clone());
         self
     }
     pub fn channel(mut self, channel: &'a str) -> Self {

@@ -58,7 +58,7 @@ fn assessment_from(r: &Row) -> Result<AssessmentRecord, StoreError> {
     Ok(AssessmentRecord {
         employer_id: r.text(0)?,
         month: r.month(1)?,
-        id_number: r.text(2)?,
+        id_number: r.id_number(2)?,
         kind: PersonKind::parse(&r.text(3)?).ok_or_else(|| corrupt("assessment kind"))?,
         base: r.opt_int(4)?.map(Fen),
         assessment: Assessment {
@@ -68,7 +68,7 @@ fn assessment_from(r: &Row) -> Result<AssessmentRecord, StoreError> {
         },
         rule_set: r.text(8)?,
         credited_at: r.opt_time(9)?,
-        credited_card_no: r.opt_text(10)?,
+        credited_card_no: r.opt_card_no(10)?,
     })
 }
 
@@ -203,7 +203,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                 a.assessment.credit.into(),
                 a.rule_set.as_str().into(),
                 a.credited_at.into(),
-                a.credited_card_no.clone().into(),
+                a.credited_card_no.as_ref().into(),
             ],
         )?;
         Ok(())

@@ -3,7 +3,7 @@
 use crate::common::*;
 use crate::sql::SqlConn;
 use jiff::Timestamp;
-use shebao_service::model::JobRun;
+use shebao_service::model::{JobRun, JobStatus};
 use shebao_service::store::*;
 
 impl<C: SqlConn> Jobs for SqlTx<'_, C> {
@@ -19,7 +19,7 @@ impl<C: SqlConn> Jobs for SqlTx<'_, C> {
                     name: r.text(0)?,
                     started_at: r.time(1)?,
                     finished_at: r.opt_time(2)?,
-                    status: r.text(3)?,
+                    status: vocabulary(&r.text(3)?, JobStatus::parse, "job status")?,
                     summary: r.text(4)?,
                     rows: r.int(5)?,
                 })

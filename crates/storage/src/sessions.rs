@@ -24,7 +24,7 @@ impl<C: SqlConn> SessionStore for SqlTx<'_, C> {
         one(rows, |r| {
             Ok(Session {
                 id: r.text(0)?,
-                id_number: r.text(1)?,
+                id_number: r.id_number(1)?,
                 created_at: r.time(2)?,
                 expires_at: r.time(3)?,
             })

@@ -42,7 +42,7 @@ impl<C: SqlConn> Settlements for SqlTx<'_, C> {
                 Ok(SettlementRecord {
                     actor_id: r.text(0)?,
                     client_txn_id: r.text(1)?,
-                    card_no: r.text(3)?,
+                    card_no: r.card_no(3)?,
                     request: r.text(4)?,
                     settled,
                     at: r.time(8)?,
@@ -124,7 +124,7 @@ impl<C: SqlConn> Settlements for SqlTx<'_, C> {
             .map(|r| {
                 Ok(FilingRecord {
                     id: r.text(0)?,
-                    id_number: r.text(1)?,
+                    id_number: r.id_number(1)?,
                     filing: Filing {
                         kind: FilingKind::parse(&r.text(2)?)
                             .ok_or_else(|| corrupt("filing kind"))?,

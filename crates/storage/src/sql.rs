@@ -1,6 +1,7 @@
 //! A small value layer so one set of statements runs on both engines.
 
 use jiff::Timestamp;
+use shebao_domain::{CardNo, IdNumber};
 use shebao_service::store::StoreError;
 
 /// A bound or returned value. Nulls carry their type: PostgreSQL checks it.
@@ -82,6 +83,27 @@ impl From<Option<shebao_domain::Fen>> for Value {
     }
 }
 
+impl From<&CardNo> for Value {
+    fn from(v: &CardNo) -> Self {
+        Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+impl From<Option<&CardNo>> for Value {
+    fn from(v: Option<&CardNo>) -> Self {
+        Value::Text(v.map(|c| c.as_str().to_owned()))
+    }
+}
+impl From<&IdNumber> for Value {
+    fn from(v: &IdNumber) -> Self {
+        Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+impl From<Option<&IdNumber>> for Value {
+    fn from(v: Option<&IdNumber>) -> Self {
+        Value::Text(v.map(|c| c.as_str().to_owned()))
+    }
+}
+
 /// Instants are stored as microseconds since the Unix epoch: sortable and exact on both
 /// engines.
 pub fn micros(t: Timestamp) -> i64 {
@@ -143,6 +165,24 @@ impl Row {
     }
     pub fn time(&self, i: usize) -> Result<Timestamp, StoreError> {
         self.opt_time(i)?.ok_or_else(|| corrupt(i, "a timestamp"))
+    }
+    pub fn opt_card_no(&self, i: usize) -> Result<Option<CardNo>, StoreError> {
+        self.opt_text(i)?
+            .map(|t| CardNo::parse(&t).ok_or_else(|| corrupt(i, "a card number")))
+            .transpose()
+    }
+    pub fn card_no(&self, i: usize) -> Result<CardNo, StoreError> {
+        self.opt_card_no(i)?
+            .ok_or_else(|| corrupt(i, "a card number"))
+    }
+    pub fn opt_id_number(&self, i: usize) -> Result<Option<IdNumber>, StoreError> {
+        self.opt_text(i)?
+            .map(|t| IdNumber::parse_shape(&t).map_err(|_| corrupt(i, "an ID number")))
+            .transpose()
+    }
+    pub fn id_number(&self, i: usize) -> Result<IdNumber, StoreError> {
+        self.opt_id_number(i)?
+            .ok_or_else(|| corrupt(i, "an ID number"))
     }
 }
 
