@@ -253,37 +253,37 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     // The evidence the service found missing (domain/src/evidence.rs), phrase by phrase.
     (
-        "ev.missing.evidence is required",
+        "ev.missing.evidence",
         "须填写证件核验清单",
         "evidence is required",
     ),
     (
-        "ev.missing.the holder's original ID card must be checked",
+        "ev.missing.holder_id_checked",
         "须核验持卡人身份证原件",
         "the holder's original ID card must be checked",
     ),
     (
-        "ev.missing.the holder must come in person",
+        "ev.missing.holder_in_person",
         "须持卡人本人到场",
         "the holder must come in person",
     ),
     (
-        "ev.missing.the holder is absent: the agent's ID number is required",
+        "ev.missing.agent_id_number",
         "持卡人未到场：须登记代办人身份证号",
         "the holder is absent: the agent's ID number is required",
     ),
     (
-        "ev.missing.the agent's ID number must not be the holder's own",
+        "ev.missing.agent_is_holder",
         "代办人身份证号不能是持卡人本人的",
         "the agent's ID number must not be the holder's own",
     ),
     (
-        "ev.missing.this region requires a power of attorney (委托书) for an agent",
+        "ev.missing.power_of_attorney",
         "本地区代办须提供委托书",
         "this region requires a power of attorney (委托书) for an agent",
     ),
     (
-        "ev.missing.this region requires a letter from the employer for an agent",
+        "ev.missing.employer_letter",
         "本地区代办须提供单位证明",
         "this region requires a letter from the employer for an agent",
     ),
@@ -510,6 +510,65 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("audit.evidence", "证件", "Evidence"),
     ("audit.detail", "说明", "Detail"),
     // Audit trail words (actions, outcomes, channels as the service records them).
+    ("audit.action.actor.create", "新建操作员", "Actor created"),
+    (
+        "audit.action.actor.revoke",
+        "停用操作员令牌",
+        "Actor revoked",
+    ),
+    (
+        "audit.action.actor.restore",
+        "恢复操作员令牌",
+        "Actor restored",
+    ),
+    (
+        "audit.action.calendar.load",
+        "载入工作日历",
+        "Calendar loaded",
+    ),
+    ("audit.action.self.logout", "退出网上服务", "Logged out"),
+    (
+        "audit.action.self.query_password.reset",
+        "重置查询密码",
+        "Query password reset",
+    ),
+    (
+        "audit.action.employer.create",
+        "登记单位",
+        "Employer registered",
+    ),
+    (
+        "audit.action.employer.payment",
+        "税务缴费记录",
+        "Tax bureau payment record",
+    ),
+    (
+        "audit.action.employer.tax_receipts",
+        "单位出示完税凭证",
+        "Tax receipts shown",
+    ),
+    ("audit.action.employer.unit_lock", "单位封锁", "Unit lock"),
+    (
+        "audit.action.employer.unit_lock.lift",
+        "解除单位封锁",
+        "Unit lock lifted",
+    ),
+    ("audit.action.job.run", "批处理", "Batch job"),
+    ("audit.action.purchase", "药店购药", "Pharmacy purchase"),
+    ("audit.action.visit", "医院就诊", "Hospital visit"),
+    ("audit.action.filing", "异地就医备案", "Out-of-area filing"),
+    (
+        "audit.outcome.ok_activated",
+        "成功（首次就诊启用）",
+        "OK (first visit activated the card)",
+    ),
+    ("audit.outcome.failed", "失败", "Failed"),
+    (
+        "ledger.kind.contribution_credit",
+        "个人账户划入",
+        "Contribution credit",
+    ),
+    ("ledger.kind.purchase", "药店购药", "Pharmacy purchase"),
     ("audit.action.card.issue", "发卡", "Card issued"),
     ("audit.action.card.activate", "启用", "Activation"),
     (
@@ -1063,6 +1122,27 @@ mod tests {
                 "duplicate {k}"
             );
         }
+    }
+
+    // The audit trail, the ledger and the evidence checklist show the service's vocabulary:
+    // every value has its words in both languages, so a new action never shows as a raw code.
+    #[test]
+    fn every_value_the_service_records_has_its_words() {
+        use shebao_service::model::{AuditAction, LedgerKind, Outcome};
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(AuditAction::ALL.iter().map(|a| format!("audit.action.{a}")));
+        keys.extend(Outcome::ALL.iter().map(|o| format!("audit.outcome.{o}")));
+        keys.extend(LedgerKind::ALL.iter().map(|k| format!("ledger.kind.{k}")));
+        keys.extend(
+            shebao_domain::Missing::ALL
+                .iter()
+                .map(|m| format!("ev.missing.{}", m.code())),
+        );
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !CATALOGUE.iter().any(|(c, _, _)| c == k))
+            .collect();
+        assert!(missing.is_empty(), "no words for {missing:?}");
     }
 
     #[test]

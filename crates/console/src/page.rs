@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use shebao_domain::Fen;
+use shebao_domain::Missing;
 use shebao_domain::time::SHANGHAI;
 use shebao_service::ServiceError;
 
@@ -91,10 +92,9 @@ pub fn see_other(to: &str, cookies: &[String]) -> Response {
 pub fn error_flash(e: &ServiceError, lang: Lang) -> Flash {
     let t = Tr::new(lang);
     let (key, detail) = match e {
-        ServiceError::Invalid {
-            code: "evidence_required",
-            message,
-        } => ("err.evidence_required", Some(missing_evidence(message, t))),
+        ServiceError::EvidenceRequired { missing } => {
+            ("err.evidence_required", Some(missing_evidence(missing, t)))
+        }
         ServiceError::Invalid { code, message } => ("err.invalid", Some(by_code(code, message, t))),
         ServiceError::WrongPassword { .. } => ("err.wrong_password", None),
         ServiceError::AccountLocked { words, .. } => {
@@ -129,14 +129,12 @@ fn by_code(code: &str, message: &str, t: Tr) -> String {
     t.get_or(&format!("code.{code}"), message).to_owned()
 }
 
-/// The service's list of missing evidence (`missing evidence: a; b`), phrase by phrase in the
-/// page's language; a phrase the catalogue does not know is shown as the service said it.
-fn missing_evidence(message: &str, t: Tr) -> String {
-    let list = message
-        .strip_prefix("missing evidence: ")
-        .unwrap_or(message);
-    list.split("; ")
-        .map(|phrase| t.get_or(&format!("ev.missing.{phrase}"), phrase))
+/// The missing evidence, piece by piece in the page's language (the catalogue's words by the
+/// piece's code; the service's own words for a piece the catalogue does not know).
+fn missing_evidence(missing: &[Missing], t: Tr) -> String {
+    missing
+        .iter()
+        .map(|m| t.get_or(&format!("ev.missing.{}", m.code()), m.describe()))
         .collect::<Vec<_>>()
         .join(match t.lang {
             Lang::Zh => "；",
@@ -257,10 +255,9 @@ mod tests {
 
     #[test]
     fn refusals_read_in_the_page_language() {
-        let e = ServiceError::invalid(
-            "evidence_required",
-            "missing evidence: the holder's original ID card must be checked; this region requires a power of attorney (委托书) for an agent",
-        );
+        let e = ServiceError::EvidenceRequired {
+            missing: vec![Missing::HolderIdChecked, Missing::PowerOfAttorney],
+        };
         let zh = error_flash(&e, Lang::Zh).detail.unwrap();
         assert_eq!(zh, "须核验持卡人身份证原件；本地区代办须提供委托书");
         let en = error_flash(&e, Lang::En).detail.unwrap();

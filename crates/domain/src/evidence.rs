@@ -16,13 +16,74 @@ pub struct Evidence {
     pub employer_letter: bool,
 }
 
-/// The pieces of evidence that are missing, in words a clerk can act on.
+/// One piece of evidence that is missing: a stable code (the console words each in its own
+/// catalogue) and the words a clerk can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Missing {
+    /// No evidence was sent at all.
+    Evidence,
+    /// The holder's original ID card must be checked.
+    HolderIdChecked,
+    /// The holder must come in person (agents are not allowed, or the act is the holder's own).
+    HolderInPerson,
+    /// The holder is absent: the agent's ID number is required.
+    AgentIdNumber,
+    /// The agent's ID number is the holder's own.
+    AgentIsHolder,
+    /// The region requires a power of attorney (委托书) for an agent.
+    PowerOfAttorney,
+    /// The region requires a letter from the employer for an agent.
+    EmployerLetter,
+}
+
+impl Missing {
+    pub const ALL: [Missing; 7] = [
+        Missing::Evidence,
+        Missing::HolderIdChecked,
+        Missing::HolderInPerson,
+        Missing::AgentIdNumber,
+        Missing::AgentIsHolder,
+        Missing::PowerOfAttorney,
+        Missing::EmployerLetter,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Missing::Evidence => "evidence",
+            Missing::HolderIdChecked => "holder_id_checked",
+            Missing::HolderInPerson => "holder_in_person",
+            Missing::AgentIdNumber => "agent_id_number",
+            Missing::AgentIsHolder => "agent_is_holder",
+            Missing::PowerOfAttorney => "power_of_attorney",
+            Missing::EmployerLetter => "employer_letter",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Missing::Evidence => "evidence is required",
+            Missing::HolderIdChecked => "the holder's original ID card must be checked",
+            Missing::HolderInPerson => "the holder must come in person",
+            Missing::AgentIdNumber => "the holder is absent: the agent's ID number is required",
+            Missing::AgentIsHolder => "the agent's ID number must not be the holder's own",
+            Missing::PowerOfAttorney => {
+                "this region requires a power of attorney (委托书) for an agent"
+            }
+            Missing::EmployerLetter => {
+                "this region requires a letter from the employer for an agent"
+            }
+        }
+    }
+}
+
+/// The pieces of evidence that are missing, in the order they are checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvidenceMissing(pub Vec<&'static str>);
+pub struct EvidenceMissing(pub Vec<Missing>);
 
 impl EvidenceMissing {
     pub fn describe(&self) -> String {
-        format!("missing evidence: {}", self.0.join("; "))
+        let words: Vec<&str> = self.0.iter().map(|m| m.describe()).collect();
+        format!("missing evidence: {}", words.join("; "))
     }
 }
 
@@ -36,24 +97,22 @@ impl Evidence {
     ) -> Result<(), EvidenceMissing> {
         let mut missing = Vec::new();
         if !self.holder_id_checked {
-            missing.push("the holder's original ID card must be checked");
+            missing.push(Missing::HolderIdChecked);
         }
         if !self.holder_present {
             if !agents.allowed {
-                missing.push("the holder must come in person");
+                missing.push(Missing::HolderInPerson);
             } else {
                 match &self.agent_id_number {
-                    None => missing.push("the holder is absent: the agent's ID number is required"),
-                    Some(agent) if agent == holder => {
-                        missing.push("the agent's ID number must not be the holder's own")
-                    }
+                    None => missing.push(Missing::AgentIdNumber),
+                    Some(agent) if agent == holder => missing.push(Missing::AgentIsHolder),
                     Some(_) => {}
                 }
                 if agents.power_of_attorney && !self.power_of_attorney {
-                    missing.push("this region requires a power of attorney (委托书) for an agent");
+                    missing.push(Missing::PowerOfAttorney);
                 }
                 if agents.employer_letter && !self.employer_letter {
-                    missing.push("this region requires a letter from the employer for an agent");
+                    missing.push(Missing::EmployerLetter);
                 }
             }
         }
@@ -68,10 +127,10 @@ impl Evidence {
     pub fn check_holder_in_person(&self) -> Result<(), EvidenceMissing> {
         let mut missing = Vec::new();
         if !self.holder_present {
-            missing.push("the holder must come in person");
+            missing.push(Missing::HolderInPerson);
         }
         if !self.holder_id_checked {
-            missing.push("the holder's original ID card must be checked");
+            missing.push(Missing::HolderIdChecked);
         }
         if missing.is_empty() {
             Ok(())
@@ -161,9 +220,7 @@ mod tests {
         };
         assert_eq!(
             by_agent.check_holder_or_agent(&holder(), &letter),
-            Err(EvidenceMissing(vec![
-                "this region requires a letter from the employer for an agent"
-            ]))
+            Err(EvidenceMissing(vec![Missing::EmployerLetter]))
         );
         let with_letter = Evidence {
             employer_letter: true,
@@ -179,9 +236,7 @@ mod tests {
         };
         assert_eq!(
             self_agent.check_holder_or_agent(&holder(), &letter),
-            Err(EvidenceMissing(vec![
-                "the agent's ID number must not be the holder's own"
-            ]))
+            Err(EvidenceMissing(vec![Missing::AgentIsHolder]))
         );
         // Agents not allowed: the holder must come.
         let no_agents = AgentPolicy {
@@ -190,7 +245,7 @@ mod tests {
         };
         assert_eq!(
             by_agent.check_holder_or_agent(&holder(), &no_agents),
-            Err(EvidenceMissing(vec!["the holder must come in person"]))
+            Err(EvidenceMissing(vec![Missing::HolderInPerson]))
         );
     }
 
@@ -207,16 +262,18 @@ mod tests {
         assert_eq!(ev(true, true).check_holder_in_person(), Ok(()));
         assert_eq!(
             ev(false, true).check_holder_in_person(),
-            Err(EvidenceMissing(vec!["the holder must come in person"]))
+            Err(EvidenceMissing(vec![Missing::HolderInPerson]))
         );
         assert_eq!(
             ev(true, false).check_holder_in_person(),
-            Err(EvidenceMissing(vec![
-                "the holder's original ID card must be checked"
-            ]))
+            Err(EvidenceMissing(vec![Missing::HolderIdChecked]))
         );
         let both = ev(false, false).check_holder_in_person().unwrap_err();
         assert_eq!(both.0.len(), 2);
+        assert_eq!(
+            both.0.iter().map(|m| m.code()).collect::<Vec<_>>(),
+            ["holder_in_person", "holder_id_checked"]
+        );
         // The clerk reads every missing piece in one line.
         assert_eq!(
             both.describe(),

@@ -27,7 +27,7 @@ pub use card::{
     SsPassword,
 };
 pub use contribution::{Assessment, ContributionPolicy, CreditRules, Insured, RuleSet};
-pub use evidence::{Evidence, EvidenceMissing};
+pub use evidence::{Evidence, EvidenceMissing, Missing};
 pub use id::{IdNumber, IdNumberError};
 pub use money::Fen;
 pub use month::Month;

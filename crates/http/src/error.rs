@@ -49,6 +49,11 @@ pub struct ErrorDetail {
     /// With `too_many_attempts`: seconds to wait.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_s: Option<u64>,
+    /// With `evidence_required`: what is missing, in the order checked: `evidence` (none was
+    /// sent), `holder_id_checked`, `holder_in_person`, `agent_id_number`, `agent_is_holder`,
+    /// `power_of_attorney`, `employer_letter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
 }
 
 pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -60,6 +65,7 @@ pub fn error_response(status: StatusCode, code: &str, message: impl Into<String>
         reason: None,
         locked_until: None,
         retry_after_s: None,
+        missing: None,
     };
     (status, Json(ErrorBody { error: detail })).into_response()
 }
@@ -122,10 +128,16 @@ impl IntoResponse for ApiError {
             reason: None,
             locked_until: None,
             retry_after_s: None,
+            missing: None,
         };
         let status = match self.0 {
             ServiceError::Invalid { code, .. } => {
                 detail.code = code.into();
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ServiceError::EvidenceRequired { missing } => {
+                detail.code = "evidence_required".into();
+                detail.missing = Some(missing.iter().map(|m| m.code().to_owned()).collect());
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ServiceError::WrongPassword { remaining_tries } => {

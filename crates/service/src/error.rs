@@ -28,6 +28,12 @@ pub enum ServiceError {
     /// `evidence_required`, or another `invalid_*` code for a field.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// 422 `evidence_required` (R-LK-2, R-LK-4, R-PW-4, R-LS-3): what is missing, piece by
+    /// piece, with stable codes.
+    #[error("{}", shebao_domain::EvidenceMissing(missing.clone()).describe())]
+    EvidenceRequired {
+        missing: Vec<shebao_domain::Missing>,
+    },
     /// 422: a wrong password, counted (R-LK-1). `None` for the web query password, which
     /// never locks (D-4).
     #[error("the password is wrong")]
@@ -147,6 +153,21 @@ impl ServiceError {
             "not_collected",
             "this replacement card has not been collected yet: the holder collects it with ID at the outlet first",
         )
+    }
+}
+
+impl From<shebao_domain::EvidenceMissing> for ServiceError {
+    fn from(m: shebao_domain::EvidenceMissing) -> Self {
+        ServiceError::EvidenceRequired { missing: m.0 }
+    }
+}
+
+impl ServiceError {
+    /// 422 `evidence_required` when no evidence was sent at all.
+    pub fn no_evidence() -> Self {
+        ServiceError::EvidenceRequired {
+            missing: vec![shebao_domain::Missing::Evidence],
+        }
     }
 }
 

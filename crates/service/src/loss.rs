@@ -88,11 +88,10 @@ fn check_evidence(
     card: &Card,
     agents: &AgentPolicy,
 ) -> Result<Evidence, ServiceError> {
-    let evidence = evidence
-        .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+    let evidence = evidence.ok_or_else(ServiceError::no_evidence)?;
     evidence
         .check_holder_or_agent(&card.id_number, agents)
-        .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+        .map_err(ServiceError::from)?;
     Ok(evidence.clone())
 }
 

@@ -453,8 +453,7 @@ impl Service {
         evidence: Option<Evidence>,
         account: Account,
     ) -> Result<PasswordChanged, ServiceError> {
-        let evidence = evidence
-            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let evidence = evidence.ok_or_else(ServiceError::no_evidence)?;
         let new_pin = match new_password.as_deref() {
             None => None,
             Some(p) => Some(parse_pin(Some(p), "new_password")?),
@@ -470,7 +469,7 @@ impl Service {
                 account.require_usable(&card)?;
                 evidence
                     .check_holder_or_agent(&card.id_number, &policy.agent)
-                    .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+                    .map_err(ServiceError::from)?;
                 let mut warning = None;
                 if let Some(pin) = &new_pin {
                     // R-ACT-5: no password on an account that is not activated.
@@ -520,8 +519,7 @@ impl Service {
         evidence: Option<Evidence>,
     ) -> Result<(), ServiceError> {
         require_role(actor, &[Role::Clerk])?;
-        let evidence = evidence
-            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let evidence = evidence.ok_or_else(ServiceError::no_evidence)?;
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
         let (actor, policy) = (actor.clone(), self.policy.clone());
@@ -532,7 +530,7 @@ impl Service {
                 Account::Social.require_usable(&card)?;
                 evidence
                     .check_holder_in_person()
-                    .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+                    .map_err(ServiceError::from)?;
                 if !card.ss.is_active() {
                     return Err(Account::Social.not_activated());
                 }

@@ -296,11 +296,10 @@ impl Service {
     ) -> Result<(), ServiceError> {
         require_role(actor, &[Role::Clerk])?;
         let id = parse_id_number(id_number)?;
-        let evidence = evidence
-            .ok_or_else(|| ServiceError::invalid("evidence_required", "evidence is required"))?;
+        let evidence = evidence.ok_or_else(ServiceError::no_evidence)?;
         evidence
             .check_holder_or_agent(&id, &self.policy.agent)
-            .map_err(|m| ServiceError::invalid("evidence_required", m.describe()))?;
+            .map_err(ServiceError::from)?;
         let now = self.clock.now();
         let actor = actor.clone();
         self.db
