@@ -5,13 +5,11 @@
 //! lock (R-EM-2).
 
 use crate::Console;
-use crate::clerk::clerk;
+use crate::extract::ClerkSession;
 use crate::i18n::{Lang, Tr};
 use crate::page::{Frame, error_flash, render, see_other, when};
-use crate::session;
 use crate::templates::{DashboardPage, Tile};
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use jiff::SignedDuration;
 use serde::Deserialize;
@@ -40,14 +38,14 @@ fn days_of(q: &DaysQuery) -> u32 {
 
 pub async fn dashboard(
     State(console): State<Console>,
-    headers: HeaderMap,
     Query(q): Query<DaysQuery>,
+    clerk: ClerkSession,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkSession {
+        current: cur,
+        actor,
+        lang,
+    } = clerk;
     let days = days_of(&q);
     let board = match console.service.dashboard(&actor, days, LAPSE_WINDOW).await {
         Ok(b) => b,
@@ -116,14 +114,10 @@ fn tile(key: &'static str, value: u64, color: &'static str) -> Tile {
 /// The chart alone, for htmx to swap in when the period changes.
 pub async fn chart(
     State(console): State<Console>,
-    headers: HeaderMap,
     Query(q): Query<DaysQuery>,
+    clerk: ClerkSession,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (_, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkSession { actor, lang, .. } = clerk;
     match console
         .service
         .dashboard(&actor, days_of(&q), LAPSE_WINDOW)

@@ -4,25 +4,27 @@
 //! here shows or asks for one; a reset restores the initial, not-enabled password (R-PW-7).
 
 use crate::Console;
+use crate::extract::{
+    ClerkForm, ClerkSession, CsrfForm, PathParams, Posted, RefusedForm, refuse_to,
+};
+use crate::i18n::Lang;
 use crate::page::{
     Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, when, yuan,
 };
 use crate::portal::{filing_flash, filing_help};
-use crate::session::{self, Current, Flash, Who, csrf_ok};
+use crate::session::{self, Current, Flash, Who};
 use crate::templates::{
     CardPage, ClerkLogin, LossBox, PersonResult, ReplacementBox, Search, account_boxes, audit_rows,
-    ledger_rows, status_key, unit_lock_box,
+    contribution_rows, ledger_rows, status_key, unit_lock_box,
 };
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use shebao_domain::card::LossKind;
 use shebao_domain::time::business_date;
-use shebao_domain::{CardStatus, Evidence, IdNumber, Role};
+use shebao_domain::{Evidence, IdNumber, Role};
 use shebao_service::AuditFilter;
-use shebao_service::model::Actor;
 use shebao_service::{ActivationRequest, NewFiling, ServiceError};
 
 /// Audit records a card page shows at most (newest first).
@@ -57,21 +59,35 @@ pub async fn login_page(State(console): State<Console>, headers: HeaderMap) -> R
     )
 }
 
-pub async fn login(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let lang = session::lang(&headers);
-    let Some(cur) = current(&console, &headers).filter(|c| csrf_ok(c, &form.csrf)) else {
+impl CsrfForm for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn login(State(console): State<Console>, posted: Posted<LoginForm>) -> Response {
+    let Posted {
+        form,
+        session,
+        lang,
+    } = posted;
+    let Some(mut cur) = session else {
         return see_other("/console/login", &[]);
     };
     let token = zeroize::Zeroizing::new(form.token.trim().to_owned());
-    let accepted = match console.service.authenticate(&token).await {
-        Ok(actor) => matches!(actor.role, Role::Clerk | Role::Admin),
-        Err(_) => false,
+    let (accepted, failure) = match console.service.authenticate(&token).await {
+        Ok(actor) => (matches!(actor.role, Role::Clerk | Role::Admin), None),
+        // A service that cannot answer says so: that is not a wrong token.
+        Err(e @ (ServiceError::Store(_) | ServiceError::Internal(_))) => {
+            (false, Some(error_flash(&e, lang)))
+        }
+        Err(_) => (false, None),
     };
     if !accepted {
+        let bad = failure.is_none();
+        if failure.is_some() {
+            cur.flash = failure;
+        }
         let frame = Frame::new(
             lang,
             "console",
@@ -82,7 +98,7 @@ pub async fn login(
         return render(&ClerkLogin {
             t: frame.t,
             frame,
-            bad: true,
+            bad,
         });
     }
     // A new session id at login (no fixation); the anonymous one ends.
@@ -98,46 +114,27 @@ pub async fn login(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct LogoutForm {
     #[serde(default)]
     csrf: String,
 }
 
-pub async fn logout(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(cur) = current(&console, &headers)
-        && csrf_ok(&cur, &form.csrf)
-    {
+impl CsrfForm for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Logging out ends the server's session only with the session's own token (a forged form
+/// ends nothing); the browser is told to drop the cookie either way.
+pub async fn logout(State(console): State<Console>, posted: Posted<LogoutForm>) -> Response {
+    if let Some(cur) = posted.session {
         console.sessions.end(&cur.key);
     }
     see_other(
         "/console/login",
         &[session::clear_session_cookie(console.options.cookie_secure)],
     )
-}
-
-/// The logged-in clerk (or admin), re-checked with the service on every request so a revoked
-/// token stops working at once; otherwise a redirect to the login page.
-pub(crate) async fn clerk(
-    console: &Console,
-    headers: &HeaderMap,
-) -> Result<(Current, Actor), Response> {
-    let Some(cur) = current(console, headers).filter(|c| c.is_clerk) else {
-        return Err(see_other("/console/login", &[]));
-    };
-    let Some(token) = cur.token.as_ref() else {
-        return Err(see_other("/console/login", &[]));
-    };
-    match console.service.authenticate(token).await {
-        Ok(actor) if matches!(actor.role, Role::Clerk | Role::Admin) => Ok((cur, actor)),
-        _ => {
-            console.sessions.end(&cur.key);
-            Err(see_other("/console/login", &[]))
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -148,14 +145,14 @@ pub struct SearchQuery {
 /// Find by card number (straight to the card) or ID number (the person and their cards).
 pub async fn search(
     State(console): State<Console>,
-    headers: HeaderMap,
     Query(q): Query<SearchQuery>,
+    clerk: ClerkSession,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (mut cur, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkSession {
+        current: mut cur,
+        actor,
+        lang,
+    } = clerk;
     let query = q.q.unwrap_or_default().trim().to_uppercase();
     let mut person = None;
     if !query.is_empty() {
@@ -203,6 +200,26 @@ pub async fn search(
     })
 }
 
+/// The search page with a service error: what a card page shows when it cannot read what it
+/// shows (the card, its holder, its ledger or its audit trail), rather than a page with parts
+/// missing.
+fn search_with_error(mut cur: Current, e: &ServiceError, lang: Lang) -> Response {
+    cur.flash = Some(error_flash(e, lang));
+    let frame = Frame::new(
+        lang,
+        "console",
+        "search.title",
+        Some(&cur),
+        "/console/search",
+    );
+    render(&Search {
+        t: frame.t,
+        frame,
+        query: String::new(),
+        person: None,
+    })
+}
+
 /// A card page's path; a card number is letters and digits, anything else goes to search.
 fn card_path(card_no: &str) -> String {
     if !card_no.is_empty() && card_no.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -214,41 +231,29 @@ fn card_path(card_no: &str) -> String {
 
 pub async fn card_page(
     State(console): State<Console>,
-    headers: HeaderMap,
     Path(card_no): Path<String>,
+    clerk: ClerkSession,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (mut cur, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkSession {
+        current: cur,
+        actor,
+        lang,
+    } = clerk;
     let service = &console.service;
     let view = match service.card(&actor, &card_no).await {
         Ok(v) => v,
-        Err(e) => {
-            cur.flash = Some(error_flash(&e, lang));
-            let frame = Frame::new(
-                lang,
-                "console",
-                "search.title",
-                Some(&cur),
-                "/console/search",
-            );
-            return render(&Search {
-                t: frame.t,
-                frame,
-                query: String::new(),
-                person: None,
-            });
-        }
+        Err(e) => return search_with_error(cur, &e, lang),
     };
     let here = card_path(view.card.card_no.as_str());
-    let person = service.person(&actor, view.card.id_number.as_str()).await;
-    let employer_id = person
-        .as_ref()
-        .ok()
-        .and_then(|p| p.person.employer_id.clone());
-    let ledger = service
+    // The holder's other cards and employer, the ledger, the contribution record and the audit
+    // trail: a page without
+    // one of them would read as "none", so a failure shows the error instead.
+    let person = match service.person(&actor, view.card.id_number.as_str()).await {
+        Ok(p) => p,
+        Err(e) => return search_with_error(cur, &e, lang),
+    };
+    let employer_id = person.person.employer_id.clone();
+    let ledger = match service
         .ledger(
             &actor,
             &card_no,
@@ -256,8 +261,19 @@ pub async fn card_page(
             Some(shebao_service::AUDIT_LIMIT_MAX),
         )
         .await
-        .unwrap_or_default();
-    let audit = service
+    {
+        Ok(l) => l,
+        Err(e) => return search_with_error(cur, &e, lang),
+    };
+    // R-CR-2: the holder's contribution record, month by month.
+    let contributions = match service
+        .contributions(&actor, view.card.id_number.as_str())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return search_with_error(cur, &e, lang),
+    };
+    let audit = match service
         .audit(
             &actor,
             AuditFilter {
@@ -267,16 +283,14 @@ pub async fn card_page(
             },
         )
         .await
-        .unwrap_or_default();
+    {
+        Ok(a) => a,
+        Err(e) => return search_with_error(cur, &e, lang),
+    };
     let now = service.clock().now();
     let card = &view.card;
     let policy = service.policy();
-    let replaced = card.status == CardStatus::Replaced;
     let loss_in_force = card.loss_in_force(now);
-    let waiting_collection = card
-        .replacement
-        .as_ref()
-        .is_some_and(|r| r.collected_at.is_none());
     let frame = Frame::new(lang, "console", "card.title", Some(&cur), &here);
     let page = CardPage {
         t: frame.t,
@@ -290,18 +304,15 @@ pub async fn card_page(
         balance: yuan(card.balance),
         replaced_by: card.replaced_by.as_ref().map(|c| c.to_string()),
         other_cards: person
-            .map(|p| {
-                p.cards
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.card_no.to_string(),
-                            status_key(c.status.as_str()).to_owned(),
-                        )
-                    })
-                    .collect()
+            .cards
+            .iter()
+            .map(|c| {
+                (
+                    c.card_no.to_string(),
+                    status_key(c.status.as_str()).to_owned(),
+                )
             })
-            .unwrap_or_default(),
+            .collect(),
         accounts: account_boxes(&view, lang),
         loss: loss_in_force.map(|l| LossBox {
             kind_key: match l.kind {
@@ -320,22 +331,16 @@ pub async fn card_page(
             collected_at: r.collected_at.map(when),
         }),
         ss_locked: view.ss.locked,
-        // What is offered follows the card's state; the service decides and refuses anyway.
-        can_reset: !replaced && view.ss.active,
-        can_disable: !replaced && view.ss.active && view.ss.password_enabled,
-        can_activate: !replaced
-            && !view.ss.active
-            && view.ss.activates_at.is_none()
-            && !waiting_collection,
-        can_report_loss: !replaced && loss_in_force.is_none(),
-        can_release: !replaced && loss_in_force.is_some_and(|l| l.kind != LossKind::Formal),
-        can_replace: !replaced,
-        can_collect: waiting_collection,
+        // What is offered follows the card's state (the domain's one rule); the service
+        // decides and refuses anyway.
+        offers: card.offers(now),
         agents_allowed: policy.agent.allowed,
         agents_poa: policy.agent.power_of_attorney,
         agents_letter: policy.agent.employer_letter,
+        agents_letter_for_holder: policy.agent.employer_letter_for_holder,
         region_policy: policy.name.clone(),
         ledger: ledger_rows(&ledger, lang),
+        contributions: contribution_rows(&contributions),
         audit: audit_rows(&audit, lang),
         // R-EM-2, R-EM-5: the employer's lock, and where the clerk sees its months.
         unit_lock: unit_lock_box(&view, lang),
@@ -363,6 +368,21 @@ pub struct EvidenceForm {
     /// Place of care and admission day, for the filing form (R-MS-3).
     region: Option<String>,
     admitted_on: Option<String>,
+    /// Collection: the pickup certificate (领卡证明, R-LS-5).
+    pickup_certificate: Option<String>,
+}
+
+impl CsrfForm for EvidenceForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A card form refused for its token goes back to the card's page.
+impl RefusedForm<ClerkSession> for EvidenceForm {
+    fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
+        refuse_to(console, &clerk.current, &card_path(params.get("card_no")))
+    }
 }
 
 impl EvidenceForm {
@@ -385,6 +405,7 @@ impl EvidenceForm {
             agent_id_number,
             power_of_attorney: self.power_of_attorney.is_some(),
             employer_letter: self.employer_letter.is_some(),
+            pickup_certificate: self.pickup_certificate.is_some(),
         })
     }
 }
@@ -402,28 +423,17 @@ enum Action {
 
 async fn act(
     console: Console,
-    headers: HeaderMap,
     card_no: String,
-    form: EvidenceForm,
+    posted: ClerkForm<EvidenceForm>,
     action: Action,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkForm { clerk, form } = posted;
+    let ClerkSession {
+        current: cur,
+        actor,
+        lang,
+    } = clerk;
     let mut back = card_path(&card_no);
-    if !csrf_ok(&cur, &form.csrf) {
-        console.sessions.set_flash(
-            &cur.key,
-            Flash {
-                ok: false,
-                key: "err.csrf",
-                detail: None,
-            },
-        );
-        return see_other(&back, &[]);
-    }
     let service = &console.service;
     let outcome: Result<(&'static str, Option<String>), ServiceError> = async {
         match action {
@@ -513,11 +523,10 @@ macro_rules! clerk_action {
     ($name:ident, $action:expr) => {
         pub async fn $name(
             State(console): State<Console>,
-            headers: HeaderMap,
             Path(card_no): Path<String>,
-            Form(form): Form<EvidenceForm>,
+            posted: ClerkForm<EvidenceForm>,
         ) -> Response {
-            act(console, headers, card_no, form, $action).await
+            act(console, card_no, posted, $action).await
         }
     };
 }
@@ -534,48 +543,42 @@ clerk_action!(collect, Action::Collect);
 /// agent (an emergency filing "may be made by an agent"). The service decides the deadline.
 pub async fn file(
     State(console): State<Console>,
-    headers: HeaderMap,
     Path(card_no): Path<String>,
-    Form(form): Form<EvidenceForm>,
+    posted: ClerkForm<EvidenceForm>,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match clerk(&console, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+    let ClerkForm { clerk, form } = posted;
+    let ClerkSession {
+        current: cur,
+        actor,
+        lang,
+    } = clerk;
     let back = card_path(&card_no);
-    let flash = if !csrf_ok(&cur, &form.csrf) {
-        Flash {
-            ok: false,
-            key: "err.csrf",
-            detail: None,
-        }
-    } else {
-        let service = &console.service;
-        let text = |f: &Option<String>| {
-            f.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let filed = match service.card(&actor, &card_no).await {
-            Ok(view) => {
-                service
-                    .file(
-                        &actor,
-                        NewFiling {
-                            id_number: view.card.id_number.as_str().to_owned(),
-                            kind: text(&form.kind).unwrap_or_default(),
-                            region: text(&form.region).unwrap_or_default(),
-                            admitted_on: text(&form.admitted_on),
-                        },
-                    )
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        filing_flash(filed, lang)
+    let service = &console.service;
+    let text = |f: &Option<String>| {
+        f.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     };
-    console.sessions.set_flash(&cur.key, flash);
+    let filed = match service.card(&actor, &card_no).await {
+        Ok(view) => {
+            service
+                .file(
+                    &actor,
+                    NewFiling {
+                        id_number: view.card.id_number.as_str().to_owned(),
+                        // An empty field is the service's to refuse in words.
+                        kind: text(&form.kind).unwrap_or_default(),
+                        region: text(&form.region).unwrap_or_default(),
+                        admitted_on: text(&form.admitted_on),
+                    },
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    console
+        .sessions
+        .set_flash(&cur.key, filing_flash(filed, lang));
     see_other(&back, &[])
 }

@@ -143,6 +143,8 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "页面已过期，请刷新后重试。",
         "The page has expired: reload it and try again.",
     ),
+    ("page.unavailable", "暂时无法显示", "Not available now"),
+    ("page.unavailable.again", "重新打开", "Open it again"),
     (
         "err.too_many",
         "尝试次数过多，请稍后再试（秒）：",
@@ -237,6 +239,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "The working-day calendar lacks a year: ask the operator to load it.",
     ),
     (
+        "code.invalid_id_numbers",
+        "一次须填写1至500个身份证号。",
+        "Send 1 to 500 ID numbers at a time.",
+    ),
+    (
         "code.invalid_id_number",
         "身份证号格式或校验位有误。",
         "The ID number is not valid.",
@@ -284,8 +291,13 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ),
     (
         "ev.missing.employer_letter",
-        "本地区代办须提供单位证明",
-        "this region requires a letter from the employer for an agent",
+        "本地区须提供单位证明（单位介绍信）",
+        "this region requires a letter from the employer",
+    ),
+    (
+        "ev.missing.pickup_certificate",
+        "领取补卡须出示领卡证明",
+        "a replacement card is collected with the pickup certificate",
     ),
     // Clerk login
     ("login.clerk.title", "窗口人员登录", "Window staff log in"),
@@ -484,6 +496,18 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("ev.letter", "已收单位证明", "Employer's letter received"),
     ("ev.required", "（本地区要求）", "(required in this region)"),
     (
+        "ev.required_holder",
+        "（本地区要求：本人办理也须提供）",
+        "(required in this region, from the holder in person too)",
+    ),
+    ("ev.pickup", "已收领卡证明", "Pickup certificate received"),
+    ("ev.required_always", "（必须）", "(required)"),
+    (
+        "ev.pickup_help",
+        "领取补换的新卡须核验身份证并收回领卡证明。",
+        "A replacement card is handed over on the ID card and the pickup certificate.",
+    ),
+    (
         "ev.no_agents",
         "本地区不允许代办：须本人到场。",
         "This region does not allow agents: the holder must come.",
@@ -546,6 +570,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "audit.action.employer.tax_receipts",
         "单位出示完税凭证",
         "Tax receipts shown",
+    ),
+    (
+        "audit.action.employer.card_applications",
+        "单位批量申领社保卡",
+        "Cards applied for in bulk",
     ),
     ("audit.action.employer.unit_lock", "单位封锁", "Unit lock"),
     (
@@ -692,6 +721,67 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "Pharmacy (old card password)",
     ),
     ("audit.channel.admin", "系统管理", "Administration"),
+    ("audit.channel.employer", "参保单位", "Employer"),
+    // How the holder was identified for a purchase or a visit (R-PW-9).
+    ("audit.authorised_by", "身份验证方式", "Identified by"),
+    (
+        "audit.authorised_by.password",
+        "凭社保密码",
+        "The social-security password",
+    ),
+    (
+        "audit.authorised_by.not_enabled",
+        "密码未启用，无需密码",
+        "No password (not enabled)",
+    ),
+    (
+        "audit.authorised_by.card",
+        "凭卡（就诊无需密码）",
+        "The card (a visit needs no password)",
+    ),
+    (
+        "audit.authorised_by.ecard",
+        "电子社保卡付款码",
+        "Electronic card payment code",
+    ),
+    // Who acted, by role (the holder's own trail).
+    ("role.admin", "系统管理员", "Administrator"),
+    ("role.clerk", "服务窗口工作人员", "Service window clerk"),
+    ("role.bank", "合作银行网点", "Partner bank branch"),
+    ("role.pharmacy", "定点药店", "Designated pharmacy"),
+    ("role.hospital", "定点医疗机构", "Designated hospital"),
+    ("role.hotline", "服务热线", "Hotline"),
+    ("role.employer", "参保单位", "Employer"),
+    ("role.cardholder", "本人", "You"),
+    ("role.sms", "短信平台", "SMS platform"),
+    ("role.kiosk", "自助终端", "Self-service terminal"),
+    // The contribution record (R-CR-2), on the portal and on the clerk's card page.
+    ("contrib.title", "缴费记录", "Contribution record"),
+    ("contrib.month", "月份", "Month"),
+    ("contrib.employer", "缴费单位", "Employer"),
+    ("contrib.base", "缴费基数（元）", "Base (CNY)"),
+    ("contrib.assessed", "核定应缴（元）", "Assessed (CNY)"),
+    (
+        "contrib.employee_part",
+        "个人缴纳部分（元）",
+        "Employee's part (CNY)",
+    ),
+    ("contrib.paid", "单位缴纳", "Employer paid"),
+    ("contrib.paid.yes", "已足额缴纳", "In full"),
+    ("contrib.paid.no", "未缴清", "Not in full"),
+    ("contrib.credit", "划入个人账户（元）", "Credited (CNY)"),
+    ("contrib.credited_on", "划入日期", "Credited on"),
+    ("contrib.not_credited", "尚未划入", "Not yet"),
+    (
+        "contrib.empty",
+        "暂无缴费记录。",
+        "No contribution months yet.",
+    ),
+    (
+        "contrib.note",
+        "单位核定应缴含单位和个人两部分。个人账户在税务部门的缴费数据回传后才划入，此前显示“尚未划入”。",
+        "The assessment holds both the employer's and the employee's part. The personal account is credited once the tax bureau's payment data arrives; until then the month shows \"Not yet\".",
+    ),
     // Dashboard
     ("dash.title", "统计看板", "Supervisor dashboard"),
     ("dash.now", "统计时点", "As of"),
@@ -829,6 +919,37 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "您的卡已挂失。",
         "Your card is reported lost.",
     ),
+    (
+        "portal.nav.contributions",
+        "我的缴费记录",
+        "My contribution record",
+    ),
+    ("portal.nav.trail", "我的操作记录", "My trail"),
+    ("portal.nav.home", "返回我的社保卡", "Back to my card"),
+    (
+        "portal.contrib.help",
+        "按月列出单位为您申报的基本医疗保险缴费：缴费基数、核定应缴、个人缴纳部分、单位是否足额缴纳，以及划入您个人账户的金额和日期。",
+        "Month by month, the basic medical insurance contributions declared for you: the base, the assessment, your own part, whether the employer paid the month in full, and what reached your personal account and when.",
+    ),
+    (
+        "portal.contrib.ask",
+        "对缴费记录有疑问，请联系单位负责社保缴费的工作人员或服务窗口。",
+        "Questions about the record: ask your employer's payroll staff or a service window.",
+    ),
+    ("portal.trail.title", "我的操作记录", "My trail"),
+    (
+        "portal.trail.help",
+        "使用您的社保卡、身份证号或密码办理的每笔业务都有记录：谁、在哪里、通过什么渠道、如何核验您的身份。最新的在最前。",
+        "Everything done with your card, your ID number or your passwords is recorded: who, where, through which channel, and how you were identified. Newest first.",
+    ),
+    (
+        "portal.trail.not_you",
+        "如有不是您本人办理的业务，请立即挂失，并到服务窗口咨询。",
+        "If something here was not you, report the card lost at once and ask at a service window.",
+    ),
+    ("portal.trail.empty", "暂无记录。", "Nothing recorded yet."),
+    ("portal.trail.earlier", "更早的记录", "Earlier records"),
+    ("portal.trail.latest", "最新的记录", "The latest records"),
     // Unit lock (R-EM-2, R-EM-5)
     ("unitlock.title", "单位封锁", "Unit lock"),
     ("unitlock.since", "封锁起始日", "Locked since"),
@@ -962,6 +1083,80 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "缴费记录已录入。",
         "The payment record is recorded.",
     ),
+    (
+        "emp.apply.title",
+        "为参保职工批量申领社保卡",
+        "Apply for the insured people's cards in bulk",
+    ),
+    (
+        "emp.apply.help",
+        "每行填写一个身份证号，一次最多500个。在本单位参保且尚无社保卡的人员制发新卡；其他人员列出未制卡的原因。重复提交不会重复制卡。",
+        "One ID number per line, at most 500 at a time. Everyone insured through this employer without a card gets one; the others are listed with the reason. Sending a list again issues nothing twice.",
+    ),
+    (
+        "emp.apply.ids",
+        "身份证号（每行一个）",
+        "ID numbers (one per line)",
+    ),
+    ("emp.apply.submit", "提交申领", "Apply for the cards"),
+    (
+        "emp.apply.empty",
+        "请至少填写一个身份证号。",
+        "Type at least one ID number.",
+    ),
+    (
+        "emp.apply.done",
+        "批量申领已办理：",
+        "The application is done:",
+    ),
+    (
+        "emp.apply.none",
+        "本次没有制发新卡：",
+        "No card was issued this time:",
+    ),
+    (
+        "emp.apply.counts",
+        "新制卡 {issued} 张，未制卡 {skipped} 人。",
+        "{issued} cards issued, {skipped} people skipped.",
+    ),
+    ("emp.apply.issued", "已制发的新卡", "Cards issued"),
+    ("emp.apply.skipped", "未制卡的人员", "Not issued"),
+    ("emp.apply.reason", "原因", "Reason"),
+    (
+        "emp.apply.next",
+        "新卡为“已制卡未启用”状态，持卡人启用后即可使用。",
+        "The new cards are issued, not yet activated: each holder activates theirs.",
+    ),
+    (
+        "emp.apply.reason.invalid_id_number",
+        "身份证号格式或校验位有误",
+        "Not a valid ID number",
+    ),
+    (
+        "emp.apply.reason.listed_twice",
+        "名单中重复填写",
+        "Listed twice",
+    ),
+    (
+        "emp.apply.reason.not_registered",
+        "尚未办理参保登记",
+        "Not registered",
+    ),
+    (
+        "emp.apply.reason.not_insured_here",
+        "不在本单位参保",
+        "Not insured through this employer",
+    ),
+    (
+        "emp.apply.reason.has_card",
+        "已有社保卡",
+        "Already holds a card",
+    ),
+    (
+        "emp.apply.reason.card_lost",
+        "社保卡已挂失，须办理补卡",
+        "The card is reported lost: a replacement is the way",
+    ),
     // Out-of-area filings (R-MS-3)
     (
         "portal.filing.title",
@@ -1091,6 +1286,7 @@ mod tests {
             ("portal.rs", include_str!("portal.rs")),
             ("employers.rs", include_str!("employers.rs")),
             ("board.rs", include_str!("board.rs")),
+            ("extract.rs", include_str!("extract.rs")),
         ];
         let mut missing = Vec::new();
         let mut seen = 0;
@@ -1128,10 +1324,25 @@ mod tests {
     // every value has its words in both languages, so a new action never shows as a raw code.
     #[test]
     fn every_value_the_service_records_has_its_words() {
-        use shebao_service::model::{AuditAction, LedgerKind, Outcome};
+        use shebao_service::model::{AuditAction, Authorisation, LedgerKind, Outcome};
         let mut keys: Vec<String> = Vec::new();
         keys.extend(AuditAction::ALL.iter().map(|a| format!("audit.action.{a}")));
         keys.extend(Outcome::ALL.iter().map(|o| format!("audit.outcome.{o}")));
+        keys.extend(
+            Authorisation::ALL
+                .iter()
+                .map(|a| format!("audit.authorised_by.{a}")),
+        );
+        keys.extend(
+            shebao_domain::Role::ALL
+                .iter()
+                .map(|r| format!("role.{}", r.as_str())),
+        );
+        keys.extend(
+            crate::employers::SKIP_REASONS
+                .iter()
+                .map(|r| format!("emp.apply.reason.{r}")),
+        );
         keys.extend(LedgerKind::ALL.iter().map(|k| format!("ledger.kind.{k}")));
         keys.extend(
             shebao_domain::Missing::ALL

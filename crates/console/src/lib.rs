@@ -4,15 +4,16 @@
 //! API: no rule is implemented twice. Only this crate (and `http` for JSON) knows the wire.
 //!
 //! - `/console/…` — window clerks (log in with the clerk's actor token): people and cards,
-//!   employers (arrears, unit lock, tax receipts), and the dashboard.
+//!   employers (arrears, unit lock, tax receipts, bulk card applications), and the dashboard.
 //! - `/portal/…` — cardholders (ID number and query password, R-PW-8); out-of-area filings
-//!   (R-MS-3).
+//!   (R-MS-3); the contribution record (R-CR-2) and the holder's own trail (R-PW-9).
 //! - `/assets/…` — pico CSS and htmx, vendored from npm and embedded in the binary.
 
 mod assets;
 mod board;
 mod clerk;
 mod employers;
+mod extract;
 mod i18n;
 mod page;
 mod portal;
@@ -92,6 +93,10 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
             post(employers::receipts),
         )
         .route("/console/employers/{id}/payments", post(employers::payment))
+        .route(
+            "/console/employers/{id}/card-applications",
+            post(employers::apply_for_cards),
+        )
         .route("/console/dashboard", get(board::dashboard))
         .route("/console/dashboard/chart", get(board::chart))
         .route("/portal", get(|| async { Redirect::to("/portal/home") }))
@@ -102,6 +107,8 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
             get(portal::password_page).post(portal::change_password),
         )
         .route("/portal/home", get(portal::home))
+        .route("/portal/contributions", get(portal::contributions))
+        .route("/portal/trail", get(portal::trail))
         .route("/portal/loss", post(portal::report_loss))
         .route("/portal/filing", post(portal::file))
         .route("/lang/{code}", get(page::switch_language))

@@ -4,6 +4,7 @@
 use crate::Console;
 use crate::i18n::{Lang, Tr};
 use crate::session::{self, Current, Flash};
+use crate::templates::Unavailable;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -33,6 +34,19 @@ pub struct FlashView {
     pub text: String,
 }
 
+impl FlashView {
+    /// A flash in the page's words: the catalogue's, then the detail.
+    pub fn new(flash: Flash, t: Tr) -> FlashView {
+        FlashView {
+            ok: flash.ok,
+            text: match flash.detail {
+                Some(d) => format!("{} {}", t.get(flash.key), d),
+                None => t.get(flash.key).to_owned(),
+            },
+        }
+    }
+}
+
 impl Frame {
     pub fn new(
         lang: Lang,
@@ -42,13 +56,9 @@ impl Frame {
         here: &str,
     ) -> Frame {
         let t = Tr::new(lang);
-        let flash = current.and_then(|c| c.flash.clone()).map(|f| FlashView {
-            ok: f.ok,
-            text: match f.detail {
-                Some(d) => format!("{} {}", t.get(f.key), d),
-                None => t.get(f.key).to_owned(),
-            },
-        });
+        let flash = current
+            .and_then(|c| c.flash.clone())
+            .map(|f| FlashView::new(f, t));
         Frame {
             t,
             area,
@@ -71,6 +81,23 @@ pub fn render<T: Template>(template: &T) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
+}
+
+/// A page the service could not give what it shows (a storage or internal failure): the
+/// error in words (`error_flash` logs the cause) and nothing that could be mistaken for an
+/// empty ledger, list or card. `here` is where the language switch comes back to.
+pub fn unavailable(
+    lang: Lang,
+    area: &'static str,
+    current: Option<&Current>,
+    here: &str,
+    e: &ServiceError,
+) -> Response {
+    let mut frame = Frame::new(lang, area, "page.unavailable", current, here);
+    frame.flash = Some(FlashView::new(error_flash(e, lang), frame.t));
+    let mut response = render(&Unavailable { t: frame.t, frame });
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 /// A 303 to `to` (the site's root if `to` is not a valid header value), optionally setting
@@ -272,6 +299,24 @@ mod tests {
         assert_eq!(
             error_flash(&e, Lang::Zh).detail.unwrap(),
             "as the service says"
+        );
+    }
+
+    // A page the service failed to give says so, in words, and claims nothing else.
+    #[tokio::test]
+    async fn a_failed_read_shows_the_error_not_an_empty_page() {
+        let e = ServiceError::Internal("the cause stays in the log".into());
+        let response = unavailable(Lang::Zh, "portal", None, "/portal/home", &e);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let page = String::from_utf8(body.to_vec()).unwrap();
+        assert!(page.contains("系统暂时无法办理，请稍后再试。"), "{page}");
+        assert!(!page.contains("the cause stays in the log"), "{page}");
+        assert!(
+            !page.contains("暂无记录") && !page.contains("您还没有社保卡"),
+            "{page}"
         );
     }
 

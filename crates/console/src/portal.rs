@@ -1,45 +1,39 @@
 //! The cardholder portal: log in with ID number and query password (R-PW-8; the first login
 //! forces a change), see the card, both accounts, the balance and every ledger entry (R-CR-2),
-//! report a temporary loss online (R-LS-2) and file an out-of-area care filing (R-MS-3). A unit
+//! report a temporary loss online (R-LS-2) and file an out-of-area care filing (R-MS-3); read
+//! the contribution record month by month (R-CR-2) and the holder's own trail — who did what,
+//! where, through which channel, and how the holder was identified (R-PW-9). A unit
 //! lock is shown with what to do (R-EM-5). Wrong query passwords are throttled by the
 //! service's own web lockout (D-4), which never touches the card's password lockout. The
 //! transaction passwords are never set or read here.
 
 use crate::Console;
+use crate::extract::{
+    CsrfForm, HolderForm, HolderSession, PasswordPageSession, PathParams, Posted, RefusedForm,
+    refuse_to,
+};
 use crate::page::{
-    Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, yuan,
+    Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, unavailable,
+    yuan,
 };
-use crate::session::{self, Current, Flash, Who, csrf_ok};
+use crate::session::{self, Flash, Who};
 use crate::templates::{
-    HolderCard, HolderHome, HolderLogin, HolderPassword, account_boxes, ledger_rows, status_key,
-    unit_lock_box,
+    HolderCard, HolderContributions, HolderHome, HolderLogin, HolderPassword, HolderTrail,
+    account_boxes, contribution_rows, ledger_rows, status_key, trail_rows, unit_lock_box,
 };
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::{Deserialize, Deserializer};
-use shebao_domain::Role;
+use serde::Deserialize;
 use shebao_domain::time::business_date;
-use shebao_service::model::Actor;
-use shebao_service::{NewFiling, ServiceError};
+use shebao_service::model::{Actor, AuditRecord};
+use shebao_service::secret::Secret;
+use shebao_service::{NewFiling, Service, ServiceError};
+use std::collections::VecDeque;
 use zeroize::Zeroizing;
 
-/// A password field from a form: zeroized when dropped, never printed.
-#[derive(Default)]
-pub struct Secret(Zeroizing<String>);
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// Records the trail page shows at a time (newest first).
+const TRAIL_ROWS: usize = 100;
 
 pub async fn login_page(State(console): State<Console>, headers: HeaderMap) -> Response {
     if current(&console, &headers).is_some_and(|c| c.is_holder) {
@@ -72,19 +66,25 @@ pub struct LoginForm {
     query_password: Secret,
 }
 
-pub async fn login(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let lang = session::lang(&headers);
-    let Some(mut cur) = current(&console, &headers).filter(|c| csrf_ok(c, &form.csrf)) else {
+impl CsrfForm for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn login(State(console): State<Console>, posted: Posted<LoginForm>) -> Response {
+    let Posted {
+        form,
+        session,
+        lang,
+    } = posted;
+    let Some(mut cur) = session else {
         return see_other("/portal/login", &[]);
     };
     let id_number = form.id_number.trim().to_uppercase();
     match console
         .service
-        .login(&id_number, form.query_password.0.clone())
+        .login(&id_number, form.query_password.into_inner())
         .await
     {
         Ok(result) => {
@@ -139,19 +139,20 @@ pub async fn login(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct LogoutForm {
     #[serde(default)]
     csrf: String,
 }
 
-pub async fn logout(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(cur) = current(&console, &headers)
-        && csrf_ok(&cur, &form.csrf)
-    {
+impl CsrfForm for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// As the clerk's: the server's session ends only with its own token; the cookie goes anyway.
+pub async fn logout(State(console): State<Console>, posted: Posted<LogoutForm>) -> Response {
+    if let Some(cur) = posted.session {
         console.sessions.end(&cur.key);
     }
     see_other(
@@ -160,40 +161,20 @@ pub async fn logout(
     )
 }
 
-/// The logged-in cardholder, re-checked with the service each time (its session may have
-/// expired). `allow_initial`: the password page, the only one open before the first change
-/// (R-PW-8).
-async fn holder(
-    console: &Console,
-    headers: &HeaderMap,
-    allow_initial: bool,
-) -> Result<(Current, Actor), Response> {
-    let Some(cur) = current(console, headers).filter(|c| c.is_holder) else {
-        return Err(see_other("/portal/login", &[]));
-    };
-    let Some(token) = cur.token.as_ref() else {
-        return Err(see_other("/portal/login", &[]));
-    };
-    match console.service.authenticate(token).await {
-        Ok(actor) if actor.role == Role::Cardholder => {
-            if actor.must_change_password && !allow_initial {
-                return Err(see_other("/portal/password", &[]));
-            }
-            Ok((cur, actor))
-        }
-        _ => {
-            console.sessions.end(&cur.key);
-            Err(see_other("/portal/login", &[]))
-        }
-    }
+pub async fn password_page(holder: PasswordPageSession) -> Response {
+    password_page_for(holder, None)
 }
 
-pub async fn password_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match holder(&console, &headers, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+/// The password page, with a refusal of the form in place of the session's flash.
+fn password_page_for(holder: PasswordPageSession, refusal: Option<Flash>) -> Response {
+    let PasswordPageSession {
+        current: mut cur,
+        actor,
+        lang,
+    } = holder;
+    if refusal.is_some() {
+        cur.flash = refusal;
+    }
     let frame = Frame::new(
         lang,
         "portal",
@@ -220,23 +201,33 @@ pub struct PasswordForm {
     confirm_password: Secret,
 }
 
+impl CsrfForm for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The password page shows its refusals itself, a stale token's too.
+impl RefusedForm<PasswordPageSession> for PasswordForm {
+    fn refused(_: &Console, holder: PasswordPageSession, _: &PathParams) -> Response {
+        password_page_for(
+            holder,
+            Some(Flash {
+                ok: false,
+                key: "err.csrf",
+                detail: None,
+            }),
+        )
+    }
+}
+
 pub async fn change_password(
     State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
+    posted: HolderForm<PasswordForm, true>,
 ) -> Response {
-    let lang = session::lang(&headers);
-    let (mut cur, actor) = match holder(&console, &headers, true).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let outcome = if !csrf_ok(&cur, &form.csrf) {
-        Err(Flash {
-            ok: false,
-            key: "err.csrf",
-            detail: None,
-        })
-    } else if *form.new_password.0 != *form.confirm_password.0 {
+    let HolderForm { holder, form } = posted;
+    let lang = holder.lang;
+    let outcome = if form.new_password.expose() != form.confirm_password.expose() {
         Err(Flash {
             ok: false,
             key: "portal.pw.mismatch",
@@ -246,9 +237,9 @@ pub async fn change_password(
         console
             .service
             .change_query_password(
-                &actor,
-                form.old_password.0.clone(),
-                form.new_password.0.clone(),
+                &holder.actor,
+                form.old_password.into_inner(),
+                form.new_password.into_inner(),
             )
             .await
             .map_err(|e| error_flash(&e, lang))
@@ -256,7 +247,7 @@ pub async fn change_password(
     match outcome {
         Ok(()) => {
             console.sessions.set_flash(
-                &cur.key,
+                &holder.current.key,
                 Flash {
                     ok: true,
                     key: "portal.pw.done",
@@ -265,37 +256,23 @@ pub async fn change_password(
             );
             see_other("/portal/home", &[])
         }
-        Err(flash) => {
-            cur.flash = Some(flash);
-            let frame = Frame::new(
-                lang,
-                "portal",
-                "portal.pw.title",
-                Some(&cur),
-                "/portal/password",
-            );
-            render(&HolderPassword {
-                t: frame.t,
-                frame,
-                forced: actor.must_change_password,
-            })
-        }
+        Err(flash) => password_page_for(holder, Some(flash)),
     }
 }
 
-pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match holder(&console, &headers, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn home(State(console): State<Console>, holder: HolderSession) -> Response {
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
     let service = &console.service;
+    // The person, the card and the ledger: a page without one of them would read as "no
+    // card" or "no entries", so a failure shows the error and nothing else.
+    let failed = |e: ServiceError| unavailable(lang, "portal", Some(&cur), "/portal/home", &e);
     let person = match service.own_person(&actor).await {
         Ok(p) => p,
-        Err(e) => {
-            console.sessions.set_flash(&cur.key, error_flash(&e, lang));
-            return see_other("/portal/login", &[]);
-        }
+        Err(e) => return failed(e),
     };
     // The newest card that is not replaced is the one the holder uses.
     let card_no = person
@@ -305,22 +282,27 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
     let mut card = None;
     let mut ledger = Vec::new();
     if let Some(no) = card_no {
-        if let Ok(view) = service.card(&actor, &no).await {
-            let now = service.clock().now();
-            card = Some(HolderCard {
-                card_no: view.card.card_no.to_string(),
-                status_key: status_key(view.card.status.as_str()),
-                balance: yuan(view.card.balance),
-                lost: view.card.loss_in_force(now).is_some(),
-                accounts: account_boxes(&view, lang),
-                unit_lock: unit_lock_box(&view, lang),
-            });
-        }
+        let view = match service.card(&actor, &no).await {
+            Ok(view) => view,
+            Err(e) => return failed(e),
+        };
+        let now = service.clock().now();
+        card = Some(HolderCard {
+            card_no: view.card.card_no.to_string(),
+            status_key: status_key(view.card.status.as_str()),
+            balance: yuan(view.card.balance),
+            lost: view.card.loss_in_force(now).is_some(),
+            accounts: account_boxes(&view, lang),
+            unit_lock: unit_lock_box(&view, lang),
+        });
         // R-CR-2: every movement on the personal account, over all the person's cards.
-        ledger = service
+        ledger = match service
             .ledger(&actor, &no, None, Some(shebao_service::AUDIT_LIMIT_MAX))
             .await
-            .unwrap_or_default();
+        {
+            Ok(l) => l,
+            Err(e) => return failed(e),
+        };
     }
     let frame = Frame::new(
         lang,
@@ -340,6 +322,109 @@ pub async fn home(State(console): State<Console>, headers: HeaderMap) -> Respons
     })
 }
 
+/// R-CR-2: the holder's own contribution record, month by month (newest first).
+pub async fn contributions(State(console): State<Console>, holder: HolderSession) -> Response {
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
+    let here = "/portal/contributions";
+    let failed = |e: ServiceError| unavailable(lang, "portal", Some(&cur), here, &e);
+    let Some(id_number) = actor.id_number.clone() else {
+        return see_other("/portal/login", &[]);
+    };
+    let service = &console.service;
+    let person = match service.own_person(&actor).await {
+        Ok(p) => p,
+        Err(e) => return failed(e),
+    };
+    let lines = match service.contributions(&actor, id_number.as_str()).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let frame = Frame::new(lang, "portal", "portal.nav.contributions", Some(&cur), here);
+    render(&HolderContributions {
+        t: frame.t,
+        frame,
+        holder_name: person.person.name.clone(),
+        contributions: contribution_rows(&lines),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TrailQuery {
+    /// Show the records before this one (the "earlier" link); none: the newest.
+    before: Option<i64>,
+}
+
+/// R-PW-9: the holder's own trail, newest first, `TRAIL_ROWS` at a time.
+pub async fn trail(
+    State(console): State<Console>,
+    Query(q): Query<TrailQuery>,
+    holder: HolderSession,
+) -> Response {
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
+    let here = "/portal/trail";
+    let (records, earlier) = match trail_before(&console.service, &actor, q.before).await {
+        Ok(found) => found,
+        Err(e) => return unavailable(lang, "portal", Some(&cur), here, &e),
+    };
+    let frame = Frame::new(lang, "portal", "portal.trail.title", Some(&cur), here);
+    render(&HolderTrail {
+        t: frame.t,
+        frame,
+        rows: trail_rows(&records, lang),
+        earlier,
+        not_latest: q.before.is_some(),
+    })
+}
+
+/// The newest `TRAIL_ROWS` of the holder's records before `before` (all, without it), newest
+/// first, and the `before` of the page of older ones if there are any. The service pages
+/// forward in `seq` order (`own_audit`), so the pages are read from the start, keeping the
+/// last ones: a person's trail is short enough for that.
+async fn trail_before(
+    service: &Service,
+    actor: &Actor,
+    before: Option<i64>,
+) -> Result<(Vec<AuditRecord>, Option<i64>), ServiceError> {
+    let limit = shebao_service::AUDIT_LIMIT_MAX;
+    let mut kept: VecDeque<AuditRecord> = VecDeque::with_capacity(TRAIL_ROWS);
+    let mut dropped = false;
+    let mut after = None;
+    'pages: loop {
+        let page = service.own_audit(actor, after, Some(limit)).await?;
+        let full = page.len() >= usize::try_from(limit).unwrap_or(usize::MAX);
+        let last = page.last().and_then(|r| r.seq);
+        for r in page {
+            if before.is_some_and(|b| r.seq.is_none_or(|s| s >= b)) {
+                break 'pages;
+            }
+            if kept.len() == TRAIL_ROWS {
+                kept.pop_front();
+                dropped = true;
+            }
+            kept.push_back(r);
+        }
+        // A short page is the last; a page without a position to go on from ends it too.
+        match last {
+            Some(seq) if full && after.is_none_or(|a| seq > a) => after = Some(seq),
+            _ => break,
+        }
+    }
+    let earlier = if dropped {
+        kept.front().and_then(|r| r.seq)
+    } else {
+        None
+    };
+    Ok((kept.into_iter().rev().collect(), earlier))
+}
+
 #[derive(Deserialize)]
 pub struct LossForm {
     #[serde(default)]
@@ -347,24 +432,28 @@ pub struct LossForm {
     confirm: Option<String>,
 }
 
+impl CsrfForm for LossForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The portal's forms are on the home page, and go back there refused.
+impl RefusedForm<HolderSession> for LossForm {
+    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home")
+    }
+}
+
 /// R-LS-2: a temporary loss online, on the holder's own card (the service checks it is).
-pub async fn report_loss(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<LossForm>,
-) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match holder(&console, &headers, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let flash = if !csrf_ok(&cur, &form.csrf) {
-        Flash {
-            ok: false,
-            key: "err.csrf",
-            detail: None,
-        }
-    } else if form.confirm.is_none() {
+pub async fn report_loss(State(console): State<Console>, posted: HolderForm<LossForm>) -> Response {
+    let HolderForm { holder, form } = posted;
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
+    let flash = if form.confirm.is_none() {
         Flash {
             ok: false,
             key: "portal.loss.confirm",
@@ -372,26 +461,26 @@ pub async fn report_loss(
         }
     } else {
         let service = &console.service;
-        let card_no = match service.own_person(&actor).await {
-            Ok(p) => p.current_card().map(|c| c.card_no.to_string()),
-            Err(_) => None,
-        };
-        match card_no {
-            None => Flash {
-                ok: false,
-                key: "portal.home.no_card",
-                detail: None,
-            },
-            Some(no) => match service
-                .report_loss(&actor, &no, "temporary", Some("online"), None)
-                .await
-            {
-                Ok(_) => Flash {
-                    ok: true,
-                    key: "portal.loss.done",
+        match service.own_person(&actor).await {
+            // A person the service cannot read is not a person without a card.
+            Err(e) => error_flash(&e, lang),
+            Ok(p) => match p.current_card().map(|c| c.card_no.to_string()) {
+                None => Flash {
+                    ok: false,
+                    key: "portal.home.no_card",
                     detail: None,
                 },
-                Err(e) => error_flash(&e, lang),
+                Some(no) => match service
+                    .report_loss(&actor, &no, "temporary", Some("online"), None)
+                    .await
+                {
+                    Ok(_) => Flash {
+                        ok: true,
+                        key: "portal.loss.done",
+                        detail: None,
+                    },
+                    Err(e) => error_flash(&e, lang),
+                },
             },
         }
     };
@@ -410,42 +499,43 @@ pub struct FilingForm {
     admitted_on: Option<String>,
 }
 
+impl CsrfForm for FilingForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl RefusedForm<HolderSession> for FilingForm {
+    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home")
+    }
+}
+
 /// R-MS-3: an out-of-area filing by the holder for themselves (the service refuses anyone
 /// else's ID number, a late emergency, a region that is the insured one).
-pub async fn file(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Form(form): Form<FilingForm>,
-) -> Response {
-    let lang = session::lang(&headers);
-    let (cur, actor) = match holder(&console, &headers, false).await {
-        Ok(x) => x,
-        Err(r) => return r,
+pub async fn file(State(console): State<Console>, posted: HolderForm<FilingForm>) -> Response {
+    let HolderForm { holder, form } = posted;
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
+    let Some(id_number) = actor.id_number.clone() else {
+        return see_other("/portal/login", &[]);
     };
-    let flash = if !csrf_ok(&cur, &form.csrf) {
-        Flash {
-            ok: false,
-            key: "err.csrf",
-            detail: None,
-        }
-    } else {
-        let Some(id_number) = actor.id_number.clone() else {
-            return see_other("/portal/login", &[]);
-        };
-        let admitted_on = form
-            .admitted_on
-            .as_deref()
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned);
-        let filing = NewFiling {
-            id_number: id_number.as_str().to_owned(),
-            kind: form.kind.trim().to_owned(),
-            region: form.region.trim().to_owned(),
-            admitted_on,
-        };
-        filing_flash(console.service.file(&actor, filing).await, lang)
+    let admitted_on = form
+        .admitted_on
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned);
+    let filing = NewFiling {
+        id_number: id_number.as_str().to_owned(),
+        kind: form.kind.trim().to_owned(),
+        region: form.region.trim().to_owned(),
+        admitted_on,
     };
+    let flash = filing_flash(console.service.file(&actor, filing).await, lang);
     console.sessions.set_flash(&cur.key, flash);
     see_other("/portal/home", &[])
 }

@@ -4,6 +4,8 @@
 use crate::i18n::{Lang, Tr};
 use crate::page::{Frame, when, yuan};
 use askama::Template;
+use shebao_domain::card::Offers;
+use shebao_service::ContributionLine;
 use shebao_service::LockReason;
 use shebao_service::model::{AuditRecord, LedgerEntry};
 use shebao_service::views::CardView;
@@ -13,6 +15,10 @@ use shebao_service::views::CardView;
 pub const SOURCES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     ("ledger.html", include_str!("../templates/ledger.html")),
+    (
+        "unavailable.html",
+        include_str!("../templates/unavailable.html"),
+    ),
     (
         "console/login.html",
         include_str!("../templates/console/login.html"),
@@ -48,6 +54,18 @@ pub const SOURCES: &[(&str, &str)] = &[
     (
         "portal/home.html",
         include_str!("../templates/portal/home.html"),
+    ),
+    (
+        "contributions-table.html",
+        include_str!("../templates/contributions-table.html"),
+    ),
+    (
+        "portal/contributions.html",
+        include_str!("../templates/portal/contributions.html"),
+    ),
+    (
+        "portal/trail.html",
+        include_str!("../templates/portal/trail.html"),
     ),
 ];
 
@@ -142,18 +160,17 @@ pub struct CardPage {
     pub loss: Option<LossBox>,
     pub replacement: Option<ReplacementBox>,
     pub ss_locked: bool,
-    pub can_reset: bool,
-    pub can_disable: bool,
-    pub can_activate: bool,
-    pub can_report_loss: bool,
-    pub can_release: bool,
-    pub can_replace: bool,
-    pub can_collect: bool,
+    /// The forms the page shows: what the card offers now (`Card::offers`).
+    pub offers: Offers,
     pub agents_allowed: bool,
     pub agents_poa: bool,
     pub agents_letter: bool,
+    /// The region asks the employer's letter of the holder in person too (`xian`, R-LK-4).
+    pub agents_letter_for_holder: bool,
     pub region_policy: String,
     pub ledger: Vec<LedgerRow>,
+    /// The holder's contribution record, newest month first (R-CR-2).
+    pub contributions: Vec<ContributionRow>,
     pub audit: Vec<AuditRow>,
     /// The holder's employer's unit lock (R-EM-2, R-EM-5), with the employer to open.
     pub unit_lock: Option<UnitLockBox>,
@@ -206,6 +223,18 @@ pub struct EmployerPage {
     pub frame: Frame,
     pub query: String,
     pub employer: Option<EmployerBox>,
+    /// What a bulk card application just did (R-ID-3), on the page it answers.
+    pub applied: Option<AppliedBox>,
+    /// The bulk application's text as typed, kept when the form is refused.
+    pub id_numbers: String,
+}
+
+/// A bulk card application's outcome (R-ID-3): the cards issued, and who was skipped, why.
+pub struct AppliedBox {
+    /// (ID number, new card number).
+    pub issued: Vec<(String, String)>,
+    /// (ID number as typed, the reason in the page's words).
+    pub skipped: Vec<(String, String)>,
 }
 
 pub struct Tile {
@@ -235,6 +264,14 @@ pub struct DashboardPage {
     pub unit_locked_list: Vec<(String, String, String)>,
     /// More employers are locked than the list shows.
     pub unit_locked_more: bool,
+}
+
+/// A page the service could not give what it shows: the frame and its error flash only.
+#[derive(Template)]
+#[template(path = "unavailable.html")]
+pub struct Unavailable {
+    pub t: Tr,
+    pub frame: Frame,
 }
 
 #[derive(Template)]
@@ -274,6 +311,119 @@ pub struct HolderHome {
     pub filing_help: String,
     /// Today in Shanghai, the admission date field's default and upper bound.
     pub today: String,
+}
+
+/// One month of a person's contribution record (R-CR-2), as text.
+pub struct ContributionRow {
+    pub month: String,
+    pub employer_id: String,
+    /// None for a retiree (no base of their own).
+    pub base: Option<String>,
+    pub assessed: String,
+    pub employee_part: String,
+    pub paid: bool,
+    pub credit: String,
+    /// None until the tax bureau's data arrived and the month was credited (R-EM-4).
+    pub credited_on: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/contributions.html")]
+pub struct HolderContributions {
+    pub t: Tr,
+    pub frame: Frame,
+    pub holder_name: String,
+    pub contributions: Vec<ContributionRow>,
+}
+
+/// One record of the holder's own trail (R-PW-9), in words.
+pub struct TrailRow {
+    pub at: String,
+    pub who: String,
+    pub channel: String,
+    pub action: String,
+    /// The service's name for the action (a `title`).
+    pub action_code: String,
+    pub outcome: String,
+    /// A purchase's or visit's: how the holder was identified; empty for the rest.
+    pub authorised_by: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/trail.html")]
+pub struct HolderTrail {
+    pub t: Tr,
+    pub frame: Frame,
+    /// Newest first.
+    pub rows: Vec<TrailRow>,
+    /// More records are older than these: the `before` of the link to them.
+    pub earlier: Option<i64>,
+    /// This page is not the newest: a link back to it.
+    pub not_latest: bool,
+}
+
+/// A contribution record as the pages show it: newest month first, money in yuan.
+pub fn contribution_rows(lines: &[ContributionLine]) -> Vec<ContributionRow> {
+    lines
+        .iter()
+        .rev()
+        .map(|l| ContributionRow {
+            month: l.month.to_string(),
+            employer_id: l.employer_id.clone(),
+            base: l.base.map(yuan),
+            assessed: yuan(l.assessed),
+            employee_part: yuan(l.employee_part),
+            paid: l.paid,
+            credit: yuan(l.credit),
+            credited_on: l.credited_on.map(|d| d.to_string()),
+        })
+        .collect()
+}
+
+/// The holder's own trail in the page's words (R-PW-9): who by role (and the terminal or
+/// clerk's id, and its region), the channel, the action, the outcome and how the holder was
+/// identified. Records come oldest first; the caller orders them.
+pub fn trail_rows(records: &[AuditRecord], lang: Lang) -> Vec<TrailRow> {
+    let t = Tr::new(lang);
+    records
+        .iter()
+        .map(|r| {
+            let role = t.get_or(
+                &format!("role.{}", r.actor_role.as_str()),
+                r.actor_role.as_str(),
+            );
+            // The holder's own sessions are "you"; anyone else is named by their actor id.
+            let mut who = if r.actor_role == shebao_domain::Role::Cardholder {
+                role.to_owned()
+            } else {
+                format!("{role} {}", r.actor_id)
+            };
+            if let Some(region) = &r.actor_region {
+                who.push_str(&format!(" ({region})"));
+            }
+            TrailRow {
+                at: when(r.at),
+                who,
+                channel: t
+                    .get_or(&format!("audit.channel.{}", r.channel), &r.channel)
+                    .to_owned(),
+                action: t
+                    .get_or(&format!("audit.action.{}", r.action), r.action.as_str())
+                    .to_owned(),
+                action_code: r.action.as_str().to_owned(),
+                outcome: t
+                    .get_or(&format!("audit.outcome.{}", r.outcome), r.outcome.as_str())
+                    .to_owned(),
+                authorised_by: r
+                    .authorised_by
+                    .map(|a| {
+                        t.get_or(&format!("audit.authorised_by.{a}"), a.as_str())
+                            .to_owned()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// The unit lock on a card's holder (R-EM-2), in the page's language (R-EM-5).
@@ -394,10 +544,110 @@ pub fn audit_rows(records: &[AuditRecord], lang: Lang) -> Vec<AuditRow> {
                     if e.employer_letter {
                         parts.push(t.get("ev.letter").to_owned());
                     }
+                    if e.pickup_certificate {
+                        parts.push(t.get("ev.pickup").to_owned());
+                    }
                     parts.join("；")
                 }
             },
             detail: r.detail.clone().unwrap_or_default(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shebao_domain::{Fen, IdNumber, Month, Role};
+    use shebao_service::model::{AuditAction, Authorisation, Outcome};
+
+    fn record(role: Role, action: AuditAction, how: Option<Authorisation>) -> AuditRecord {
+        AuditRecord {
+            seq: Some(1),
+            at: "2026-03-10T02:00:00Z".parse().unwrap(),
+            actor_id: if role == Role::Cardholder {
+                "session:s1".into()
+            } else {
+                "A000003".into()
+            },
+            actor_role: role,
+            actor_region: (role == Role::Pharmacy).then(|| "110000".into()),
+            channel: if role == Role::Cardholder {
+                "self_service".into()
+            } else {
+                "pharmacy".into()
+            },
+            action,
+            card_no: None,
+            id_number: Some(IdNumber::parse_shape("11010519491231002X").unwrap()),
+            evidence: None,
+            outcome: Outcome::Ok,
+            authorised_by: how,
+            detail: Some("the service's own words".into()),
+        }
+    }
+
+    // R-PW-9: the holder's trail says who by role (the holder's own sessions as "you", without
+    // their id), where, and how a payment was authorised, in the page's language.
+    #[test]
+    fn the_trail_reads_in_words() {
+        let records = [
+            record(
+                Role::Pharmacy,
+                AuditAction::Purchase,
+                Some(Authorisation::Password),
+            ),
+            record(Role::Cardholder, AuditAction::SelfLogin, None),
+        ];
+        let zh = trail_rows(&records, Lang::Zh);
+        assert_eq!(zh[0].who, "定点药店 A000003 (110000)");
+        assert_eq!(
+            (zh[0].channel.as_str(), zh[0].action.as_str()),
+            ("定点药店", "药店购药")
+        );
+        assert_eq!(zh[0].authorised_by, "凭社保密码");
+        assert_eq!(zh[0].at, "2026-03-10 10:00");
+        assert_eq!(
+            (zh[1].who.as_str(), zh[1].channel.as_str()),
+            ("本人", "网上")
+        );
+        assert_eq!(zh[1].authorised_by, "");
+        let en = trail_rows(&records, Lang::En);
+        assert_eq!(en[0].authorised_by, "The social-security password");
+        assert_eq!(en[1].who, "You");
+    }
+
+    // R-CR-2: newest month first, money in yuan, a retiree without a base, a month not yet
+    // credited without a day.
+    #[test]
+    fn the_contribution_record_is_newest_first_in_yuan() {
+        let line = |month: &str, base: Option<i64>, credited: Option<&str>| ContributionLine {
+            month: Month::parse(month).unwrap(),
+            employer_id: "E000001".into(),
+            base: base.map(Fen),
+            assessed: Fen(48_000),
+            employee_part: Fen(12_000),
+            paid: credited.is_some(),
+            credit: Fen(if credited.is_some() { 18_600 } else { 0 }),
+            credited_on: credited.map(|d| d.parse().unwrap()),
+        };
+        let rows = contribution_rows(&[
+            line("2026-03", Some(600_000), Some("2026-05-15")),
+            line("2026-04", None, None),
+        ]);
+        assert_eq!(rows[0].month, "2026-04");
+        assert_eq!(rows[0].base, None);
+        assert_eq!(rows[0].credited_on, None);
+        assert!(!rows[0].paid);
+        assert_eq!(rows[1].base.as_deref(), Some("6000.00"));
+        assert_eq!(
+            (
+                rows[1].assessed.as_str(),
+                rows[1].employee_part.as_str(),
+                rows[1].credit.as_str()
+            ),
+            ("480.00", "120.00", "186.00")
+        );
+        assert_eq!(rows[1].credited_on.as_deref(), Some("2026-05-15"));
+    }
 }

@@ -14,6 +14,8 @@ pub struct Evidence {
     pub agent_id_number: Option<IdNumber>,
     pub power_of_attorney: bool,
     pub employer_letter: bool,
+    /// The pickup certificate (领卡证明) a replacement card is collected with (R-LS-5, 001).
+    pub pickup_certificate: bool,
 }
 
 /// One piece of evidence that is missing: a stable code (the console words each in its own
@@ -32,12 +34,14 @@ pub enum Missing {
     AgentIsHolder,
     /// The region requires a power of attorney (委托书) for an agent.
     PowerOfAttorney,
-    /// The region requires a letter from the employer for an agent.
+    /// The region requires a letter from the employer (for an agent, or for the holder too).
     EmployerLetter,
+    /// A replacement card is collected with the pickup certificate (R-LS-5, 001).
+    PickupCertificate,
 }
 
 impl Missing {
-    pub const ALL: [Missing; 7] = [
+    pub const ALL: [Missing; 8] = [
         Missing::Evidence,
         Missing::HolderIdChecked,
         Missing::HolderInPerson,
@@ -45,6 +49,7 @@ impl Missing {
         Missing::AgentIsHolder,
         Missing::PowerOfAttorney,
         Missing::EmployerLetter,
+        Missing::PickupCertificate,
     ];
 
     pub fn code(self) -> &'static str {
@@ -56,6 +61,7 @@ impl Missing {
             Missing::AgentIsHolder => "agent_is_holder",
             Missing::PowerOfAttorney => "power_of_attorney",
             Missing::EmployerLetter => "employer_letter",
+            Missing::PickupCertificate => "pickup_certificate",
         }
     }
 
@@ -70,7 +76,10 @@ impl Missing {
                 "this region requires a power of attorney (委托书) for an agent"
             }
             Missing::EmployerLetter => {
-                "this region requires a letter from the employer for an agent"
+                "this region requires a letter from the employer (单位介绍信)"
+            }
+            Missing::PickupCertificate => {
+                "a replacement card is collected with the pickup certificate (领卡证明)"
             }
         }
     }
@@ -99,6 +108,9 @@ impl Evidence {
         if !self.holder_id_checked {
             missing.push(Missing::HolderIdChecked);
         }
+        if agents.employer_letter_for_holder && self.holder_present && !self.employer_letter {
+            missing.push(Missing::EmployerLetter);
+        }
         if !self.holder_present {
             if !agents.allowed {
                 missing.push(Missing::HolderInPerson);
@@ -115,6 +127,27 @@ impl Evidence {
                     missing.push(Missing::EmployerLetter);
                 }
             }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(EvidenceMissing(missing))
+        }
+    }
+
+    /// Evidence for collecting a replacement card (R-LS-5, 001): the holder or an agent as for
+    /// any act for the holder, and the pickup certificate.
+    pub fn check_collection(
+        &self,
+        holder: &IdNumber,
+        agents: &AgentPolicy,
+    ) -> Result<(), EvidenceMissing> {
+        let mut missing = match self.check_holder_or_agent(holder, agents) {
+            Ok(()) => Vec::new(),
+            Err(EvidenceMissing(m)) => m,
+        };
+        if !self.pickup_certificate {
+            missing.push(Missing::PickupCertificate);
         }
         if missing.is_empty() {
             Ok(())
@@ -158,6 +191,7 @@ mod tests {
             allowed: true,
             power_of_attorney: false,
             employer_letter: false,
+            employer_letter_for_holder: false,
         };
         let guangxi = AgentPolicy {
             power_of_attorney: true,
@@ -211,6 +245,7 @@ mod tests {
             allowed: true,
             power_of_attorney: false,
             employer_letter: true,
+            employer_letter_for_holder: false,
         };
         let by_agent = Evidence {
             holder_present: false,
@@ -247,6 +282,41 @@ mod tests {
             by_agent.check_holder_or_agent(&holder(), &no_agents),
             Err(EvidenceMissing(vec![Missing::HolderInPerson]))
         );
+    }
+
+    // R-LK-4 (001: Xi'an, Jiangyin): where the holder in person brings the employer's letter
+    // too, a holder without it is refused, an agent with it and both IDs is not; a person with
+    // no employer is not asked for one. Catches the holder's letter never asked, or asked of
+    // every kind of person.
+    #[test]
+    fn some_cities_ask_the_holder_for_the_employer_letter() {
+        let xian = AgentPolicy {
+            allowed: true,
+            power_of_attorney: false,
+            employer_letter: true,
+            employer_letter_for_holder: true,
+        };
+        let in_person = Evidence {
+            holder_present: true,
+            holder_id_checked: true,
+            ..Evidence::default()
+        };
+        assert_eq!(
+            in_person.check_holder_or_agent(&holder(), &xian),
+            Err(EvidenceMissing(vec![Missing::EmployerLetter]))
+        );
+        let with_letter = Evidence {
+            employer_letter: true,
+            ..in_person.clone()
+        };
+        assert_eq!(with_letter.check_holder_or_agent(&holder(), &xian), Ok(()));
+        let resident = xian.for_kind(crate::person::PersonKind::Resident);
+        assert_eq!(
+            in_person.check_holder_or_agent(&holder(), &resident),
+            Ok(())
+        );
+        let employee = xian.for_kind(crate::person::PersonKind::Employee);
+        assert_eq!(employee, xian);
     }
 
     // R-PW-4: cancelling a password needs the holder in person *and* the original ID checked;

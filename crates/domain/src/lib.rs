@@ -4,6 +4,7 @@
 //! `now: Timestamp` argument, rules come in as a [`Policy`]. The service layer loads state,
 //! calls these transitions and stores what they return, in one transaction.
 
+pub mod bank;
 pub mod calendar;
 pub mod card;
 pub mod contribution;

@@ -48,6 +48,12 @@ impl RegionCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The two codes name places in the same province (the division code's first two digits,
+    /// GB/T 2260).
+    pub fn same_province(&self, other: &RegionCode) -> bool {
+        self.0[..2] == other.0[..2]
+    }
 }
 
 /// A mainland mobile number: 11 digits starting with 1.
@@ -135,6 +141,16 @@ mod tests {
         for bad in ["45060", "4506000", "45060a", "", "４５０６００"] {
             assert_eq!(RegionCode::parse(bad), None, "{bad:?}");
         }
+    }
+
+    // R-ACT-6: a move keeps the card within the province (the first two digits), not beyond.
+    #[test]
+    fn provinces_are_the_first_two_digits() {
+        let code = |s: &str| RegionCode::parse(s).unwrap();
+        assert!(code("450600").same_province(&code("450100")));
+        assert!(code("450600").same_province(&code("450600")));
+        assert!(!code("450600").same_province(&code("440300")));
+        assert!(!code("110000").same_province(&code("120000")));
     }
 
     // A mainland mobile number: 11 digits starting with 1, surrounding spaces trimmed; Debug

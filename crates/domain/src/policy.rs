@@ -20,8 +20,14 @@ pub struct Policy {
     pub weak_passwords: WeakPasswordRule,
     /// R-LK-4: what an agent must bring.
     pub agent: AgentPolicy,
-    /// R-ACT-2: delay between bank activation and the social-security account's activation.
+    /// R-ACT-2: delay between bank activation and the social-security account's activation
+    /// (zero: at the same moment, Shenyang 000 G).
     pub bank_activation_delay: SignedDuration,
+    /// R-ACT-3 (000 I): the activation channels residents (城乡居民) may use, by name.
+    pub resident_channels: Vec<String>,
+    /// R-LK-2: the roles that may unlock and reset the social-security password (the window
+    /// clerk everywhere; in Guangxi the partner bank's branches too, 003 §5, 004).
+    pub ss_reset_roles: Vec<crate::role::Role>,
     /// D-4: throttling of the online query password.
     pub web_login: WebLoginPolicy,
     /// R-LS-1: a pre-loss lapses after this long (D-3: N × 24 h).
@@ -89,11 +95,33 @@ pub enum WeakPasswordRule {
     Warn,
 }
 
+/// What a holder's agent, and in some cities the holder too, must bring (R-LK-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentPolicy {
     pub allowed: bool,
     pub power_of_attorney: bool,
+    /// An agent brings a letter from the holder's employer (001).
     pub employer_letter: bool,
+    /// The holder in person brings the employer's letter too (001: Xi'an, Jiangyin — 本人身份证、
+    /// 单位介绍信和本人IC卡).
+    pub employer_letter_for_holder: bool,
+}
+
+impl AgentPolicy {
+    /// The evidence asked of one person: an employer's letter can only be asked of someone
+    /// insured through an employer (an employee); residents, flexible workers and retirees
+    /// have no employer to write it.
+    pub fn for_kind(self, kind: crate::person::PersonKind) -> AgentPolicy {
+        if kind == crate::person::PersonKind::Employee {
+            self
+        } else {
+            AgentPolicy {
+                employer_letter: false,
+                employer_letter_for_holder: false,
+                ..self
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

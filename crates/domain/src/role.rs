@@ -22,10 +22,12 @@ pub enum Role {
     Cardholder,
     /// The SMS platform that forwards holders' messages (`K<serial>` activation, R-ACT-3).
     Sms,
+    /// A self-service terminal (自助终端) with the holder's card inserted (R-PW-6, R-LS-1).
+    Kiosk,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Admin,
         Role::Clerk,
         Role::Bank,
@@ -35,6 +37,7 @@ impl Role {
         Role::Employer,
         Role::Cardholder,
         Role::Sms,
+        Role::Kiosk,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,12 +51,16 @@ impl Role {
             Role::Employer => "employer",
             Role::Cardholder => "cardholder",
             Role::Sms => "sms",
+            Role::Kiosk => "kiosk",
         }
     }
 
     /// Terminal actors sit at a place with a region code (API.md "Conventions").
     pub fn is_terminal(self) -> bool {
-        matches!(self, Role::Bank | Role::Pharmacy | Role::Hospital)
+        matches!(
+            self,
+            Role::Bank | Role::Pharmacy | Role::Hospital | Role::Kiosk
+        )
     }
 
     /// May this role be answered a holder's name, ID number, phone or bank card number? Not
@@ -63,15 +70,16 @@ impl Role {
     pub fn sees_personal_data(self) -> bool {
         !matches!(
             self,
-            Role::Pharmacy | Role::Hospital | Role::Hotline | Role::Sms
+            Role::Pharmacy | Role::Hospital | Role::Hotline | Role::Sms | Role::Kiosk
         )
     }
 
     /// May this role see a card's personal-account balance? Those who see personal data, and
     /// the pharmacy, which pays from that balance and is answered it with every purchase
-    /// (R-MS-1). The hospital, the hotline and the SMS platform need it for nothing.
+    /// (R-MS-1), and the self-service terminal, where the holder reads it with the card
+    /// inserted. The hospital, the hotline and the SMS platform need it for nothing.
     pub fn sees_balance(self) -> bool {
-        self.sees_personal_data() || self == Role::Pharmacy
+        self.sees_personal_data() || matches!(self, Role::Pharmacy | Role::Kiosk)
     }
 }
 
@@ -92,7 +100,7 @@ impl FromStr for Role {
 mod tests {
     use super::*;
 
-    // API.md "Conventions": the roles' names; terminals (bank, pharmacy, hospital) have a
+    // API.md "Conventions": the roles' names; terminals (bank, pharmacy, hospital, kiosk) have a
     // region; the terminals that serve the public (pharmacy, hospital, hotline) and the SMS
     // platform never see a holder's name, ID number, phone or bank card number, everyone
     // else does (the employer: its own employees, whom it registers); the balance is seen by
@@ -114,6 +122,9 @@ mod tests {
             (Employer, "employer", false, true, true),
             (Cardholder, "cardholder", false, true, true),
             (Sms, "sms", false, false, false),
+            // The self-service terminal: a terminal with a region; the holder reads the card's
+            // balance there with the card inserted, never the personal data (API.md).
+            (Kiosk, "kiosk", true, false, true),
         ];
         assert_eq!(table.len(), Role::ALL.len());
         for (role, name, terminal, personal, balance) in table {

@@ -16,21 +16,28 @@ pub fn split_purchase(balance: Fen, amount: Fen) -> (Fen, Fen) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VisitKind {
     Outpatient,
+    /// Chronic and special outpatient care (门诊慢特病, D-18): fund-paid at its own ratio.
+    ChronicOutpatient,
     Inpatient,
 }
 
 impl VisitKind {
+    pub const ALL: [VisitKind; 3] = [
+        VisitKind::Outpatient,
+        VisitKind::ChronicOutpatient,
+        VisitKind::Inpatient,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             VisitKind::Outpatient => "outpatient",
+            VisitKind::ChronicOutpatient => "chronic_outpatient",
             VisitKind::Inpatient => "inpatient",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [VisitKind::Outpatient, VisitKind::Inpatient]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        VisitKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -41,6 +48,8 @@ pub struct SettlementPolicy {
     pub outpatient_fixed_fee: Fen,
     /// R-MS-2: the insured place's reimbursement ratio for inpatient costs.
     pub inpatient_ratio_bp: u32,
+    /// D-18: the fund's ratio for chronic and special outpatient care.
+    pub chronic_outpatient_ratio_bp: u32,
     /// R-MS-3: an emergency admission out of area is filed within this many working days.
     pub emergency_filing_working_days: u32,
 }
@@ -49,6 +58,7 @@ pub struct SettlementPolicy {
 pub fn split_visit(policy: &SettlementPolicy, kind: VisitKind, cost: Fen) -> (Fen, Fen) {
     let fund = match kind {
         VisitKind::Outpatient => Fen(policy.outpatient_fixed_fee.0.min(cost.0)),
+        VisitKind::ChronicOutpatient => percent_of(cost, policy.chronic_outpatient_ratio_bp),
         VisitKind::Inpatient => percent_of(cost, policy.inpatient_ratio_bp),
     };
     (fund, Fen(cost.0 - fund.0))
@@ -118,6 +128,7 @@ mod tests {
     const POLICY: SettlementPolicy = SettlementPolicy {
         outpatient_fixed_fee: Fen(1_000),
         inpatient_ratio_bp: 8_000,
+        chronic_outpatient_ratio_bp: 7_000,
         emergency_filing_working_days: 3,
     };
 
@@ -146,6 +157,11 @@ mod tests {
         assert_eq!(
             split_visit(&POLICY, VisitKind::Inpatient, Fen(100_001)),
             (Fen(80_001), Fen(20_000))
+        );
+        // D-18: chronic outpatient care at its own ratio (70 %), rounded half up to the fen.
+        assert_eq!(
+            split_visit(&POLICY, VisitKind::ChronicOutpatient, Fen(10_005)),
+            (Fen(7_004), Fen(3_001))
         );
     }
 
@@ -199,6 +215,7 @@ mod tests {
     fn kind_names_round_trip() {
         for (kind, name) in [
             (VisitKind::Outpatient, "outpatient"),
+            (VisitKind::ChronicOutpatient, "chronic_outpatient"),
             (VisitKind::Inpatient, "inpatient"),
         ] {
             assert_eq!(kind.as_str(), name);

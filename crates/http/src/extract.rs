@@ -8,11 +8,13 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use shebao_service::ServiceError;
 use shebao_service::model::Actor;
-use zeroize::Zeroizing;
+
+/// Password fields of request bodies (zeroized, masked): the service's one `Secret`, which the
+/// console's forms use too.
+pub use shebao_service::secret::Secret;
 
 /// The caller, from `Authorization: Bearer <token>`.
 pub struct Authed(pub Actor);
@@ -92,21 +94,5 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 format!("the body is not the expected JSON: {e}"),
             )
         })
-    }
-}
-
-/// A password field: zeroized when dropped, never printed.
-#[derive(Default)]
-pub struct Secret(pub Zeroizing<String>);
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
     }
 }

@@ -527,6 +527,44 @@ pub async fn reset_query_password(
     Ok(Json(OkResponse { ok: true }))
 }
 
+#[utoipa::path(get, path = "/self/audit", tag = "self-service", params(PageParams),
+    description = "The holder's own trail (R-PW-9): who did what on the holder's record and cards, where, through which channel, with what evidence, and how a purchase or visit was authorised; oldest first, a page at a time.",
+    responses((status = 200, body = AuditResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_limit")),
+    security(("bearer" = [])))]
+pub async fn own_audit(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Query(page): Query<PageParams>,
+) -> ApiResult<Json<AuditResponse>> {
+    let records: Vec<AuditEntry> = s
+        .service
+        .own_audit(&actor, page.after, page.limit)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next_after = records.last().map(|r| r.seq);
+    Ok(Json(AuditResponse {
+        records,
+        next_after,
+    }))
+}
+
+#[utoipa::path(get, path = "/persons/{id_number}/contributions", tag = "people", params(("id_number" = String, Path)),
+    description = "Every month's contribution record of a person (R-CR-2, Social Insurance Law art. 4): employer, contribution base, what was assessed, the employee's own part, whether the employer's month is paid, and what was credited to the personal account and when. A clerk for anyone; the holder their own.",
+    responses((status = 200, body = ContributionsResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "invalid_id_number")),
+    security(("bearer" = [])))]
+pub async fn contributions(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Path(id_number): Path<String>,
+) -> ApiResult<Json<ContributionsResponse>> {
+    let lines = s.service.contributions(&actor, &id_number).await?;
+    Ok(Json(ContributionsResponse {
+        months: lines.into_iter().map(Into::into).collect(),
+    }))
+}
+
 #[utoipa::path(get, path = "/self", tag = "self-service",
     description = "The logged-in holder: person record and card numbers.",
     responses((status = 200, body = PersonResponse)), security(("bearer" = [])))]

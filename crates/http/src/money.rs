@@ -149,6 +149,24 @@ pub async fn get_employer(
     Ok(Json(s.service.employer(&actor, &id).await?.into()))
 }
 
+#[utoipa::path(post, path = "/employers/{id}/card-applications", tag = "employers", params(("id" = String, Path)), request_body = crate::wire::CardApplicationsRequest,
+    description = "The employer applies for its insured people's cards in bulk (R-ID-3; the employer for itself, or a clerk): every listed person insured through this employer without a card gets one; the others are skipped with the reason. Repeating the request issues nothing twice. One transaction; at most 500 people.",
+    responses((status = 201, body = crate::wire::CardApplicationsResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid_id_numbers")),
+    security(("bearer" = [])))]
+pub async fn card_applications(
+    State(s): State<AppState>,
+    Authed(actor): Authed,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<crate::wire::CardApplicationsRequest>,
+) -> ApiResult<(StatusCode, Json<crate::wire::CardApplicationsResponse>)> {
+    let done = s
+        .service
+        .apply_for_cards(&actor, &id, req.id_numbers)
+        .await?;
+    Ok((StatusCode::CREATED, Json(done.into())))
+}
+
 #[utoipa::path(post, path = "/employers/{id}/payments", tag = "employers", params(("id" = String, Path)), request_body = PaymentRequest,
     description = "The tax bureau's record of a payment (R-EM-1, R-EM-4). Paid on or before the due day, it shows the month was paid on time (no unit lock for it); its data reaches the bureau 45 working days after `paid_on`, and only then is the month credited.",
     responses((status = 201, body = EmployerDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "receipt_conflict"),
@@ -348,11 +366,15 @@ pub async fn purchase(
 pub struct VisitRequest {
     pub client_txn_id: String,
     pub card_no: String,
-    /// `outpatient` or `inpatient`.
+    /// `outpatient`, `chronic_outpatient` (门诊慢特病, D-18) or `inpatient`.
     pub kind: String,
     pub cost_fen: i64,
     /// Inpatient: the admission day (defaults to today).
     pub admitted_on: Option<String>,
+    /// An out-of-area inpatient stay on a card whose password is enabled needs it (000 I);
+    /// a wrong one counts like any try (R-LK-1). No other visit needs a password (R-PW-5).
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Secret>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -362,9 +384,9 @@ pub struct VisitResponse {
 }
 
 #[utoipa::path(post, path = "/visits", tag = "settlement", request_body = VisitRequest,
-    description = "A hospital visit: no password; outpatient the fund pays the fixed diagnosis fee, inpatient the policy's ratio (R-MS-2). The first hospital use activates the social-security account (R-ACT-3). Out of area (the hospital's region is not the holder's insured region) an inpatient stay needs a filing (422 filing_required, R-MS-3). A unit lock answers 423 employer_arrears.",
-    responses((status = 201, body = VisitResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount"), (status = 423, body = ErrorBody)),
+    description = "A hospital visit. Outpatient the fund pays the fixed diagnosis fee, chronic outpatient care (D-18) the policy's chronic ratio, inpatient the inpatient ratio (R-MS-2). No password (R-PW-5), except an out-of-area inpatient stay on a card whose password is enabled (000 I: missing 422 invalid_password, wrong 422 wrong_password, counted). The first hospital use activates the social-security account (R-ACT-3; a replacement not collected yet is 409 not_collected; residents where the policy keeps them to the bureau hall are 422 invalid_channel). Out of area (the hospital's region is not the holder's insured region) an inpatient stay needs a filing (422 filing_required, R-MS-3). A unit lock answers 423 employer_arrears.",
+    responses((status = 201, body = VisitResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_collected, card_replaced, client_txn_id_reused"),
+        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount, invalid_password, wrong_password, invalid_channel"), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn visit(
     State(s): State<AppState>,
@@ -381,6 +403,7 @@ pub async fn visit(
                 kind: req.kind,
                 cost_fen: req.cost_fen,
                 admitted_on: req.admitted_on,
+                password: req.password.map(|p| p.0),
             },
         )
         .await?;

@@ -264,6 +264,11 @@ pub struct SsAccountView {
     pub lock_reason: Option<String>,
     pub lock_message: Option<LockMessageView>,
     pub remaining_tries: u32,
+    /// While no password is enabled, what the holder is told the initial one is (R-PW-3, the
+    /// region's rule): `123456`, `id_last_six` (the last six characters of the ID number, X as
+    /// 0), `card_last_six` (the last six digits of the card number) or `none` (there is none:
+    /// the holder chooses the first freely). Null once a password is enabled.
+    pub initial_password: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -361,6 +366,7 @@ impl CardResponse {
                 lock_reason: v.ss.lock_reason.map(|r| r.as_str().to_owned()),
                 lock_message: v.ss.lock_message.map(Into::into),
                 remaining_tries: v.ss.remaining_tries,
+                initial_password: v.ss.initial_password.map(|i| i.as_str().to_owned()),
             },
             fin_account: FinAccountView {
                 state: state(v.fin.active),
@@ -461,6 +467,9 @@ pub struct EvidenceBody {
     pub power_of_attorney: bool,
     #[serde(default)]
     pub employer_letter: bool,
+    /// Collection of a replacement card: the pickup certificate (领卡证明, R-LS-5).
+    #[serde(default)]
+    pub pickup_certificate: bool,
 }
 
 impl EvidenceBody {
@@ -477,6 +486,7 @@ impl EvidenceBody {
             agent_id_number,
             power_of_attorney: self.power_of_attorney,
             employer_letter: self.employer_letter,
+            pickup_certificate: self.pickup_certificate,
         })
     }
 }
@@ -536,6 +546,7 @@ pub struct EvidenceView {
     pub agent_id_number: Option<String>,
     pub power_of_attorney: bool,
     pub employer_letter: bool,
+    pub pickup_certificate: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -551,6 +562,10 @@ pub struct AuditEntry {
     pub id_number: Option<String>,
     pub evidence: Option<EvidenceView>,
     pub outcome: String,
+    /// A purchase's or visit's: how the holder was authenticated — `password`, `not_enabled`
+    /// (no password is enabled), `card` (a visit that needs none, R-PW-5) or `ecard`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorised_by: Option<String>,
     pub detail: Option<String>,
 }
 
@@ -572,8 +587,10 @@ impl From<AuditRecord> for AuditEntry {
                 agent_id_number: e.agent_id_number.map(|i| i.as_str().to_owned()),
                 power_of_attorney: e.power_of_attorney,
                 employer_letter: e.employer_letter,
+                pickup_certificate: e.pickup_certificate,
             }),
             outcome: a.outcome.as_str().to_owned(),
+            authorised_by: a.authorised_by.map(|x| x.as_str().to_owned()),
             detail: a.detail,
         }
     }
@@ -683,4 +700,95 @@ pub struct CalendarResponse {
     pub years: Vec<i16>,
     /// The years this request loaded (POST only).
     pub loaded: Vec<i16>,
+}
+
+/// One month of a person's contribution record (R-CR-2).
+#[derive(Serialize, ToSchema)]
+pub struct ContributionView {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub employer_id: String,
+    /// The month's contribution base (null for a retiree).
+    pub base_fen: Option<i64>,
+    /// What the employer owes for this person this month (both parts).
+    pub assessed_fen: i64,
+    /// The employee's own part (2 % of the base).
+    pub employee_part_fen: i64,
+    /// The employer's month is paid in full.
+    pub paid: bool,
+    /// Credited to the personal account (0 until the tax bureau's data arrives, R-EM-4).
+    pub credited_fen: i64,
+    /// The day it was credited, or null.
+    pub credited_on: Option<String>,
+}
+
+impl From<shebao_service::ContributionLine> for ContributionView {
+    fn from(l: shebao_service::ContributionLine) -> Self {
+        ContributionView {
+            month: l.month.to_string(),
+            employer_id: l.employer_id,
+            base_fen: l.base.map(|f| f.0),
+            assessed_fen: l.assessed.0,
+            employee_part_fen: l.employee_part.0,
+            paid: l.paid,
+            credited_fen: l.credit.0,
+            credited_on: l.credited_on.map(|d| d.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContributionsResponse {
+    /// Month by month, oldest first.
+    pub months: Vec<ContributionView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardApplicationsRequest {
+    /// The people to issue cards for (1-500), insured through this employer.
+    pub id_numbers: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedCard {
+    pub id_number: String,
+    pub card_no: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SkippedApplication {
+    pub id_number: String,
+    /// `invalid_id_number`, `listed_twice`, `not_registered`, `not_insured_here`, `has_card`
+    /// or `card_lost`.
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CardApplicationsResponse {
+    pub issued: Vec<IssuedCard>,
+    pub skipped: Vec<SkippedApplication>,
+}
+
+impl From<shebao_service::CardApplications> for CardApplicationsResponse {
+    fn from(a: shebao_service::CardApplications) -> Self {
+        CardApplicationsResponse {
+            issued: a
+                .issued
+                .into_iter()
+                .map(|(id, card_no)| IssuedCard {
+                    id_number: id.as_str().to_owned(),
+                    card_no: card_no.to_string(),
+                })
+                .collect(),
+            skipped: a
+                .skipped
+                .into_iter()
+                .map(|s| SkippedApplication {
+                    id_number: s.id_number,
+                    reason: s.reason.to_owned(),
+                })
+                .collect(),
+        }
+    }
 }

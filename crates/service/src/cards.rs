@@ -13,6 +13,7 @@ use crate::support::{
     require_usable, settle,
 };
 use crate::views::CardView;
+use shebao_domain::bank;
 use shebao_domain::time::business_date;
 use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
 use zeroize::Zeroizing;
@@ -101,30 +102,88 @@ impl Service {
         self.db
             .write(move |tx| {
                 let person = load_person(tx, &id, Lock::ForUpdate)?;
-                if let Some(existing) = tx.cards_of(&id)?.into_iter().find(Card::is_usable) {
-                    if existing.loss_in_force(now).is_some() {
-                        return Err(ServiceError::conflict(
-                            "card_lost",
-                            format!(
-                                "card {} is reported lost: a new card comes through a replacement application",
-                                existing.card_no
-                            ),
-                        ));
-                    }
-                    return Err(ServiceError::AlreadyExists(format!(
-                        "{} already holds card {}; a new card comes through replacement",
-                        id.masked(),
-                        existing.card_no
-                    )));
-                }
-                let seq = tx.next_sequence("card")?;
-                let card_no = new_card_no(tx)?;
-                let card = Card::new(card_no, id.clone(), serial, bank_card_no(seq), now);
-                tx.insert_card(&card).map_err(duplicate_as_exists)?;
-                Audit::new(AuditAction::CardIssue)
-                    .card(&card)
-                    .record(tx, &actor, now)?;
+                let card = issue_in(tx, &person, serial, &actor, now)?;
                 crate::support::card_view(tx, card, &person, &policy, now)
+            })
+            .await
+    }
+
+    /// `POST /employers/{id}/card-applications` (R-ID-3): the employer applies for its insured
+    /// people's cards in bulk. Each listed person insured through this employer without a card
+    /// gets one; everyone else is skipped with the reason (no such person, not insured here, a
+    /// card already held or reported lost, an ID number that is none); a repeated application
+    /// issues nothing twice. One transaction.
+    pub async fn apply_for_cards(
+        &self,
+        actor: &Actor,
+        employer_id: &str,
+        id_numbers: Vec<String>,
+    ) -> Result<CardApplications, ServiceError> {
+        require_role(actor, &[Role::Employer, Role::Clerk])?;
+        if actor.role == Role::Employer && actor.employer_id.as_deref() != Some(employer_id) {
+            // An employer is answered of another employer as of one that does not exist.
+            return Err(ServiceError::not_found(format!(
+                "no employer {employer_id}"
+            )));
+        }
+        if id_numbers.is_empty() || id_numbers.len() > CARD_APPLICATIONS_MAX {
+            return Err(ServiceError::invalid(
+                "invalid_id_numbers",
+                format!("send 1-{CARD_APPLICATIONS_MAX} ID numbers"),
+            ));
+        }
+        let mut serials = Vec::with_capacity(id_numbers.len());
+        for _ in &id_numbers {
+            serials.push(new_serial()?);
+        }
+        let now = self.clock.now();
+        let (actor, employer_id) = (actor.clone(), employer_id.to_owned());
+        self.db
+            .write(move |tx| {
+                let employer = crate::employers::load_employer(tx, &employer_id, Lock::ForUpdate)?;
+                let mut done = CardApplications::default();
+                let mut seen = std::collections::HashSet::new();
+                for (raw, serial) in id_numbers.into_iter().zip(serials) {
+                    let skip = |reason: &'static str| CardSkipped {
+                        id_number: raw.clone(),
+                        reason,
+                    };
+                    let Ok(id) = parse_id_number(&raw) else {
+                        done.skipped.push(skip("invalid_id_number"));
+                        continue;
+                    };
+                    if !seen.insert(id.clone()) {
+                        done.skipped.push(skip("listed_twice"));
+                        continue;
+                    }
+                    let Some(person) = tx.person(&id, Lock::ForUpdate)? else {
+                        done.skipped.push(skip("not_registered"));
+                        continue;
+                    };
+                    if person.employer_id.as_deref() != Some(employer.id.as_str()) {
+                        done.skipped.push(skip("not_insured_here"));
+                        continue;
+                    }
+                    match issue_in(tx, &person, serial, &actor, now) {
+                        Ok(card) => done.issued.push((id, card.card_no)),
+                        Err(ServiceError::AlreadyExists(_)) => done.skipped.push(skip("has_card")),
+                        Err(ServiceError::Conflict {
+                            code: "card_lost", ..
+                        }) => done.skipped.push(skip("card_lost")),
+                        Err(e) => return Err(e),
+                    }
+                }
+                if !done.issued.is_empty() {
+                    Audit::new(AuditAction::EmployerCardApplications)
+                        .detail(format!(
+                            "employer {}: {} cards issued, {} skipped",
+                            employer.id,
+                            done.issued.len(),
+                            done.skipped.len()
+                        ))
+                        .record(tx, &actor, now)?;
+                }
+                Ok(done)
             })
             .await
     }
@@ -138,6 +197,7 @@ impl Service {
                 Role::Clerk,
                 Role::Bank,
                 Role::Hotline,
+                Role::Kiosk,
                 Role::Admin,
                 Role::Cardholder,
             ],
@@ -293,6 +353,7 @@ impl Service {
                     return Err(ServiceError::not_collected());
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
+                check_resident_channel(&policy, &person, channel)?;
                 let audit = Audit::new(AuditAction::CardActivate).card(&card).channel(channel.as_str());
                 match channel {
                     ActivationChannel::Bank => {
@@ -303,6 +364,9 @@ impl Service {
                         check_new_pin(&policy, &person, &pin)?;
                         let verifier = keys.seal(PinContext::Financial(card.card_no.as_str()), &pin);
                         card.activate_at_bank(verifier, now, policy.bank_activation_delay);
+                        // R-ACT-2: where the delay is zero (Shenyang, 000 G: 同时) the
+                        // social-security account activates now, the old card's balance with it.
+                        settle(tx, &mut card, now, &policy)?;
                     }
                     _ => {
                         if card.ss.is_active() {
@@ -380,6 +444,30 @@ impl Service {
     }
 }
 
+/// R-ACT-3 (000 I): residents (城乡居民) activate only through the channels the policy lists
+/// for them (in some cities only the insured place's bureau hall). 422 `invalid_channel`.
+pub(crate) fn check_resident_channel(
+    policy: &shebao_domain::Policy,
+    person: &shebao_domain::Person,
+    channel: ActivationChannel,
+) -> Result<(), ServiceError> {
+    if person.kind != shebao_domain::PersonKind::Resident
+        || policy
+            .resident_channels
+            .iter()
+            .any(|c| c == channel.as_str())
+    {
+        return Ok(());
+    }
+    Err(ServiceError::invalid(
+        "invalid_channel",
+        format!(
+            "residents activate here only through {}: in this region a resident's card is activated at the insured place's bureau hall (000 I)",
+            policy.resident_channels.join(", ")
+        ),
+    ))
+}
+
 /// R-ACT-3: an SMS activation comes from the phone registered for the card's holder and says
 /// `K` + the card's serial (case and surrounding spaces ignored). Anything else, a missing
 /// sender or text included, is 422 `sms_mismatch`.
@@ -414,6 +502,61 @@ pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, Service
         .map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
 }
 
+/// People one bulk card application names at most (R-ID-3).
+pub const CARD_APPLICATIONS_MAX: usize = 500;
+
+/// What a bulk card application did (R-ID-3).
+#[derive(Debug, Clone, Default)]
+pub struct CardApplications {
+    pub issued: Vec<(shebao_domain::IdNumber, CardNo)>,
+    pub skipped: Vec<CardSkipped>,
+}
+
+/// A person a bulk application issued no card for, and why: `invalid_id_number`,
+/// `listed_twice`, `not_registered`, `not_insured_here`, `has_card`, `card_lost`.
+#[derive(Debug, Clone)]
+pub struct CardSkipped {
+    pub id_number: String,
+    pub reason: &'static str,
+}
+
+/// Issues `person` a card in the caller's transaction: one usable card at a time (a second is
+/// 409 `already_exists`; with the card reported lost, 409 `card_lost`: a new card comes
+/// through a replacement). The card and its audit record are written.
+fn issue_in(
+    tx: &mut dyn crate::store::Tx,
+    person: &shebao_domain::Person,
+    serial: String,
+    actor: &Actor,
+    now: jiff::Timestamp,
+) -> Result<Card, ServiceError> {
+    let id = &person.id_number;
+    if let Some(existing) = tx.cards_of(id)?.into_iter().find(Card::is_usable) {
+        if existing.loss_in_force(now).is_some() {
+            return Err(ServiceError::conflict(
+                "card_lost",
+                format!(
+                    "card {} is reported lost: a new card comes through a replacement application",
+                    existing.card_no
+                ),
+            ));
+        }
+        return Err(ServiceError::AlreadyExists(format!(
+            "{} already holds card {}; a new card comes through replacement",
+            id.masked(),
+            existing.card_no
+        )));
+    }
+    let seq = tx.next_sequence("card")?;
+    let card_no = new_card_no(tx)?;
+    let card = Card::new(card_no, id.clone(), serial, bank::card_no(seq), now);
+    tx.insert_card(&card).map_err(duplicate_as_exists)?;
+    Audit::new(AuditAction::CardIssue)
+        .card(&card)
+        .record(tx, actor, now)?;
+    Ok(card)
+}
+
 /// Random draws of a card number before giving up (each collides with probability at most
 /// cards issued / 10^8).
 const CARD_NO_DRAWS_MAX: usize = 32;
@@ -446,51 +589,6 @@ pub(crate) fn new_serial() -> Result<String, ServiceError> {
 
 fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-/// A 19-digit bank card number (the partner bank's BIN `621700`, the card sequence, a Luhn
-/// check digit) for the card face (R-ID-2).
-pub(crate) fn bank_card_no(seq: u64) -> String {
-    let body = format!("621700{seq:012}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
-}
-
-#[cfg(test)]
-#[allow(clippy::items_after_test_module)] // pre-existing layout; clippy 1.95 flags it
-mod tests {
-    #[test]
-    fn bank_card_numbers_pass_luhn() {
-        let n = super::bank_card_no(42);
-        assert_eq!(n.len(), 19);
-        let sum: u32 = n
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        assert_eq!(sum % 10, 0, "{n}");
-    }
 }
 
 impl Service {

@@ -416,7 +416,85 @@ fn record_payment(
     Ok(true)
 }
 
+/// One month of a person's contribution record (R-CR-2, Social Insurance Law art. 4).
+#[derive(Debug, Clone)]
+pub struct ContributionLine {
+    pub month: Month,
+    pub employer_id: String,
+    /// The month's contribution base (none for a retiree).
+    pub base: Option<Fen>,
+    /// What the employer owes for this person this month (both parts).
+    pub assessed: Fen,
+    /// The employee's own part of it (2 % of the base).
+    pub employee_part: Fen,
+    /// Whether the employer's month is paid in full (payment records and receipts, D-9).
+    pub paid: bool,
+    /// What reaches the personal account once credited (zero before the tax bureau's data
+    /// arrives, R-EM-4), and the day it was.
+    pub credit: Fen,
+    pub credited_on: Option<Date>,
+}
+
 impl Service {
+    /// `GET /persons/{id_number}/contributions` (R-CR-2): every month's contribution record of
+    /// a person: employer, base, assessment, the employee's part, paid or not, credited amount
+    /// and day. A clerk for anyone; the holder their own (another's is answered as unknown).
+    pub async fn contributions(
+        &self,
+        actor: &Actor,
+        id_number: &str,
+    ) -> Result<Vec<ContributionLine>, ServiceError> {
+        require_role(actor, &[Role::Clerk, Role::Admin, Role::Cardholder])?;
+        let id = crate::support::parse_id_number(id_number)?;
+        if actor.role == Role::Cardholder && !actor.is_holder_of(&id) {
+            return Err(ServiceError::not_found(format!(
+                "no person {}",
+                id.masked()
+            )));
+        }
+        self.db
+            .read(move |tx| {
+                crate::support::load_person(tx, &id, Lock::Read)?;
+                let assessments = tx.assessments_of(&id)?;
+                let mut paid_by_employer: std::collections::HashMap<
+                    String,
+                    std::collections::HashMap<Month, bool>,
+                > = std::collections::HashMap::new();
+                let mut lines = Vec::with_capacity(assessments.len());
+                for a in assessments {
+                    if !paid_by_employer.contains_key(&a.employer_id) {
+                        let months = tx
+                            .employer_months(&a.employer_id)?
+                            .into_iter()
+                            .map(|m| (m.month.month, m.month.is_covered()))
+                            .collect();
+                        paid_by_employer.insert(a.employer_id.clone(), months);
+                    }
+                    let paid = paid_by_employer
+                        .get(&a.employer_id)
+                        .and_then(|months| months.get(&a.month))
+                        .copied()
+                        .unwrap_or(false);
+                    lines.push(ContributionLine {
+                        month: a.month,
+                        employer_id: a.employer_id,
+                        base: a.base,
+                        assessed: a.assessment.contribution,
+                        employee_part: a.assessment.employee_part,
+                        paid,
+                        credit: if a.credited_at.is_some() {
+                            a.assessment.credit
+                        } else {
+                            Fen::ZERO
+                        },
+                        credited_on: a.credited_at.map(business_date),
+                    });
+                }
+                Ok(lines)
+            })
+            .await
+    }
+
     /// `GET /employers/{id}`: months, arrears and the unit lock (R-EM-1..3).
     pub async fn employer(&self, actor: &Actor, id: &str) -> Result<EmployerView, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Employer, Role::Admin])?;

@@ -7,10 +7,10 @@ pub mod error;
 pub mod keys;
 pub mod model;
 pub mod policy;
+pub mod secret;
 pub mod store;
 
 mod admin;
-mod bench;
 mod calendar;
 mod cards;
 mod crediting;
@@ -28,15 +28,16 @@ pub mod views;
 pub use admin::{
     ADMIN_TOKEN_CHARS_MIN, AUDIT_LIMIT_MAX, AuditFilter, LIST_LIMIT_DEFAULT, NewActor, StartupAdmin,
 };
-pub use bench::CreditingBench;
 pub use calendar::CalendarLoaded;
-pub use cards::{ActivationChannel, ActivationRequest};
+pub use cards::{
+    ActivationChannel, ActivationRequest, CARD_APPLICATIONS_MAX, CardApplications, CardSkipped,
+};
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
 pub use dashboard::{
     DASHBOARD_DAYS_MAX, DailyLocks, Dashboard, LapsingPreLoss, LockCounts, ReplacementDue,
     UnitLockedEmployer, UnitLocks,
 };
-pub use employers::{DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
+pub use employers::{ContributionLine, DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
 pub use jobs::JOB_NAMES;
 pub use loss::ReplacementIssued;

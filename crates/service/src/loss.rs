@@ -31,6 +31,7 @@ fn channels_for(role: Role) -> &'static [&'static str] {
         Role::Hotline => &["hotline"],
         Role::Clerk => &["window", "written"],
         Role::Hospital => &["medical_institution"],
+        Role::Kiosk => &["self_service_terminal"],
         Role::Cardholder => &["online", "self_service_terminal"],
         _ => &[],
     }
@@ -49,10 +50,17 @@ fn canonical_channel(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Which roles may report which kind (R-LS-1..3, R-LS-4).
+/// Which roles may report which kind (R-LS-1..3, R-LS-4, D-17: the terminals of level-2+
+/// hospitals and self-service terminals make a pre-loss, 001).
 fn roles_for(kind: LossKind) -> &'static [Role] {
     match kind {
-        LossKind::Pre => &[Role::Hotline, Role::Clerk, Role::Cardholder],
+        LossKind::Pre => &[
+            Role::Hotline,
+            Role::Clerk,
+            Role::Cardholder,
+            Role::Hospital,
+            Role::Kiosk,
+        ],
         LossKind::Temporary => &[Role::Clerk, Role::Hospital, Role::Cardholder],
         LossKind::Formal => &[Role::Clerk],
     }
@@ -274,7 +282,7 @@ impl Service {
                     &old,
                     new_no.clone(),
                     serial,
-                    crate::cards::bank_card_no(seq),
+                    shebao_domain::bank::card_no(seq),
                     replacement,
                     now,
                 );
@@ -320,7 +328,11 @@ impl Service {
             .write(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
-                let evidence = check_evidence(evidence.as_ref(), &card, &policy.agent)?;
+                // R-LS-5 (001): collected with ID and the pickup certificate (领卡证明).
+                let evidence = evidence.ok_or_else(ServiceError::no_evidence)?;
+                evidence
+                    .check_collection(&card.id_number, &policy.agent)
+                    .map_err(ServiceError::from)?;
                 let today = business_date(now);
                 let Some(replacement) = card.replacement.as_mut() else {
                     return Err(ServiceError::conflict(
@@ -416,6 +428,18 @@ impl Service {
             .write(move |tx| {
                 let mut person = load_person(tx, &id, Lock::ForUpdate)?;
                 let from = person.region.clone();
+                // R-ACT-6: the card moves with the holder within the region (the province);
+                // beyond it the national rules apply there, and a new card.
+                if !from.same_province(&region) {
+                    return Err(ServiceError::invalid(
+                        "invalid_region",
+                        format!(
+                            "{} is outside the province of {}: a move within the region keeps the card (R-ACT-6); beyond it the holder enrols there under the national rules, with a new card",
+                            region.as_str(),
+                            from.as_str()
+                        ),
+                    ));
+                }
                 person.region = region;
                 tx.update_person(&person)?;
                 Audit::new(AuditAction::PersonTransfer)

@@ -153,6 +153,7 @@ vocabulary! {
         EmployerCreate = "employer.create",
         EmployerPayment = "employer.payment",
         EmployerTaxReceipts = "employer.tax_receipts",
+        EmployerCardApplications = "employer.card_applications",
         EmployerUnitLock = "employer.unit_lock",
         EmployerUnitLockLift = "employer.unit_lock.lift",
         JobRun = "job.run",
@@ -201,6 +202,20 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// How the holder was authenticated for a purchase or a visit (R-PW-9, API.md "Audit").
+    Authorisation {
+        /// The card's social-security password, verified.
+        Password = "password",
+        /// The password is not enabled: none is asked (R-PW-3, D-2).
+        NotEnabled = "not_enabled",
+        /// The card was presented and the care needs no password (a visit, R-PW-5).
+        Card = "card",
+        /// The electronic social security card's payment code (R-KM-2).
+        Ecard = "ecard",
+    }
+}
+
 /// Who did what, where, through which channel, with what evidence (R-PW-9).
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -215,6 +230,8 @@ pub struct AuditRecord {
     pub id_number: Option<IdNumber>,
     pub evidence: Option<Evidence>,
     pub outcome: Outcome,
+    /// A purchase's or visit's: how the holder was authenticated.
+    pub authorised_by: Option<Authorisation>,
     /// Plain words for people reading the trail. Never a password.
     pub detail: Option<String>,
 }

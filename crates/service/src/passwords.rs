@@ -299,7 +299,26 @@ impl Service {
         old_password: Option<Zeroizing<String>>,
         new_password: Zeroizing<String>,
     ) -> Result<PasswordChanged, ServiceError> {
-        require_role(actor, &[Role::Pharmacy, Role::Clerk, Role::Bank])?;
+        // R-PW-6, D-17: at a window, a designated pharmacy or hospital terminal, a partner bank
+        // branch, a self-service terminal, or by phone (the 12333 voice menu changes only an
+        // enabled password, with the old one).
+        require_role(
+            actor,
+            &[
+                Role::Pharmacy,
+                Role::Hospital,
+                Role::Kiosk,
+                Role::Bank,
+                Role::Clerk,
+                Role::Hotline,
+            ],
+        )?;
+        if actor.role == Role::Hotline && old_password.is_none() {
+            return Err(ServiceError::invalid(
+                "invalid_password",
+                "by phone the old password is always entered (D-17)",
+            ));
+        }
         self.change(actor, card_no, old_password, new_password, Account::Social)
             .await
     }
@@ -361,6 +380,15 @@ impl Service {
                     keep_settled(tx, &card)?;
                     return Ok(Committed::Refusal(account.locked_error(&card)));
                 }
+                // D-17: the first password is never set by phone: the voice menu changes an
+                // enabled one.
+                if actor.role == Role::Hotline && !card.ss.password_enabled() {
+                    keep_settled(tx, &card)?;
+                    return Ok(Committed::Refusal(ServiceError::conflict(
+                        "not_enabled",
+                        "the password is not enabled yet: the first password is set at a window, a pharmacy, a bank branch or a self-service terminal, not by phone",
+                    )));
+                }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let warning = check_new_pin(&policy, &person, &new_pin)?;
                 let audit = Audit::new(account.actions()[1]).card(&card);
@@ -421,7 +449,9 @@ impl Service {
         new_password: Option<Zeroizing<String>>,
         evidence: Option<Evidence>,
     ) -> Result<PasswordChanged, ServiceError> {
-        require_role(actor, &[Role::Clerk])?;
+        // R-LK-2: the window clerk everywhere; the partner bank where the policy says so
+        // (Guangxi, 003 §5(一)2, 004).
+        require_role(actor, &self.policy.ss_reset_roles)?;
         self.reset(actor, card_no, new_password, evidence, Account::Social)
             .await
     }
@@ -467,8 +497,11 @@ impl Service {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
+                // R-LK-4: what the region asks of the holder or an agent (an employer's letter
+                // only of someone with an employer).
                 evidence
-                    .check_holder_or_agent(&card.id_number, &policy.agent)
+                    .check_holder_or_agent(&card.id_number, &policy.agent.for_kind(person.kind))
                     .map_err(ServiceError::from)?;
                 let mut warning = None;
                 if let Some(pin) = &new_pin {
@@ -476,7 +509,6 @@ impl Service {
                     if !account.is_active(&card) {
                         return Err(account.not_activated());
                     }
-                    let person = load_person(tx, &card.id_number, Lock::Read)?;
                     warning = check_new_pin(&policy, &person, pin)?;
                 }
                 let was_locked = account.is_locked(&card, now);

@@ -6,20 +6,21 @@ use jiff::SignedDuration;
 use serde::Deserialize;
 use shebao_domain::{
     AgentPolicy, ContributionPolicy, CreditRules, Fen, InitialPassword, MoneyLimits, Month, Policy,
-    RegionCode, RuleSet, SettlementPolicy, WeakPasswordRule, WebLoginPolicy,
+    RegionCode, Role, RuleSet, SettlementPolicy, WeakPasswordRule, WebLoginPolicy,
 };
 
 /// The policies shipped in the binary, by name.
-pub const SHIPPED: [(&str, &str); 3] = [
+pub const SHIPPED: [(&str, &str); 4] = [
     ("national", include_str!("../../../policies/national.toml")),
     ("guangxi", include_str!("../../../policies/guangxi.toml")),
     ("shenyang", include_str!("../../../policies/shenyang.toml")),
+    ("xian", include_str!("../../../policies/xian.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error(
-        "unknown policy {0:?}: shipped policies are national, guangxi, shenyang, or give a path to a .toml file"
+        "unknown policy {0:?}: shipped policies are national, guangxi, shenyang, xian, or give a path to a .toml file"
     )]
     Unknown(String),
     #[error("policy file {path}: {message}")]
@@ -84,6 +85,7 @@ struct CreditingSection {
 struct SettlementSection {
     outpatient_fixed_fee_fen: i64,
     inpatient_ratio_bp: u32,
+    chronic_outpatient_ratio_bp: u32,
     emergency_filing_working_days: u32,
 }
 
@@ -106,6 +108,7 @@ struct SsPasswordSection {
     tries_max: u32,
     initial: String,
     weak: String,
+    reset_roles: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,12 +123,14 @@ struct AgentSection {
     allowed: bool,
     power_of_attorney: bool,
     employer_letter: bool,
+    employer_letter_for_holder: bool,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ActivationSection {
     bank_delay_hours: u32,
+    resident_channels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -189,9 +194,44 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         "warn" => WeakPasswordRule::Warn,
         _ => return Err(invalid("ss_password.weak is refuse or warn (R-PW-2)")),
     };
-    if !(1..=168).contains(&file.activation.bank_delay_hours) {
+    if file.activation.bank_delay_hours > 168 {
         return Err(invalid(
-            "activation.bank_delay_hours must be between 1 and 168 (R-ACT-2)",
+            "activation.bank_delay_hours must be between 0 (at the same moment) and 168 (R-ACT-2)",
+        ));
+    }
+    // R-ACT-3 (000 I): the channels residents may activate through, each a known channel.
+    let mut resident_channels = Vec::new();
+    for name in &file.activation.resident_channels {
+        if crate::cards::ActivationChannel::parse(name).is_none() {
+            return Err(invalid(&format!(
+                "activation.resident_channels: {name:?} is not an activation channel (bank, hospital, sms, service_center, pharmacy_old_card, pharmacy_old_password)"
+            )));
+        }
+        if !resident_channels.contains(name) {
+            resident_channels.push(name.clone());
+        }
+    }
+    if resident_channels.is_empty() {
+        return Err(invalid(
+            "activation.resident_channels names at least one channel (R-ACT-3)",
+        ));
+    }
+    // R-LK-2: who may unlock and reset the social-security password: the window clerk, and
+    // where the region says so the partner bank (Guangxi, 003 §5).
+    let mut ss_reset_roles = Vec::new();
+    for name in &file.ss_password.reset_roles {
+        match name.parse::<Role>() {
+            Ok(role @ (Role::Clerk | Role::Bank)) => ss_reset_roles.push(role),
+            _ => {
+                return Err(invalid(&format!(
+                    "ss_password.reset_roles: {name:?} is not clerk or bank (R-LK-2)"
+                )));
+            }
+        }
+    }
+    if !ss_reset_roles.contains(&Role::Clerk) {
+        return Err(invalid(
+            "ss_password.reset_roles must include clerk: the holder can always unlock at a window (R-LK-2)",
         ));
     }
     let w = &file.web_login;
@@ -222,6 +262,11 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             "settlement.outpatient_fixed_fee_fen must be between 0 and 10000000 (R-MS-2)",
         ));
     }
+    if st.chronic_outpatient_ratio_bp > 10_000 {
+        return Err(invalid(
+            "settlement.chronic_outpatient_ratio_bp is at most 10000 (100 %) (D-18)",
+        ));
+    }
     if st.inpatient_ratio_bp > 10_000 {
         return Err(invalid(
             "settlement.inpatient_ratio_bp is at most 10000 (100 %) (R-MS-2)",
@@ -236,6 +281,7 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
     let settlement = SettlementPolicy {
         outpatient_fixed_fee: Fen(st.outpatient_fixed_fee_fen),
         inpatient_ratio_bp: st.inpatient_ratio_bp,
+        chronic_outpatient_ratio_bp: st.chronic_outpatient_ratio_bp,
         emergency_filing_working_days: st.emergency_filing_working_days,
     };
     Ok(Policy {
@@ -249,10 +295,13 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
             allowed: file.agent.allowed,
             power_of_attorney: file.agent.power_of_attorney,
             employer_letter: file.agent.employer_letter,
+            employer_letter_for_holder: file.agent.employer_letter_for_holder,
         },
         bank_activation_delay: SignedDuration::from_hours(i64::from(
             file.activation.bank_delay_hours,
         )),
+        resident_channels,
+        ss_reset_roles,
         web_login: WebLoginPolicy {
             free_failures: w.free_failures,
             first_wait: SignedDuration::from_secs(i64::from(w.first_wait_s)),
@@ -448,10 +497,69 @@ mod tests {
             }
         );
         assert_eq!(national.settlement.emergency_filing_working_days, 3);
-        // D-14: the national ceilings, the same in every shipped profile.
+        // R-LK-2: Guangxi's bank branches reset too (003 §5, 004); elsewhere only the window.
+        assert_eq!(national.ss_reset_roles, [Role::Clerk]);
+        assert_eq!(guangxi.ss_reset_roles, [Role::Clerk, Role::Bank]);
+        assert_eq!(shenyang.ss_reset_roles, [Role::Clerk]);
+        // R-ACT-2: Shenyang enables the social-security function at the same moment (000 G).
+        assert_eq!(shenyang.bank_activation_delay, SignedDuration::ZERO);
+        assert_eq!(
+            guangxi.bank_activation_delay,
+            SignedDuration::from_hours(24)
+        );
+        // R-ACT-3 (000 I): every shipped profile lets residents use every channel.
         for policy in [&national, &guangxi, &shenyang] {
+            assert_eq!(policy.resident_channels.len(), 6, "{}", policy.name);
+        }
+        // D-18: chronic outpatient care's placeholder ratio.
+        assert_eq!(national.settlement.chronic_outpatient_ratio_bp, 7_000);
+        // R-LK-4 (001): Xi'an asks the employer's letter of the holder and of an agent.
+        let xian = load("xian").unwrap();
+        assert!(xian.agent.employer_letter && xian.agent.employer_letter_for_holder);
+        assert!(!national.agent.employer_letter_for_holder);
+        // D-14: the national ceilings, the same in every shipped profile.
+        for policy in [&national, &guangxi, &shenyang, &xian] {
             assert_eq!(policy.limits, MoneyLimits::NATIONAL, "{}", policy.name);
         }
+    }
+
+    // R-ACT-3 (000 I): the example region file limits residents to the bureau's hall; unknown
+    // channels and a reset without the window are refused at load.
+    #[test]
+    fn resident_channels_and_reset_roles_are_validated() {
+        let example = load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policies/examples/residents-hall-only.toml"
+        ))
+        .unwrap();
+        assert_eq!(example.resident_channels, ["service_center"]);
+        let base = SHIPPED[0].1;
+        let unknown = base.replace("\"pharmacy_old_password\"]", "\"telepathy\"]");
+        assert_ne!(unknown, base);
+        assert!(
+            parse(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("telepathy")
+        );
+        let bank_only = base.replace("reset_roles = [\"clerk\"]", "reset_roles = [\"bank\"]");
+        assert_ne!(bank_only, base);
+        assert!(
+            parse(&bank_only)
+                .unwrap_err()
+                .to_string()
+                .contains("must include clerk")
+        );
+        let pharmacy = base.replace(
+            "reset_roles = [\"clerk\"]",
+            "reset_roles = [\"clerk\", \"pharmacy\"]",
+        );
+        assert!(
+            parse(&pharmacy)
+                .unwrap_err()
+                .to_string()
+                .contains("pharmacy")
+        );
     }
 
     // D-14: ceilings are validated at load.

@@ -321,6 +321,24 @@ impl Service {
             .await
     }
 
+    /// `GET /self/audit` (R-PW-9): the holder's own trail — who did what on their record and
+    /// cards, where, through which channel, with what evidence — a page at a time.
+    pub async fn own_audit(
+        &self,
+        actor: &Actor,
+        after_seq: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<crate::model::AuditRecord>, ServiceError> {
+        let id = own_id(actor)?;
+        let query = crate::model::AuditQuery {
+            card_no: None,
+            id_number: Some(id),
+            after_seq,
+            limit: Some(crate::admin::page_limit(limit)?),
+        };
+        self.db.read(move |tx| Ok(tx.audit(&query)?)).await
+    }
+
     /// Resolves a bearer token to its actor: an actor token, or a live self-service session.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
         let digest = token_digest(token);

@@ -6,16 +6,19 @@
 //!
 //! 1. input shape (422) → 2. a repeated `client_txn_id` (the first answer, or 409 for another
 //!    body) → 3. card exists (404) → 4. card state (replaced: 409) → 5. loss (423 `loss`) →
-//!    6. unit lock (423 `employer_arrears`) → 7. account activated (purchases: 409; a hospital's
-//!    first use activates it, R-ACT-3) → 8. account lock (423 `password`) → 9. password
-//!    (purchases, when enabled: R-PW-5, D-2) → 10. out-of-area filing (inpatient, R-MS-3) →
-//!    11. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
+//!    6. a replacement not collected yet (409 `not_collected`, R-LS-5) → 7. unit lock (423
+//!    `employer_arrears`) → 8. account activated (purchases: 409; a hospital's first use
+//!    activates it, R-ACT-3, where residents may activate there, 000 I) → 9. account lock (423
+//!    `password`) → 10. password (purchases when enabled, R-PW-5, D-2; visits only for an
+//!    out-of-area inpatient stay when enabled, 000 I) → 11. out-of-area filing (inpatient,
+//!    R-MS-3) → 12. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
 
 use crate::Service;
 use crate::cards::parse_pin;
+use crate::cards::{ActivationChannel, check_resident_channel};
 use crate::employers::{parse_date, unit_lock_for_care};
 use crate::error::ServiceError;
-use crate::model::{Actor, FilingRecord, LedgerEntry, Settled, SettlementRecord};
+use crate::model::{Actor, Authorisation, FilingRecord, LedgerEntry, Settled, SettlementRecord};
 use crate::model::{AuditAction, LedgerKind, Outcome};
 use crate::passwords::ss_attempt;
 use crate::people::parse_region;
@@ -55,6 +58,8 @@ pub struct NewVisit {
     pub kind: String,
     pub cost_fen: i64,
     pub admitted_on: Option<String>,
+    /// Out-of-area inpatient stays on a card whose password is enabled (000 I).
+    pub password: Option<Zeroizing<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +130,9 @@ where
 }
 
 /// Steps 3-6 of the check order for fund-paid care, the one gate purchases and visits pass:
-/// the card exists (404), is settled to `now`, is not replaced (409) or lost (423 `loss`), and
-/// its holder's employer holds no unit lock (423 `employer_arrears`, R-EM-2, D-13). Returns the
+/// the card exists (404), is settled to `now`, is not replaced (409) or lost (423 `loss`), is
+/// collected if it is a replacement (409 `not_collected`), and its holder's employer holds no
+/// unit lock (423 `employer_arrears`, R-EM-2, D-13). Returns the
 /// card, locked for the change, and its holder.
 fn card_for_care(
     tx: &mut dyn crate::store::Tx,
@@ -137,6 +143,11 @@ fn card_for_care(
     let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
     settle(tx, &mut card, now, policy)?;
     require_usable(&card)?;
+    // R-LS-5: a replacement card is collected with ID before any use, a hospital's first use
+    // included.
+    if !card.is_collected() {
+        return Err(ServiceError::not_collected());
+    }
     let person = load_person(tx, &card.id_number, Lock::Read)?;
     if unit_lock_for_care(tx, policy, &person, business_date(now))?.is_some() {
         return Err(ServiceError::unit_locked());
@@ -263,6 +274,11 @@ impl Service {
             })?;
             Audit::new(AuditAction::Purchase)
                 .card(&card)
+                .authorised_by(if card.ss.password_enabled() {
+                    Authorisation::Password
+                } else {
+                    Authorisation::NotEnabled
+                })
                 .detail(format!(
                     "purchase {txn}: {} fen, {} from the personal account, {} in cash",
                     amount.0, paid.0, cash.0
@@ -283,9 +299,17 @@ impl Service {
         require_role(actor, &[Role::Hospital])?;
         let txn = parse_txn_id(&input.client_txn_id)?;
         let kind = VisitKind::parse(&input.kind).ok_or_else(|| {
-            ServiceError::invalid("invalid_kind", "kind is outpatient or inpatient")
+            ServiceError::invalid(
+                "invalid_kind",
+                "kind is outpatient, chronic_outpatient or inpatient",
+            )
         })?;
         let cost = parse_amount(input.cost_fen, "cost_fen")?;
+        let pin = match input.password.as_deref() {
+            Some(p) => Some(parse_pin(Some(p), "password")?),
+            None => None,
+        };
+        drop(input.password);
         let now = self.clock.now();
         let today = business_date(now);
         let admitted_on = match input.admitted_on.as_deref() {
@@ -304,7 +328,7 @@ impl Service {
             .region
             .clone()
             .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
-        let (actor, policy) = (actor.clone(), self.policy.clone());
+        let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         write_once_per_txn_id(&self.db, move |tx| {
                 if let Some(Settled::Visit {
                     fund_pays,
@@ -312,15 +336,17 @@ impl Service {
                     ..
                 }) = replay(tx.settlement(&actor.id, &txn)?, &request)?
                 {
-                    return Ok(VisitResult {
+                    return Ok(Committed::Answer(VisitResult {
                         fund_pays,
                         holder_pays,
-                    });
+                    }));
                 }
                 let (mut card, person) = card_for_care(tx, &card_no, now, &policy)?;
                 let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
-                    // R-ACT-3: the first use at a designated hospital activates the account.
+                    // R-ACT-3: the first use at a designated hospital activates the account —
+                    // where residents may activate there (000 I).
+                    check_resident_channel(&policy, &person, ActivationChannel::Hospital)?;
                     card.activate_ss(now);
                     migrate_legacy(tx, &mut card, now, &policy)?;
                     audit = audit.outcome(Outcome::OkActivated);
@@ -329,6 +355,41 @@ impl Service {
                     return Err(ServiceError::password_locked());
                 }
                 let out_of_area = person.region != region;
+                // R-PW-5: a visit needs no password; out-of-area hospitalisation uses the card's
+                // password where it is enabled (000 I), counted like any try (R-LK-1).
+                let authorised_by = if !card.ss.password_enabled() {
+                    Authorisation::NotEnabled
+                } else if out_of_area && kind == VisitKind::Inpatient {
+                    let Some(pin) = &pin else {
+                        return Err(ServiceError::invalid(
+                            "invalid_password",
+                            "an out-of-area inpatient stay uses the card's password: the holder enters it (000 I)",
+                        ));
+                    };
+                    match ss_attempt(&mut card, now, &policy, &keys, pin) {
+                        PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
+                        PasswordAttempt::Locked => return Err(ServiceError::password_locked()),
+                        PasswordAttempt::Wrong { remaining } => {
+                            tx.update_card(&card)?;
+                            audit
+                                .outcome(if remaining == 0 {
+                                    Outcome::Locked
+                                } else {
+                                    Outcome::WrongPassword
+                                })
+                                .detail(format!(
+                                    "out-of-area inpatient stay: wrong password, {remaining} tries left; nothing settled"
+                                ))
+                                .record(tx, &actor, now)?;
+                            return Ok(Committed::Refusal(ServiceError::WrongPassword {
+                                remaining_tries: Some(remaining),
+                            }));
+                        }
+                    }
+                    Authorisation::Password
+                } else {
+                    Authorisation::Card
+                };
                 if out_of_area && kind == VisitKind::Inpatient {
                     let covered = tx
                         .filings_of(&person.id_number)?
@@ -359,6 +420,7 @@ impl Service {
                     at: now,
                 })?;
                 audit
+                    .authorised_by(authorised_by)
                     .detail(format!(
                         "{} visit {txn}{}: cost {} fen, fund pays {}, holder pays {}",
                         kind.as_str(),
@@ -368,12 +430,13 @@ impl Service {
                         holder.0
                     ))
                     .record(tx, &actor, now)?;
-                Ok(VisitResult {
+                Ok(Committed::Answer(VisitResult {
                     fund_pays: fund,
                     holder_pays: holder,
-                })
+                }))
             })
-            .await
+            .await?
+            .into_result()
     }
 
     /// `POST /filings` (R-MS-3): long-term residence, emergency (within N working days of

@@ -2,7 +2,9 @@
 //! and writing audit records.
 
 use crate::error::ServiceError;
-use crate::model::{Actor, AuditAction, AuditRecord, LedgerEntry, LedgerKind, Outcome};
+use crate::model::{
+    Actor, AuditAction, AuditRecord, Authorisation, LedgerEntry, LedgerKind, Outcome,
+};
 use crate::store::Lock;
 use crate::store::Tx;
 use jiff::Timestamp;
@@ -33,6 +35,7 @@ pub(crate) fn channel_of(actor: &Actor) -> &'static str {
         Role::Employer => "employer",
         Role::Cardholder => "self_service",
         Role::Sms => "sms",
+        Role::Kiosk => "self_service_terminal",
     }
 }
 
@@ -146,6 +149,7 @@ pub(crate) struct Audit<'a> {
     pub id_number: Option<IdNumber>,
     pub evidence: Option<Evidence>,
     pub outcome: Outcome,
+    pub authorised_by: Option<Authorisation>,
     pub detail: Option<String>,
 }
 
@@ -158,6 +162,7 @@ impl<'a> Audit<'a> {
             id_number: None,
             evidence: None,
             outcome: Outcome::Ok,
+            authorised_by: None,
             detail: None,
         }
     }
@@ -176,6 +181,10 @@ impl<'a> Audit<'a> {
     }
     pub fn evidence(mut self, evidence: &Evidence) -> Self {
         self.evidence = Some(evidence.clone());
+        self
+    }
+    pub fn authorised_by(mut self, how: Authorisation) -> Self {
+        self.authorised_by = Some(how);
         self
     }
     pub fn outcome(mut self, outcome: Outcome) -> Self {
@@ -205,6 +214,7 @@ impl<'a> Audit<'a> {
             id_number: self.id_number,
             evidence: self.evidence,
             outcome: self.outcome,
+            authorised_by: self.authorised_by,
             detail: self.detail,
         })?;
         Ok(())

@@ -50,6 +50,9 @@ pub struct SsView {
     pub lock_reason: Option<LockReason>,
     pub lock_message: Option<LockMessage>,
     pub remaining_tries: u32,
+    /// R-PW-3: what the holder is told the initial password is, while none is enabled
+    /// (`123456`, the last six of the ID or card number, or none: the first is chosen freely).
+    pub initial_password: Option<shebao_domain::InitialPassword>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +115,7 @@ impl CardView {
             lock_reason: ss_reason,
             lock_message: ss_reason.map(lock_message),
             remaining_tries: card.ss.remaining_tries(policy.ss_password_tries_max),
+            initial_password: (!card.ss.password_enabled()).then_some(policy.initial_password),
         };
         let fin = FinView {
             active: card.fin.is_active(),

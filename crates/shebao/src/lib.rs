@@ -2,9 +2,6 @@
 //! service, HTTP. The binary (`main.rs`) only parses flags and calls in here; the integration
 //! tests start the very same server in-process.
 
-pub mod bench;
-mod rawbench;
-
 use anyhow::Context;
 use jiff::Timestamp;
 use shebao_service::clock::{Clock, SimClock, SystemClock};
@@ -304,35 +301,4 @@ pub fn progress_bar(job: &str) -> Option<indicatif::ProgressBar> {
     bar.set_prefix(job.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
-}
-
-/// The machine a benchmark ran on: cores and memory, as the OS reports them.
-pub fn machine_description() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let memory_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .and_then(|v| v.parse::<u64>().ok())
-                })
-        })
-        .unwrap_or(0);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1).map(|v| v.trim().to_owned()))
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    format!(
-        "{cores} cores ({cpu}), {:.1} GiB memory, {} {}",
-        memory_kib as f64 / 1_048_576.0,
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
 }

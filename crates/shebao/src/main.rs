@@ -68,14 +68,14 @@ enum Command {
         #[command(subcommand)]
         action: JobsAction,
     },
-    /// Benchmarks (never run by the tests). `crediting`: generates a city of N activated
-    /// accounts in a fresh database, assesses a month, records its payments and times the
-    /// crediting job 45 working days later.
+    /// Benchmarks (never run by the tests): runs the `shebao-bench` executable next to this one
+    /// with the arguments that follow (`shebao bench --help` for its own). Build it with
+    /// `cargo build --release -p shebao-bench`.
+    #[command(disable_help_flag = true)]
     Bench {
-        #[command(subcommand)]
-        which: Option<BenchWhich>,
-        #[command(flatten)]
-        options: BenchArgs,
+        /// Passed to `shebao-bench` as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// The working-day calendar: shipped 2005-2026, and years loaded from new notices.
     Calendar {
@@ -101,57 +101,6 @@ enum JobsAction {
         #[command(flatten)]
         common: Common,
         name: String,
-    },
-}
-
-/// `shebao bench` with no subcommand: limits, HTTP purchases and verifications, engine-only
-/// purchases, crediting, memory — one table.
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// Accounts in the purchase database and the crediting run.
-    #[arg(long, default_value_t = 1_000_000)]
-    accounts: u64,
-    /// A second, larger crediting run (e.g. 10000000).
-    #[arg(long)]
-    big_accounts: Option<u64>,
-    /// Run on PostgreSQL: the bench creates and drops its own databases on this server.
-    #[arg(long)]
-    database_url: Option<String>,
-    /// Concurrent connections of the load generator at full load.
-    #[arg(long, default_value_t = 64)]
-    connections: usize,
-    /// Requests per full-load measurement.
-    #[arg(long, default_value_t = 200_000)]
-    requests: u64,
-    /// Longest time per load measurement, in seconds.
-    #[arg(long, default_value_t = 20)]
-    seconds: u64,
-    /// Scratch directory (default: a fresh temporary one, removed after).
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-}
-
-#[derive(Subcommand)]
-enum BenchWhich {
-    /// The bare-HTTP floor's echo server (started by `shebao bench` itself).
-    #[command(hide = true)]
-    EchoServer,
-    Crediting {
-        /// Accounts to generate and credit.
-        #[arg(long, default_value_t = 1_000_000)]
-        accounts: u64,
-        /// Employees per employer.
-        #[arg(long, default_value_t = 1_000)]
-        per_employer: u64,
-        /// Accounts per crediting transaction.
-        #[arg(long, default_value_t = shebao_service::CREDIT_BATCH_ROWS_DEFAULT)]
-        batch_rows: u32,
-        /// PostgreSQL (a database of its own: the run fills it) instead of a fresh SQLite file.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Where the SQLite file goes (default: a fresh temporary directory, removed after).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
     },
 }
 
@@ -257,36 +206,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Calendar { action } => calendar(action).await,
         Command::Jobs { action } => jobs(action).await,
-        Command::Bench {
-            which: None,
-            options,
-        } => {
-            let temporary = options.work_dir.is_none();
-            let work_dir = options.work_dir.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))
-            });
-            let result = shebao::bench::run(shebao::bench::BenchOptions {
-                accounts: options.accounts,
-                big_accounts: options.big_accounts,
-                database_url: options.database_url,
-                connections: options.connections,
-                requests: options.requests,
-                seconds: options.seconds,
-                work_dir: work_dir.clone(),
-            })
-            .await;
-            if temporary {
-                let _ = std::fs::remove_dir_all(&work_dir);
-            }
-            result
-        }
-        Command::Bench {
-            which: Some(BenchWhich::EchoServer),
-            ..
-        } => shebao::bench::echo_server().await,
-        Command::Bench {
-            which: Some(which), ..
-        } => bench(which).await,
+        Command::Bench { args } => bench(args),
     }
 }
 
@@ -386,92 +306,24 @@ async fn jobs(action: JobsAction) -> anyhow::Result<()> {
     }
 }
 
-async fn bench(which: BenchWhich) -> anyhow::Result<()> {
-    let BenchWhich::Crediting {
-        accounts,
-        per_employer,
-        batch_rows,
-        database_url,
-        data_dir,
-    } = which
-    else {
-        return Ok(());
-    };
-    let temporary = data_dir.is_none();
-    let dir = data_dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))
-    });
-    if temporary && dir.exists() {
-        std::fs::remove_dir_all(&dir)?;
-    }
-    let mut config = Config::new(&dir);
-    config.database_url = database_url;
-    config.sim_clock = Some("2026-02-02T01:00:00Z".parse()?);
-    config.pin_keys = Some(format!("bench {}", "0".repeat(64)));
-    let runtime = Runtime::open(&config).await?;
-    let engine = runtime.service.engine_name();
-    let bar = shebao::progress_bar("bench");
-    let progress = {
-        let bar = bar.clone();
-        move |phase: &str, n: u64| {
-            if let Some(bar) = &bar {
-                bar.set_prefix(phase.to_owned());
-                bar.set_position(n);
-            }
-        }
-    };
-    let result = runtime
-        .service
-        .bench_crediting(accounts, per_employer, batch_rows, &progress)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"));
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    runtime.close().await;
-    let db_bytes = shebao::bench::dir_bytes(&dir);
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    let r = result?;
-    let rate = |rows: u64, d: std::time::Duration| rows as f64 / d.as_secs_f64().max(1e-9);
-    println!("shebao bench crediting — {}", shebao::machine_description());
-    println!(
-        "engine: {engine}; {} accounts in {} employers; batch {batch_rows} accounts per transaction",
-        r.accounts, r.employers
-    );
-    println!("| step | time | rate |");
-    println!("|---|---:|---:|");
-    println!(
-        "| seed people + activated cards | {:.2} s | {:.0} accounts/s |",
-        r.seed.as_secs_f64(),
-        rate(r.accounts, r.seed)
-    );
-    println!(
-        "| monthly-deadline (assess the month) | {:.2} s | {:.0} people/s |",
-        r.assessment.as_secs_f64(),
-        rate(r.accounts, r.assessment)
-    );
-    println!(
-        "| record {} tax payments | {:.2} s | {:.0} payments/s |",
-        r.employers,
-        r.payments.as_secs_f64(),
-        rate(r.employers, r.payments)
-    );
-    println!(
-        "| **crediting** ({} accounts, {} ledger rows, {} fen) | **{:.2} s** | **{:.0} accounts/s** |",
-        r.summary.accounts_credited,
-        r.summary.accounts_credited,
-        r.summary.amount.0,
-        r.crediting.as_secs_f64(),
-        rate(r.summary.accounts_credited, r.crediting)
-    );
-    if engine == "sqlite" {
-        println!(
-            "database: {:.1} MB ({:.0} bytes per account)",
-            db_bytes as f64 / 1e6,
-            db_bytes as f64 / r.accounts.max(1) as f64
+/// `shebao bench …`: the benchmarks live in their own executable, `shebao-bench`, built into
+/// the same directory as this one; it runs with the same arguments and its exit status is ours.
+fn bench(args: Vec<std::ffi::OsString>) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating the shebao binary")?;
+    let dir = exe.parent().context("the shebao binary has no directory")?;
+    let bench = dir.join(format!("shebao-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.is_file() {
+        anyhow::bail!(
+            "`shebao bench` runs the separate benchmark program {}, which is missing: build it with `cargo build --release -p shebao-bench` (it is put next to this binary)",
+            bench.display()
         );
+    }
+    let status = std::process::Command::new(&bench)
+        .args(args)
+        .status()
+        .with_context(|| format!("running {}", bench.display()))?;
+    if !status.success() {
+        std::process::exit(status.code().unwrap_or(1));
     }
     Ok(())
 }

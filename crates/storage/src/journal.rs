@@ -4,7 +4,7 @@ use crate::common::*;
 use crate::sql::{Row, SqlConn, Value};
 use shebao_domain::{Evidence, Fen, IdNumber};
 use shebao_service::model::{
-    AuditAction, AuditQuery, AuditRecord, LedgerEntry, LedgerKind, Outcome,
+    AuditAction, AuditQuery, AuditRecord, Authorisation, LedgerEntry, LedgerKind, Outcome,
 };
 use shebao_service::store::*;
 
@@ -17,6 +17,7 @@ fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
             agent_id_number: row.opt_text(11)?.as_deref().map(id_number).transpose()?,
             power_of_attorney: row.bool(12)?,
             employer_letter: row.bool(13)?,
+            pickup_certificate: row.opt_bool(17)?.unwrap_or(false),
         }),
     };
     Ok(AuditRecord {
@@ -31,6 +32,10 @@ fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
         id_number: row.opt_id_number(8)?,
         evidence,
         outcome: vocabulary(&row.text(14)?, Outcome::parse, "audit outcome")?,
+        authorised_by: row
+            .opt_text(16)?
+            .map(|t| vocabulary(&t, Authorisation::parse, "authorisation"))
+            .transpose()?,
         detail: row.opt_text(15)?,
     })
 }
@@ -53,8 +58,9 @@ impl<C: SqlConn> AuditLog for SqlTx<'_, C> {
         let ev = a.evidence.as_ref();
         self.0.exec(
             "INSERT INTO audit (at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, ev_holder_present, \
-             ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail, \
+             authorised_by, ev_pickup_certificate) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             &[
                 a.at.into(),
                 a.actor_id.as_str().into(),
@@ -71,6 +77,8 @@ impl<C: SqlConn> AuditLog for SqlTx<'_, C> {
                 ev.map(|e| i64::from(e.employer_letter)).into(),
                 a.outcome.as_str().into(),
                 a.detail.clone().into(),
+                a.authorised_by.map(|x| x.as_str()).into(),
+                ev.map(|e| i64::from(e.pickup_certificate)).into(),
             ],
         )?;
         Ok(())
@@ -83,7 +91,8 @@ impl<C: SqlConn> AuditLog for SqlTx<'_, C> {
             ($where:literal) => {
                 concat!(
                     "SELECT seq, at, actor_id, actor_role, actor_region, channel, action, card_no, id_number, ",
-                    "ev_holder_present, ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail ",
+                    "ev_holder_present, ev_holder_id_checked, ev_agent_id_number, ev_power_of_attorney, ev_employer_letter, outcome, detail, ",
+                    "authorised_by, ev_pickup_certificate ",
                     "FROM audit WHERE ",
                     $where,
                     " ORDER BY seq LIMIT $2"

@@ -25,6 +25,8 @@ mod settlements;
 mod sql;
 pub mod sqlite;
 
+pub use migrations::ledger_ddl;
+
 /// Limits of an engine's queues and threads (STYLE 17).
 #[derive(Debug, Clone, Copy)]
 pub struct EngineLimits {

@@ -302,6 +302,14 @@ CREATE INDEX sessions_by_person ON sessions (id_number);
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 ";
 
+/// V6 (issue: what the sources say): a purchase's or visit's audit record says how the holder
+/// was authenticated (R-PW-9: `password`, `not_enabled`, `card`, `ecard`), and the evidence
+/// records the pickup certificate a collection needs (R-LS-5, 001).
+const V6_AUTHORISED_BY: &str = "
+ALTER TABLE audit ADD COLUMN authorised_by TEXT;
+ALTER TABLE audit ADD COLUMN ev_pickup_certificate BIGINT;
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -335,7 +343,41 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             vec![V5_SQLITE_PAYMENTS, V5_TRUST],
             vec![V5_POSTGRES_PAYMENTS, V5_TRUST],
         ),
+        (
+            6,
+            "authorised_by",
+            vec![V6_AUTHORISED_BY],
+            vec![V6_AUTHORISED_BY],
+        ),
     ]
 }
 
 pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// The statements that build the ledger table as the migrations leave it (the table, later
+/// column changes, and the indexes still standing), for the engine `Engine::name` calls
+/// `engine` ("sqlite" or "postgres"); `None` for another name. `shebao-bench` measures raw
+/// inserts into a table of exactly this shape.
+pub fn ledger_ddl(engine: &str) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    for (_, _, sqlite, postgres) in all() {
+        let parts = match engine {
+            "sqlite" => sqlite,
+            "postgres" => postgres,
+            _ => return None,
+        };
+        for statement in parts.iter().flat_map(|p| p.split(';')).map(str::trim) {
+            let words: Vec<&str> = statement.split_whitespace().take(5).collect();
+            match words.as_slice() {
+                ["CREATE", "TABLE", "ledger", ..]
+                | ["ALTER", "TABLE", "ledger", ..]
+                | ["CREATE", "INDEX", _, "ON", "ledger"] => kept.push(statement),
+                ["DROP", "INDEX", name] => {
+                    kept.retain(|s| s.split_whitespace().nth(2) != Some(name));
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(kept.join(";\n") + ";")
+}

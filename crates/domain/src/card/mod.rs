@@ -23,6 +23,8 @@ use std::fmt;
 
 mod loss;
 pub use loss::{Loss, LossError, LossKind, Replacement, ReplacementReason};
+mod offers;
+pub use offers::Offers;
 
 /// A card number as printed on the card: one letter and eight digits (e.g. `S00001234`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

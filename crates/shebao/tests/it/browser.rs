@@ -1,4 +1,4 @@
-//! Browser tests (issue 5): the real server in-process, test data through the JSON API, then
+//! Browser tests (issue 5 and after): the real server in-process, test data through the JSON API, then
 //! a Node script drives the system's headless Chromium through the console and the portal
 //! (`tests/browser/*.mjs`, playwright-core with `executablePath`, never a browser download).
 //! One engine is enough here: the pages call the same service as the API, whose storage is
@@ -62,8 +62,9 @@ fn check_prerequisites() -> PathBuf {
     dir
 }
 
-/// Runs `node <script> <args…>` in tests/browser and fails the test unless it exits 0.
-async fn run_script(script: &str, args: Vec<String>) {
+/// Runs `node <script> <args…>` in tests/browser and fails the test unless it exits 0;
+/// answers what the script printed (some print what the page showed, for the checks here).
+async fn run_script(script: &str, args: Vec<String>) -> String {
     let dir = check_prerequisites();
     let script = script.to_owned();
     let screenshots = std::env::var_os("SHEBAO_SCREENSHOTS").map(|d| {
@@ -117,7 +118,7 @@ async fn run_script(script: &str, args: Vec<String>) {
         // `run` in lib.mjs prints `ok` last only when every expectation held and the pages
         // showed no problem: an exit code of 0 alone would also pass a script that stopped
         // early or never ran its body.
-        Some(s) if s.success() && stdout.lines().last() == Some("ok") => {}
+        Some(s) if s.success() && stdout.lines().last() == Some("ok") => stdout,
         Some(s) if s.success() => {
             panic!("browser script exited 0 without its closing `ok`:\n{stdout}\n{stderr}")
         }
@@ -560,6 +561,265 @@ async fn holder_files_an_emergency_admission() {
         s,
         StatusCode::CREATED,
         "the filing made in the browser counts: {v}"
+    );
+    app.stop().await;
+}
+
+/// The JSON a script printed on its line starting with `label `.
+fn printed(stdout: &str, label: &str) -> Value {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label} ")))
+        .unwrap_or_else(|| panic!("the script printed no `{label}` line:\n{stdout}"));
+    serde_json::from_str(line).expect("the printed line is JSON")
+}
+
+// (6) R-CR-2, R-PW-9: the holder reads the contribution record and their own trail in the
+// portal, and the clerk the same record on the card page. The script compares the record with
+// the API's (given to it, as the page should show it); this test then checks that the trail the page showed is the API's, newest first, with
+// the browser's own login as its newest record, and that reading changed nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holder_reads_the_contribution_record_and_the_trail() {
+    check_prerequisites();
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let (_, id, card) = crate::console::holder_with_contributions(&app, &clerk).await;
+    let (s, record) = app
+        .get(&format!("/persons/{id}/contributions"), &clerk)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{record}");
+    let rows = crate::console::expected_contribution_rows(&record);
+    assert!(
+        rows.iter().any(|r| r[7] == "尚未划入") && rows.iter().any(|r| r[7] != "尚未划入"),
+        "months credited and not yet: {record}"
+    );
+    let token = app.holder_session(&id).await;
+    let (_, trail_before) = app.get("/self/audit", &token).await;
+    let n_before = trail_before["records"].as_array().unwrap().len();
+
+    let out = run_script(
+        "holder-records.mjs",
+        vec![
+            origin(&app),
+            id.clone(),
+            "holder2026pass".into(),
+            card.clone(),
+            serde_json::to_string(&rows).unwrap(),
+            clerk.clone(),
+        ],
+    )
+    .await;
+
+    // The holder's own record through the API is what the page showed, unchanged.
+    let (s, own) = app
+        .get(&format!("/persons/{id}/contributions"), &token)
+        .await;
+    assert_eq!((s, &own), (StatusCode::OK, &record));
+    // The trail: the API's records, newest first; one more than before, the browser's login.
+    let (s, v) = app.get("/self/audit", &token).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let records = v["records"].as_array().unwrap();
+    assert_eq!(records.len(), n_before + 1, "only the login was added: {v}");
+    let newest = records.last().unwrap();
+    assert_eq!(newest["action"], "self.login", "{newest}");
+    assert_eq!(newest["outcome"], "ok", "{newest}");
+    assert_eq!(newest["actor_role"], "cardholder", "{newest}");
+    assert_eq!(newest["channel"], "self_service", "{newest}");
+    let api_codes: Vec<Value> = records.iter().rev().map(|r| r["action"].clone()).collect();
+    assert_eq!(printed(&out, "trail-actions"), Value::Array(api_codes));
+    let how = |action: &str| -> Vec<Value> {
+        records
+            .iter()
+            .filter(|r| r["action"] == action)
+            .map(|r| r["authorised_by"].clone())
+            .collect()
+    };
+    assert_eq!(how("purchase"), [json!("password")]);
+    assert_eq!(how("visit"), [json!("card")]);
+    app.stop().await;
+}
+
+// (7) R-ID-3: a clerk applies for an employer's people's cards in bulk on the employer screen.
+// This test then checks through the API that each card the page showed is the person's one
+// card, issued and not activated; that nobody skipped got one; that the second application
+// issued nothing (one audit record, of the first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_applies_for_cards_in_bulk() {
+    check_prerequisites();
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let mut employers = Vec::new();
+    for name in ["西安仪表厂", "别家厂"] {
+        let (s, v) = app.post("/employers", &clerk, json!({"name": name})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        employers.push(v["id"].as_str().unwrap().to_owned());
+    }
+    let (employer, other) = (&employers[0], &employers[1]);
+    let insured =
+        json!({"kind": "employee", "employer_id": employer, "contribution_base_fen": 500_000});
+    let new_ones = [
+        id_number("19900601", 51),
+        id_number("19850315", 52),
+        id_number("19600101", 53),
+    ];
+    for id in &new_ones {
+        app.person(&clerk, id, insured.clone()).await;
+    }
+    let with_card = id_number("19800101", 54);
+    let old_card = app.card_for(&clerk, &with_card, insured.clone()).await;
+    let elsewhere = id_number("19750505", 55);
+    app.person(&clerk, &elsewhere, json!({"employer_id": other}))
+        .await;
+    let unknown = id_number("19700101", 56);
+    let bad = format!(
+        "{}{}",
+        &unknown[..17],
+        if unknown.ends_with('1') { '2' } else { '1' }
+    );
+    let lines = [
+        new_ones[0].clone(),
+        with_card.clone(),
+        new_ones[1].clone(),
+        elsewhere.clone(),
+        unknown.clone(),
+        bad.clone(),
+        new_ones[2].clone(),
+        new_ones[0].clone(),
+    ];
+    let skipped = json!([
+        [with_card, "已有社保卡"],
+        [elsewhere, "不在本单位参保"],
+        [unknown, "尚未办理参保登记"],
+        [bad, "身份证号格式或校验位有误"],
+        [new_ones[0], "名单中重复填写"],
+    ]);
+
+    let out = run_script(
+        "employer-cards.mjs",
+        vec![
+            origin(&app),
+            clerk.clone(),
+            employer.clone(),
+            serde_json::to_string(&lines).unwrap(),
+            serde_json::to_string(&new_ones).unwrap(),
+            skipped.to_string(),
+        ],
+    )
+    .await;
+
+    let issued = printed(&out, "issued");
+    let issued = issued.as_array().expect("pairs");
+    assert_eq!(issued.len(), new_ones.len(), "{issued:?}");
+    for (pair, id) in issued.iter().zip(&new_ones) {
+        assert_eq!(pair[0], id.as_str(), "{pair}");
+        let (s, person) = app.get(&format!("/persons/{id}"), &clerk).await;
+        assert_eq!(s, StatusCode::OK, "{person}");
+        assert_eq!(
+            person["cards"],
+            json!([{"card_no": pair[1], "status": "issued"}]),
+            "the page's card is the person's only card: {person}"
+        );
+        let v = app.card(&clerk, pair[1].as_str().unwrap()).await;
+        assert_eq!(v["id_number"], id.as_str(), "{v}");
+        assert_eq!(v["ss_account"]["state"], "inactive", "{v}");
+    }
+    let cards_of = |v: &Value| v["cards"].as_array().unwrap().len();
+    let (_, v) = app.get(&format!("/persons/{}", lines[1]), &clerk).await;
+    assert_eq!(
+        v["cards"],
+        json!([{"card_no": old_card, "status": "issued"}]),
+        "{v}"
+    );
+    let (_, v) = app.get(&format!("/persons/{}", lines[3]), &clerk).await;
+    assert_eq!(cards_of(&v), 0, "not insured here: no card: {v}");
+    let (s, _) = app.get(&format!("/persons/{}", lines[4]), &clerk).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "the unregistered stays unregistered"
+    );
+    let (_, v) = app.get("/audit", ADMIN).await;
+    let applications: Vec<&Value> = v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "employer.card_applications")
+        .collect();
+    assert_eq!(
+        applications.len(),
+        1,
+        "the repeats issued nothing: {applications:?}"
+    );
+    assert_eq!(applications[0]["actor_role"], "clerk");
+    app.stop().await;
+}
+
+// (8) R-LS-5, R-LK-4 (xian): a clerk hands over a replacement card with the pickup certificate,
+// refused first without it. This test then checks through the API that the card is collected,
+// once, with the certificate and the employer's letter on record, and can now be activated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_collects_a_replacement_with_the_pickup_certificate() {
+    check_prerequisites();
+    let app = TestApp::spawn_with(Engine::Sqlite, "xian").await;
+    let clerk = app.actor("clerk").await;
+    let id = id_number("19900601", 61);
+    let old = app.card_for(&clerk, &id, json!({})).await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{old}/replacement"),
+            &clerk,
+            json!({"reason": "damaged", "evidence": {"holder_present": true, "holder_id_checked": true, "employer_letter": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new = v["new_card_no"].as_str().unwrap().to_owned();
+    let ready_on = v["ready_on"].as_str().unwrap().to_owned();
+    app.set_clock(&format!("{ready_on}T02:00:00Z")).await;
+    let v = app.card(&clerk, &new).await;
+    assert_null(&v, "replacement.collected_at");
+
+    run_script(
+        "clerk-collect.mjs",
+        vec![origin(&app), clerk.clone(), old.clone(), new.clone()],
+    )
+    .await;
+
+    let v = app.card(&clerk, &new).await;
+    assert!(v["replacement"]["collected_at"].is_string(), "{v}");
+    let collections: Vec<Value> = app
+        .audit_for_card(&new)
+        .await
+        .into_iter()
+        .filter(|r| r["action"] == "card.collect")
+        .collect();
+    assert_eq!(
+        collections.len(),
+        1,
+        "the refused try recorded nothing: {collections:?}"
+    );
+    let evidence = &collections[0]["evidence"];
+    assert_eq!(
+        (
+            &evidence["holder_present"],
+            &evidence["holder_id_checked"],
+            &evidence["employer_letter"],
+            &evidence["pickup_certificate"]
+        ),
+        (&json!(true), &json!(true), &json!(true), &json!(true)),
+        "{evidence}"
+    );
+    assert_eq!(collections[0]["outcome"], "ok");
+    let (s, v) = app
+        .post(
+            &format!("/cards/{new}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "collected, the card can be activated: {v}"
     );
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The console and portal over plain HTTP on both engines (no browser): sessions, CSRF,
 //! the forced first change, the dashboard's reads (SQL on SQLite and PostgreSQL), the employer
-//! screen (unit lock, tax receipts) and the holder's out-of-area filing.
+//! screen (unit lock, tax receipts, bulk card applications), the holder's out-of-area filing,
+//! contribution record and own trail, and the collection of a replacement card.
 //! The browser tests (`browser.rs`) drive the same pages in Chromium.
 
 use crate::helpers::*;
@@ -15,7 +16,11 @@ on_both_engines!(
     the_portal_forces_the_first_change,
     the_evidence_checklist_follows_the_region_policy,
     the_employer_screen_shows_the_lock_and_receipts_lift_it,
-    the_holder_files_out_of_area_care_online
+    the_holder_files_out_of_area_care_online,
+    the_portal_shows_the_contribution_record_and_the_trail,
+    the_employer_screen_applies_for_cards_in_bulk,
+    a_replacement_is_collected_with_the_pickup_certificate,
+    the_trail_pages_back_to_the_first_record
 );
 
 /// A browser without a browser: keeps the session cookie, reads the CSRF token from forms.
@@ -858,5 +863,623 @@ async fn the_holder_files_out_of_area_care_online(engine: Engine) {
         flash.contains("备案已受理") && !flash.contains("截止日"),
         "{flash}"
     );
+    app.stop().await;
+}
+
+/// The cells' texts of each body row of the table `id="{table}"` in a page (tags stripped,
+/// the few entities askama writes decoded, whitespace trimmed); no such table: none.
+pub(crate) fn table_rows(page: &str, table: &str) -> Vec<Vec<String>> {
+    let Some(start) = page.find(&format!("id=\"{table}\"")) else {
+        return Vec::new();
+    };
+    let rest = &page[start..];
+    let body = &rest[rest.find("<tbody>").unwrap()..rest.find("</tbody>").unwrap()];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            let mut cells = Vec::new();
+            let mut rest = row;
+            while let Some(i) = [rest.find("<td"), rest.find("<th")]
+                .into_iter()
+                .flatten()
+                .min()
+            {
+                let open = &rest[i..];
+                let content_start = open.find('>').unwrap() + 1;
+                let end = open.find("</t").unwrap();
+                cells.push(strip_tags(&open[content_start..end]));
+                rest = &open[end + 3..];
+            }
+            cells
+        })
+        .collect()
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Fen as the pages write yuan.
+pub(crate) fn yuan(fen: i64) -> String {
+    format!("{}.{:02}", fen / 100, fen % 100)
+}
+
+/// The rows a contribution record page shows for the API's `months` (newest first): month,
+/// employer, base, assessed, the employee's part, paid, credited, credited on.
+pub(crate) fn expected_contribution_rows(api: &serde_json::Value) -> Vec<Vec<String>> {
+    api["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .rev()
+        .map(|m| {
+            vec![
+                m["month"].as_str().unwrap().to_owned(),
+                m["employer_id"].as_str().unwrap().to_owned(),
+                m["base_fen"].as_i64().map_or("—".to_owned(), yuan),
+                yuan(m["assessed_fen"].as_i64().unwrap()),
+                yuan(m["employee_part_fen"].as_i64().unwrap()),
+                if m["paid"] == true {
+                    "已足额缴纳"
+                } else {
+                    "未缴清"
+                }
+                .to_owned(),
+                yuan(m["credited_fen"].as_i64().unwrap()),
+                m["credited_on"].as_str().unwrap_or("尚未划入").to_owned(),
+            ]
+        })
+        .collect()
+}
+
+/// An employee (born 1990, base 6 000 yuan: 480 yuan assessed a month, 120 of it the
+/// employee's, 186 credited, R-CR-1) whose employer paid March to May on time; by May 15 March's
+/// data has come back and is credited (R-EM-4), April and May not yet. The card's password is
+/// enabled; the holder bought at a pharmacy with it and had a chronic outpatient visit (D-18).
+/// Returns (employer, ID number, card).
+pub(crate) async fn holder_with_contributions(
+    app: &TestApp,
+    clerk: &str,
+) -> (String, String, String) {
+    let (s, v) = app
+        .post("/employers", clerk, json!({"name": "西安仪表厂"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let employer = v["id"].as_str().unwrap().to_owned();
+    let id = id_number("19900601", 31);
+    let card = app
+        .card_with_ss_password_for(
+            clerk,
+            &id,
+            json!({"kind": "employee", "employer_id": employer, "contribution_base_fen": 600_000}),
+            "583920",
+        )
+        .await;
+    for (month, now, paid_on) in [
+        ("2026-03", "2026-03-10T08:00:00Z", "2026-03-10"),
+        ("2026-04", "2026-04-10T08:00:00Z", "2026-04-10"),
+        ("2026-05", "2026-05-11T08:00:00Z", "2026-05-11"),
+    ] {
+        app.set_clock(now).await;
+        // The month is assessed when the employer's months roll forward (D-8).
+        let (s, v) = app.get(&format!("/employers/{employer}"), clerk).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = app
+            .post(
+                &format!("/employers/{employer}/payments"),
+                clerk,
+                json!({"month": month, "amount_fen": 48_000, "paid_on": paid_on}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{month}: {v}");
+    }
+    app.set_clock("2026-05-15T02:00:00Z").await;
+    let (s, v) = app
+        .post("/admin/jobs/crediting/run", ADMIN, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let pharmacy = app.actor("pharmacy").await;
+    let (s, v) = app
+        .post(
+            "/purchases",
+            &pharmacy,
+            json!({"client_txn_id": "p-1", "card_no": card, "amount_fen": 2_000, "password": "583920"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let hospital = app.actor("hospital").await;
+    let (s, v) = app
+        .post(
+            "/visits",
+            &hospital,
+            json!({"client_txn_id": "v-1", "card_no": card, "kind": "chronic_outpatient", "cost_fen": 10_000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (employer, id, card)
+}
+
+// R-CR-2, R-PW-9: the holder's portal links the contribution record and the trail; the record
+// shows every month the API has, in yuan, newest first (credited and not yet); the trail shows
+// each of the API's records, newest first, with how a purchase and a visit were authorised, in
+// either language. The clerk's card page shows the same record. Reading changes nothing.
+async fn the_portal_shows_the_contribution_record_and_the_trail(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let (_, id, card) = holder_with_contributions(&app, &clerk).await;
+    let (s, api) = app
+        .get(&format!("/persons/{id}/contributions"), &clerk)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{api}");
+    let expected = expected_contribution_rows(&api);
+    assert_eq!(expected.len(), 3, "{api}");
+    assert_eq!(
+        expected[2],
+        [
+            "2026-03",
+            api["months"][0]["employer_id"].as_str().unwrap(),
+            "6000.00",
+            "480.00",
+            "120.00",
+            "已足额缴纳",
+            "186.00",
+            "2026-05-15"
+        ],
+        "March, credited: {api}"
+    );
+    assert_eq!(
+        expected[0][6..],
+        ["0.00", "尚未划入"],
+        "May, not yet: {api}"
+    );
+
+    let token = app.holder_session(&id).await;
+    let mut b = Browser::holder_again(&app, &id).await;
+    let (_, home) = b.get("/portal/home").await;
+    assert!(home.contains("href=\"/portal/contributions\""), "{home}");
+    assert!(home.contains("href=\"/portal/trail\""), "{home}");
+    let (s, page) = b.get("/portal/contributions").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(table_rows(&page, "contributions"), expected, "{page}");
+    assert!(page.contains("我的缴费记录"), "{page}");
+
+    let (s, page) = b.get("/portal/trail").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let rows = table_rows(&page, "trail");
+    let (_, v) = app.get("/self/audit", &token).await;
+    let records = v["records"].as_array().expect("records");
+    assert_eq!(rows.len(), records.len(), "one row a record: {page}");
+    // Newest first: the page's action codes are the API's, reversed.
+    let table = &page[page.find("id=\"trail\"").unwrap()..];
+    let codes: Vec<&str> = table[..table.find("</table>").unwrap()]
+        .split("title=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    let api_codes: Vec<&str> = records
+        .iter()
+        .rev()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, api_codes, "{page}");
+    let row_of = |action: &str| {
+        rows.iter()
+            .find(|r| r[1] == action)
+            .unwrap_or_else(|| panic!("no {action} in {rows:?}"))
+            .clone()
+    };
+    let purchase = row_of("药店购药");
+    assert_eq!(purchase[2], "成功");
+    assert!(purchase[3].starts_with("定点药店 A"), "{purchase:?}");
+    assert_eq!(
+        (purchase[4].as_str(), purchase[5].as_str()),
+        ("定点药店", "凭社保密码")
+    );
+    let visit = row_of("医院就诊");
+    assert_eq!(visit[5], "凭卡（就诊无需密码）", "{visit:?}");
+    // The newest record is this portal login, the holder's own.
+    assert_eq!(
+        rows[0][1..5],
+        ["网上登录", "成功", "本人", "网上"],
+        "{rows:?}"
+    );
+    assert_eq!(row_of("发卡")[5], "—");
+    b.lang = Some("en");
+    let (_, page) = b.get("/portal/trail").await;
+    let rows = table_rows(&page, "trail");
+    let purchase = rows.iter().find(|r| r[1] == "Pharmacy purchase").unwrap();
+    assert_eq!(purchase[5], "The social-security password", "{rows:?}");
+    let (_, page) = b.get("/portal/contributions").await;
+    assert!(
+        page.contains("Not yet") && page.contains("In full"),
+        "{page}"
+    );
+
+    // The clerk's card page shows the holder's record too, each employer a link.
+    let mut c = Browser::clerk(&app, &clerk).await;
+    let (_, page) = c.get(&format!("/console/cards/{card}")).await;
+    assert_eq!(table_rows(&page, "contributions"), expected, "{page}");
+    let employer = api["months"][0]["employer_id"].as_str().unwrap();
+    assert!(
+        page.contains(&format!("<a href=\"/console/employers/{employer}\">")),
+        "{page}"
+    );
+    // Reading changed nothing.
+    let (_, after) = app
+        .get(&format!("/persons/{id}/contributions"), &clerk)
+        .await;
+    assert_eq!(after, api);
+    app.stop().await;
+}
+
+// R-ID-3: the clerk applies for an employer's people's cards in bulk from the employer screen:
+// the page lists each card issued (a link to it) and everyone skipped with the reason in words;
+// the API has exactly those cards; the same list again issues nothing; an empty list and a
+// forged form issue nothing.
+async fn the_employer_screen_applies_for_cards_in_bulk(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let mut employers = Vec::new();
+    for name in ["申领厂", "别家厂"] {
+        let (s, v) = app.post("/employers", &clerk, json!({"name": name})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        employers.push(v["id"].as_str().unwrap().to_owned());
+    }
+    let (e, other) = (&employers[0], &employers[1]);
+    let here = json!({"kind": "employee", "employer_id": e, "contribution_base_fen": 500_000});
+    let (a, b_, with_card, elsewhere, unknown, late) = (
+        id_number("19900601", 41),
+        id_number("19851111", 42),
+        id_number("19800101", 43),
+        id_number("19750505", 44),
+        id_number("19700101", 45),
+        id_number("19950101", 46),
+    );
+    app.person(&clerk, &a, here.clone()).await;
+    app.person(&clerk, &b_, here.clone()).await;
+    app.person(&clerk, &late, here.clone()).await;
+    app.card_for(&clerk, &with_card, here.clone()).await;
+    app.person(&clerk, &elsewhere, json!({"employer_id": other}))
+        .await;
+    let bad = format!(
+        "{}{}",
+        &unknown[..17],
+        if unknown.ends_with('1') { '2' } else { '1' }
+    );
+    let list = format!(
+        "{a}\r\n{}\r\n\r\n{with_card}\r\n{elsewhere}\r\n{unknown}\r\n{bad}\r\n{a}\r\n",
+        b_.to_lowercase()
+    );
+    let cards_of = |id: String| {
+        let app = &app;
+        let clerk = &clerk;
+        async move {
+            let (s, v) = app.get(&format!("/persons/{id}"), clerk).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["cards"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["card_no"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    let mut br = Browser::clerk(&app, &clerk).await;
+    let page_path = format!("/console/employers/{e}");
+    let (_, page) = br.get(&page_path).await;
+    assert!(page.contains("id=\"apply-form\""), "{page}");
+    let path = format!("/console/employers/{e}/card-applications");
+    let csrf = br.csrf.clone();
+    let (s, page) = br
+        .post(
+            &path,
+            &[("csrf", csrf.as_str()), ("id_numbers", list.as_str())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the page answers with what was done");
+    assert!(
+        page.contains("批量申领已办理") && page.contains("新制卡 2 张，未制卡 5 人"),
+        "{page}"
+    );
+    let issued = table_rows(&page, "issued");
+    assert_eq!(issued.len(), 2, "{page}");
+    for (row, id) in issued.iter().zip([&a, &b_]) {
+        assert_eq!(&row[0], id);
+        assert_eq!(
+            cards_of(id.clone()).await,
+            [row[1].clone()],
+            "the API has it"
+        );
+        assert!(
+            page.contains(&format!("<a href=\"/console/cards/{0}\">{0}</a>", row[1])),
+            "{page}"
+        );
+    }
+    assert_eq!(
+        table_rows(&page, "skipped"),
+        [
+            [with_card.clone(), "已有社保卡".to_owned()],
+            [elsewhere.clone(), "不在本单位参保".to_owned()],
+            [unknown.clone(), "尚未办理参保登记".to_owned()],
+            [bad.clone(), "身份证号格式或校验位有误".to_owned()],
+            [a.clone(), "名单中重复填写".to_owned()],
+        ],
+        "{page}"
+    );
+    assert_eq!(cards_of(with_card.clone()).await.len(), 1);
+    assert!(cards_of(elsewhere.clone()).await.is_empty());
+
+    // Again: nothing twice.
+    let csrf = br.csrf.clone();
+    let (_, page) = br
+        .post(
+            &path,
+            &[("csrf", csrf.as_str()), ("id_numbers", list.as_str())],
+        )
+        .await;
+    assert!(page.contains("本次没有制发新卡"), "{page}");
+    assert!(table_rows(&page, "issued").is_empty(), "{page}");
+    assert_eq!(
+        table_rows(&page, "skipped")[..2],
+        [
+            [a.clone(), "已有社保卡".to_owned()],
+            [b_.clone(), "已有社保卡".to_owned()],
+        ]
+    );
+    assert_eq!(cards_of(a.clone()).await.len(), 1);
+    // Nothing to send, or a forged form: no card.
+    let csrf = br.csrf.clone();
+    let (_, page) = br
+        .post(&path, &[("csrf", csrf.as_str()), ("id_numbers", " \r\n ")])
+        .await;
+    assert!(page.contains("请至少填写一个身份证号"), "{page}");
+    let (s, to) = br
+        .post(&path, &[("csrf", "forged"), ("id_numbers", late.as_str())])
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    assert!(cards_of(late.clone()).await.is_empty());
+    // In English, with the reasons in English.
+    br.lang = Some("en");
+    let csrf = br.csrf.clone();
+    let (_, page) = br
+        .post(
+            &path,
+            &[("csrf", csrf.as_str()), ("id_numbers", late.as_str())],
+        )
+        .await;
+    assert!(page.contains("1 cards issued, 0 people skipped"), "{page}");
+    assert_eq!(cards_of(late.clone()).await.len(), 1);
+    let audit = {
+        let (_, v) = app.get("/audit", ADMIN).await;
+        v["records"].as_array().unwrap().clone()
+    };
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r["action"] == "employer.card_applications")
+            .count(),
+        2,
+        "one record for each application that issued cards"
+    );
+    app.stop().await;
+}
+
+// R-LS-5, R-LK-4 (xian, 001): a replacement card is collected with the ID and the pickup
+// certificate, and in Xi'an with the employer's letter, which the holder in person brings too:
+// the checklist asks both; without either the page names the missing piece and the card stays
+// uncollected; with both it is collected, its evidence on record. The national checklist
+// asks no letter of the holder.
+async fn a_replacement_is_collected_with_the_pickup_certificate(engine: Engine) {
+    let app = TestApp::spawn_with(engine, "xian").await;
+    let clerk = app.actor("clerk").await;
+    let old = app.card_for(&clerk, &nth_id(1), json!({})).await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{old}/replacement"),
+            &clerk,
+            json!({"reason": "damaged", "evidence": {"holder_present": true, "holder_id_checked": true, "employer_letter": true}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let new = v["new_card_no"].as_str().unwrap().to_owned();
+    let ready_on = v["ready_on"].as_str().unwrap().to_owned();
+    app.set_clock(&format!("{ready_on}T02:00:00Z")).await;
+
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let page_path = format!("/console/cards/{new}");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("id=\"collect-form\""), "{page}");
+    assert!(page.contains("id=\"collect-pickup\""), "{page}");
+    assert!(
+        page.contains("已收单位证明 （本地区要求：本人办理也须提供）"),
+        "{page}"
+    );
+    // The letter is asked beside the holder's ID, once per form, not in the agent's part.
+    let collect = &page[page.find("id=\"collect-form\"").unwrap()..];
+    let collect = &collect[..collect.find("</form>").unwrap()];
+    assert_eq!(collect.matches("name=\"employer_letter\"").count(), 1);
+    assert!(
+        collect.find("id=\"collect-letter\"").unwrap() < collect.find("<details>").unwrap(),
+        "{collect}"
+    );
+    let path = format!("/console/cards/{new}/collect");
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            &path,
+            &[
+                ("csrf", csrf.as_str()),
+                ("holder_present", "on"),
+                ("holder_id_checked", "on"),
+                ("employer_letter", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, page_path.as_str())
+    );
+    let flash = b.flash(&page_path).await;
+    assert!(
+        flash.contains("证件核验不全") && flash.contains("领取补卡须出示领卡证明"),
+        "{flash}"
+    );
+    assert!(!flash.contains("单位证明"), "{flash}");
+    let csrf = b.csrf.clone();
+    b.post(
+        &path,
+        &[
+            ("csrf", csrf.as_str()),
+            ("holder_present", "on"),
+            ("holder_id_checked", "on"),
+            ("pickup_certificate", "on"),
+        ],
+    )
+    .await;
+    let flash = b.flash(&page_path).await;
+    assert!(
+        flash.contains("本地区须提供单位证明") && !flash.contains("领卡证明"),
+        "{flash}"
+    );
+    let v = app.card(&clerk, &new).await;
+    assert_null(&v, "replacement.collected_at");
+    let csrf = b.csrf.clone();
+    b.post(
+        &path,
+        &[
+            ("csrf", csrf.as_str()),
+            ("holder_present", "on"),
+            ("holder_id_checked", "on"),
+            ("employer_letter", "on"),
+            ("pickup_certificate", "on"),
+        ],
+    )
+    .await;
+    let flash = b.flash(&page_path).await;
+    assert!(flash.contains("新卡已领取"), "{flash}");
+    let v = app.card(&clerk, &new).await;
+    assert!(v["replacement"]["collected_at"].is_string(), "{v}");
+    let collected: Vec<_> = app
+        .audit_for_card(&new)
+        .await
+        .into_iter()
+        .filter(|r| r["action"] == "card.collect")
+        .collect();
+    assert_eq!(
+        collected.len(),
+        1,
+        "the refused tries recorded nothing: {collected:?}"
+    );
+    assert_eq!(collected[0]["evidence"]["pickup_certificate"], true);
+    assert_eq!(collected[0]["evidence"]["employer_letter"], true);
+    let (_, page) = b.get(&page_path).await;
+    assert!(
+        page.contains("已收领卡证明"),
+        "the trail shows the certificate: {page}"
+    );
+    app.stop().await;
+
+    // Nationally the holder in person brings no letter.
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, &nth_id(1), "642097")
+        .await;
+    lock(&app, &card).await;
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (_, page) = b.get(&format!("/console/cards/{card}")).await;
+    assert!(page.contains("id=\"reset-form\""), "{page}");
+    assert!(!page.contains("本人办理也须提供"), "{page}");
+    assert!(!page.contains("name=\"pickup_certificate\""), "{page}");
+    app.stop().await;
+}
+
+// R-PW-9: a long trail is shown a hundred records at a time, newest first; the "earlier" link
+// leads to the older ones, down to the first, and every record is on exactly one page.
+async fn the_trail_pages_back_to_the_first_record(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let id = nth_id(1);
+    let card = app
+        .card_for(
+            &clerk,
+            &id,
+            json!({"legacy_card": {"number": "YB1", "balance_fen": 50_000}}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    for n in 0..110 {
+        let (s, v) = app
+            .post(
+                "/purchases",
+                &pharmacy,
+                json!({"client_txn_id": format!("t-{n}"), "card_no": card, "amount_fen": 1}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let token = app.holder_session(&id).await;
+    let mut b = Browser::holder_again(&app, &id).await;
+    let (_, v) = app.get("/self/audit?limit=1000", &token).await;
+    let records = v["records"].as_array().unwrap();
+    assert!(records.len() > 100, "{}", records.len());
+
+    let (_, page) = b.get("/portal/trail").await;
+    let newest = table_rows(&page, "trail");
+    assert_eq!(newest.len(), 100, "{page}");
+    assert_eq!(newest[0][1], "网上登录", "newest first");
+    assert!(!page.contains("id=\"trail-latest\""), "{page}");
+    let start = page
+        .find("href=\"/portal/trail?before=")
+        .expect("a link to the earlier records");
+    let rest = &page[start + 6..];
+    let href = rest[..rest.find('"').unwrap()].to_owned();
+    let (s, page) = b.get(&href).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let older = table_rows(&page, "trail");
+    assert_eq!(
+        newest.len() + older.len(),
+        records.len(),
+        "every record once"
+    );
+    assert_eq!(
+        older.last().unwrap()[1],
+        "参保登记",
+        "down to the first record"
+    );
+    assert!(page.contains("id=\"trail-latest\""), "{page}");
+    assert!(!page.contains("id=\"trail-earlier\""), "{page}");
+    // The pages' times run from the newest down, across the break.
+    let times: Vec<&String> = newest.iter().chain(&older).map(|r| &r[0]).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
     app.stop().await;
 }

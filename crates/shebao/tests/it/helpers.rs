@@ -224,7 +224,19 @@ impl TestApp {
         id_number: &str,
         password: &str,
     ) -> String {
-        let card = self.card_for(clerk, id_number, json!({})).await;
+        self.card_with_ss_password_for(clerk, id_number, json!({}), password)
+            .await
+    }
+
+    /// The same for a person registered with `extra` fields.
+    pub async fn card_with_ss_password_for(
+        &self,
+        clerk: &str,
+        id_number: &str,
+        extra: Value,
+        password: &str,
+    ) -> String {
+        let card = self.card_for(clerk, id_number, extra).await;
         let (s, v) = self
             .post(
                 &format!("/cards/{card}/activation"),

@@ -29,6 +29,11 @@ fn holder_evidence() -> Value {
     json!({"holder_present": true, "holder_id_checked": true})
 }
 
+/// The holder in person with ID and the pickup certificate (领卡证明, R-LS-5, 001).
+fn pickup_evidence() -> Value {
+    json!({"holder_present": true, "holder_id_checked": true, "pickup_certificate": true})
+}
+
 async fn verify(app: &TestApp, token: &str, card: &str, password: &str) -> (StatusCode, Value) {
     app.post(
         &format!("/cards/{card}/ss-password/verify"),
@@ -166,7 +171,11 @@ async fn pre_loss_in_writing_or_at_a_terminal_follows_the_regions_days(engine: E
         .replace("name = \"national\"", "name = \"seven-day\"")
         .replace("pre_loss_days = 10", "pre_loss_days = 7");
     assert_ne!(seven, national);
-    let file = std::env::temp_dir().join(format!("shebao-policy-{}.toml", nth_id(9)));
+    // One file per test process: the two engines' runs of this test go at the same time.
+    let file = std::env::temp_dir().join(format!(
+        "shebao-policy-seven-day-{}-{engine:?}.toml",
+        std::process::id()
+    ));
     std::fs::write(&file, seven).unwrap();
     let app = TestApp::spawn_with(engine, file.to_str().unwrap()).await;
     let clerk = app.actor("clerk").await;
@@ -610,7 +619,7 @@ async fn replacement_over_national_day_carries_everything(engine: Engine) {
         .post(
             &format!("/cards/{new}/collection"),
             &clerk,
-            json!({"evidence": holder_evidence()}),
+            json!({"evidence": pickup_evidence()}),
         )
         .await;
     assert_eq!(
@@ -626,11 +635,28 @@ async fn replacement_over_national_day_carries_everything(engine: Engine) {
         (s, code(&v)),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("evidence_required"))
     );
+    // R-LS-5 (001): ID alone is not enough; the pickup certificate is named as missing.
     let (s, v) = app
         .post(
             &format!("/cards/{new}/collection"),
             &clerk,
             json!({"evidence": holder_evidence()}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v), &v["error"]["missing"]),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("evidence_required"),
+            &json!(["pickup_certificate"])
+        ),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            &format!("/cards/{new}/collection"),
+            &clerk,
+            json!({"evidence": pickup_evidence()}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -642,7 +668,7 @@ async fn replacement_over_national_day_carries_everything(engine: Engine) {
         .post(
             &format!("/cards/{new}/collection"),
             &clerk,
-            json!({"evidence": holder_evidence()}),
+            json!({"evidence": pickup_evidence()}),
         )
         .await;
     assert_eq!(
@@ -748,7 +774,7 @@ async fn replacement_over_spring_festival(engine: Engine) {
         .post(
             &format!("/cards/{new}/collection"),
             &clerk,
-            json!({"evidence": holder_evidence()}),
+            json!({"evidence": pickup_evidence()}),
         )
         .await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, Some("not_ready")));
@@ -757,7 +783,7 @@ async fn replacement_over_spring_festival(engine: Engine) {
         .post(
             &format!("/cards/{new}/collection"),
             &clerk,
-            json!({"evidence": holder_evidence()}),
+            json!({"evidence": pickup_evidence()}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -883,7 +909,27 @@ async fn transfer_within_the_region_keeps_the_card(engine: Engine) {
     let clerk = app.actor("clerk").await;
     let pharmacy = app.actor("pharmacy").await;
     let id = nth_id(1);
-    let card = app.card_with_ss_password(&clerk, &id, "583920").await;
+    // Insured in Fangchenggang's Gangkou district; the move is to another district of Guangxi.
+    app.person(&clerk, &id, json!({"region": "450602"})).await;
+    let (s, v) = app.post("/cards", &clerk, json!({"id_number": id})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let card = v["card_no"].as_str().unwrap().to_owned();
+    let (s, _) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .put(
+            &format!("/cards/{card}/ss-password"),
+            &clerk,
+            json!({"new_password": "583920"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let before = app.get(&format!("/persons/{id}"), &clerk).await.1;
     let (s, v) = app
         .post(

@@ -23,6 +23,7 @@ mod people;
 mod races;
 mod selfservice;
 mod settlement;
+mod sources;
 mod strength;
 mod trust;
 mod trust_access;

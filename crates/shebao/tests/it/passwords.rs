@@ -105,13 +105,25 @@ async fn first_password_then_old_one_required(engine: Engine) {
             .0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    // A hospital may verify but not change (R-PW-6 lists the places).
+    // R-PW-6 lists the places that change it, and D-17 adds the hospital's terminals (004:
+    // 医疗保险定点单位刷卡终端); no other role may (the SMS platform here).
     let hospital = app.actor("hospital").await;
     assert_eq!(
         app.put(
             &path,
             &hospital,
-            json!({"old_password": "642097", "new_password": "583920"})
+            json!({"old_password": "642097", "new_password": "583921"})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let sms = app.actor("sms").await;
+    assert_eq!(
+        app.put(
+            &path,
+            &sms,
+            json!({"old_password": "583921", "new_password": "642097"})
         )
         .await
         .0,

@@ -1,5 +1,6 @@
 //! The storage's own limits, measured with the database drivers directly (no service code, no
-//! HTTP), for `shebao bench` to compare shebao against.
+//! HTTP), for the full run to compare shebao against. The ledger table is built by the same
+//! statements as shebao's own ([`shebao_storage::ledger_ddl`], from its migrations).
 
 use anyhow::Context;
 use std::path::Path;
@@ -8,16 +9,16 @@ use std::time::Instant;
 /// Accounts per stage in the set-based crediting measurement.
 const STAGE_ROWS: u64 = 100_000;
 
+/// shebao's ledger table and its indexes for `engine` (`Engine::name`), from the migrations.
+fn ledger_ddl(engine: &str) -> anyhow::Result<String> {
+    shebao_storage::ledger_ddl(engine).with_context(|| format!("no ledger DDL for {engine}"))
+}
+
 fn sqlite(path: &Path) -> anyhow::Result<rusqlite::Connection> {
     let _ = std::fs::remove_file(path);
     let conn = rusqlite::Connection::open(path).context("opening the raw benchmark file")?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-         CREATE TABLE ledger (seq INTEGER PRIMARY KEY, card_no TEXT NOT NULL, id_number TEXT NOT NULL,
-             at INTEGER NOT NULL, kind TEXT NOT NULL, amount_fen INTEGER NOT NULL,
-             balance_after_fen INTEGER NOT NULL, reference TEXT);
-         CREATE INDEX ledger_by_person ON ledger (id_number, seq);",
-    )?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    conn.execute_batch(&ledger_ddl("sqlite")?)?;
     Ok(conn)
 }
 
@@ -116,12 +117,7 @@ pub fn sqlite_staged_crediting(path: &Path, accounts: u64) -> anyhow::Result<f64
 
 fn pg(url: &str) -> anyhow::Result<postgres::Client> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
-    client.batch_execute(
-        "CREATE TABLE ledger (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, card_no TEXT NOT NULL,
-             id_number TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, amount_fen BIGINT NOT NULL,
-             balance_after_fen BIGINT NOT NULL, reference TEXT);
-         CREATE INDEX ledger_by_person ON ledger (id_number, seq);",
-    )?;
+    client.batch_execute(&ledger_ddl("postgres")?)?;
     Ok(client)
 }
 
@@ -194,4 +190,35 @@ pub fn pg_staged_crediting(url: &str, accounts: u64) -> anyhow::Result<f64> {
         first = last;
     }
     Ok(accounts as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+#[cfg(test)]
+mod tests {
+    // The raw limits are measured on shebao's own ledger: its table and its one index by person
+    // (the index by card was dropped in migration 4).
+    #[test]
+    fn the_raw_ledger_is_shebaos_table_and_person_index() {
+        for engine in ["sqlite", "postgres"] {
+            let ddl = super::ledger_ddl(engine).unwrap();
+            assert!(ddl.contains("CREATE TABLE ledger ("), "{ddl}");
+            assert!(
+                ddl.contains("CREATE INDEX ledger_by_person ON ledger (id_number, seq)"),
+                "{ddl}"
+            );
+            assert!(!ddl.contains("ledger_by_card"), "{ddl}");
+        }
+        assert!(super::ledger_ddl("mysql").is_err());
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&super::ledger_ddl("sqlite").unwrap())
+            .unwrap();
+        let mut names = conn
+            .prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'ledger' ORDER BY name")
+            .unwrap();
+        let names: Vec<String> = names
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(names, ["ledger", "ledger_by_person"]);
+    }
 }

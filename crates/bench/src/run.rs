@@ -1,5 +1,6 @@
-//! `shebao bench`: what the storage can absorb, what HTTP costs, and what shebao does on top,
-//! measured in one run on this machine so the ratios compare fairly (issue: performance).
+//! The full run (`shebao-bench` with no subcommand, or `shebao bench`): what the storage can
+//! absorb, what HTTP costs, and what shebao does on top, measured in one run on this machine so
+//! the ratios compare fairly (issue: performance).
 //!
 //! Every figure is measured, never assumed:
 //! - **limits**: raw ledger-row inserts in one transaction (no HTTP, no service code), the raw
@@ -12,7 +13,8 @@
 //! - **engine only**: purchases through the service with no HTTP;
 //! - **crediting** of a generated city; the server's peak RSS and database bytes per card.
 
-use crate::{Config, Runtime};
+use crate::load::{MakeRequest, load};
+use crate::runtime::Runtime;
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -42,118 +44,6 @@ pub struct BenchOptions {
     pub requests: u64,
     pub seconds: u64,
     pub work_dir: PathBuf,
-}
-
-/// What one load run saw.
-#[derive(Debug, Clone)]
-pub struct LoadResult {
-    pub ok: u64,
-    pub errors: u64,
-    pub elapsed: Duration,
-    /// Microseconds, sorted.
-    pub latencies: Vec<u32>,
-}
-
-impl LoadResult {
-    pub fn throughput(&self) -> f64 {
-        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-    pub fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        f64::from(self.latencies[index.min(self.latencies.len() - 1)]) / 1000.0
-    }
-}
-
-/// A request the load generator sends: method POST, a path and a body for request `i`.
-pub type MakeRequest = Arc<dyn Fn(u64) -> (String, Value) + Send + Sync>;
-
-/// Sends up to `total` requests over `connections` concurrent connections for at most
-/// `max_time`. With `rate`, requests are paced (open loop) and each latency counts from the
-/// request's scheduled time; without it, every connection sends as fast as answers come.
-// The load generator measures wall time on purpose.
-#[allow(clippy::disallowed_methods)]
-pub async fn load(
-    base: &str,
-    token: Option<&str>,
-    make: MakeRequest,
-    connections: usize,
-    total: u64,
-    max_time: Duration,
-    rate: Option<f64>,
-) -> LoadResult {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .tcp_nodelay(true)
-        .build()
-        .unwrap_or_default();
-    let next = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + max_time;
-    let mut tasks = Vec::new();
-    for _ in 0..connections.max(1) {
-        let (client, next, make) = (client.clone(), next.clone(), make.clone());
-        let base = base.to_owned();
-        let token = token.map(str::to_owned);
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let (mut ok, mut errors) = (0u64, 0u64);
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total || Instant::now() >= deadline {
-                    break;
-                }
-                let scheduled = match rate {
-                    Some(r) => {
-                        let at = start + Duration::from_secs_f64(i as f64 / r);
-                        if at >= deadline {
-                            break;
-                        }
-                        tokio::time::sleep_until(at.into()).await;
-                        at
-                    }
-                    None => Instant::now(),
-                };
-                let (path, body) = make(i);
-                let mut request = client.post(format!("{base}{path}")).json(&body);
-                if let Some(t) = &token {
-                    request = request.bearer_auth(t);
-                }
-                match request.send().await {
-                    Ok(resp) if resp.status().is_success() => {
-                        let _ = resp.bytes().await;
-                        ok += 1;
-                        let micros = scheduled.elapsed().as_micros();
-                        latencies.push(u32::try_from(micros).unwrap_or(u32::MAX));
-                    }
-                    Ok(resp) => {
-                        let _ = resp.bytes().await;
-                        errors += 1;
-                    }
-                    Err(_) => errors += 1,
-                }
-            }
-            (ok, errors, latencies)
-        }));
-    }
-    let mut result = LoadResult {
-        ok: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
-    for task in tasks {
-        if let Ok((ok, errors, latencies)) = task.await {
-            result.ok += ok;
-            result.errors += errors;
-            result.latencies.extend(latencies);
-        }
-    }
-    result.elapsed = start.elapsed();
-    result.latencies.sort_unstable();
-    result
 }
 
 /// A child process that printed `… http://ADDR` on a line of its stdout.
@@ -203,8 +93,15 @@ impl ChildServer {
     }
 }
 
+/// `shebao`, next to this executable (cargo builds both into the same `target/<profile>/`).
 fn shebao_command() -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("locating the shebao binary")?;
+    let exe = crate::sibling_executable("shebao")?;
+    if !exe.is_file() {
+        anyhow::bail!(
+            "the bench starts `shebao serve` from {}, which is missing: build it with `cargo build --release -p shebao`",
+            exe.display()
+        );
+    }
     let mut command = Command::new(exe);
     command
         .env("SHEBAO_ADMIN_TOKEN", BENCH_ADMIN)
@@ -212,28 +109,6 @@ fn shebao_command() -> anyhow::Result<Command> {
         .env("SHEBAO_LOG", "warn")
         .env_remove("SHEBAO_DATABASE_URL");
     Ok(command)
-}
-
-/// The bare-HTTP floor: an axum server whose one handler echoes the JSON body. Run as its own
-/// process by `shebao bench echo-server`.
-pub async fn echo_server() -> anyhow::Result<()> {
-    use axum::Json;
-    use axum::routing::post;
-    let app =
-        axum::Router::new().route("/echo", post(|Json(v): Json<Value>| async move { Json(v) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("echo listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-fn config(dir: &Path, database_url: Option<&str>) -> Config {
-    let mut config = Config::new(dir);
-    config.database_url = database_url.map(str::to_owned);
-    config.sim_clock = "2026-02-02T01:00:00Z".parse().ok();
-    config.pin_keys = Some(BENCH_PIN_KEYS.into());
-    config.admin_token = Some(BENCH_ADMIN.into());
-    config
 }
 
 /// Bytes of the files directly in `dir` (the SQLite file, its WAL and keys).
@@ -311,17 +186,17 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.work_dir)?;
     let mut rows = Vec::new();
     eprintln!("[bench] machine: {}", crate::machine_description());
+    // The server under test: found (or missed) before the long parts.
+    eprintln!("[bench] server: {:?}", shebao_command()?.get_program());
 
     // 1. Limits.
     let raw_rows = 1_000_000u64.min(options.accounts.max(100_000));
     eprintln!("[bench] raw limits ({engine})");
     let raw_insert = match &options.database_url {
-        None => {
-            crate::rawbench::sqlite_ledger_inserts(&options.work_dir.join("raw.sqlite"), raw_rows)?
-        }
+        None => crate::raw::sqlite_ledger_inserts(&options.work_dir.join("raw.sqlite"), raw_rows)?,
         Some(url) => {
             let db = fresh_pg_database(url, "shebao_bench_raw")?;
-            let r = blocking(|| crate::rawbench::pg_ledger_inserts(&db, raw_rows));
+            let r = blocking(|| crate::raw::pg_ledger_inserts(&db, raw_rows));
             drop_pg_database(url, "shebao_bench_raw");
             r?
         }
@@ -332,13 +207,12 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         format!("{raw_rows} rows, prepared INSERT, one COMMIT"),
     ));
     let raw_staged = match &options.database_url {
-        None => crate::rawbench::sqlite_staged_crediting(
-            &options.work_dir.join("staged.sqlite"),
-            raw_rows,
-        )?,
+        None => {
+            crate::raw::sqlite_staged_crediting(&options.work_dir.join("staged.sqlite"), raw_rows)?
+        }
         Some(url) => {
             let db = fresh_pg_database(url, "shebao_bench_staged")?;
-            let r = blocking(|| crate::rawbench::pg_staged_crediting(&db, raw_rows));
+            let r = blocking(|| crate::raw::pg_staged_crediting(&db, raw_rows));
             drop_pg_database(url, "shebao_bench_staged");
             r?
         }
@@ -349,8 +223,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         format!("{raw_rows} accounts: load a stage table, one UPDATE … FROM and one INSERT … SELECT per 100 000"),
     ));
     let echo = ChildServer::spawn({
-        let mut c = shebao_command()?;
-        c.args(["bench", "echo-server"]);
+        let mut c = Command::new(std::env::current_exe().context("locating shebao-bench")?);
+        c.arg("echo-server").env("SHEBAO_LOG", "warn");
         c
     })?;
     let echo_make: MakeRequest = Arc::new(|i| {
@@ -394,19 +268,18 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     };
     eprintln!("[bench] seeding {} accounts", options.accounts);
     let seeded_in = {
-        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
+        let runtime = Runtime::open(&dir, url.as_deref(), BENCH_PIN_KEYS).await?;
         let start = Instant::now();
-        let seeded = runtime
-            .service
-            .bench_seed(
-                options.accounts,
-                1_000,
-                shebao_domain::Fen(100_000_000),
-                Some(BENCH_PASSWORD),
-                &|_| {},
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"));
+        let seeded = crate::city::seed(
+            &runtime,
+            options.accounts,
+            1_000,
+            shebao_domain::Fen(100_000_000),
+            Some(BENCH_PASSWORD),
+            &|_| {},
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"));
         let took = start.elapsed();
         runtime.close().await;
         seeded?;
@@ -540,7 +413,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     // 3. Engine only: purchases through the service, no HTTP.
     eprintln!("[bench] purchases, engine only");
     let engine_rate = {
-        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
+        let runtime = Runtime::open(&dir, url.as_deref(), BENCH_PIN_KEYS).await?;
         let service = runtime.service.clone();
         let actor = service
             .create_actor_unchecked(
@@ -624,17 +497,16 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             Some(u) => Some(fresh_pg_database(u, &name)?),
             None => None,
         };
-        let runtime = Runtime::open(&config(&dir, url.as_deref())).await?;
-        let r = runtime
-            .service
-            .bench_crediting(
-                n,
-                1_000,
-                shebao_service::CREDIT_BATCH_ROWS_DEFAULT,
-                &|_, _| {},
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"));
+        let runtime = Runtime::open(&dir, url.as_deref(), BENCH_PIN_KEYS).await?;
+        let r = crate::city::crediting(
+            &runtime,
+            n,
+            1_000,
+            shebao_service::CREDIT_BATCH_ROWS_DEFAULT,
+            &|_, _| {},
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"));
         runtime.close().await;
         let r = r?;
         let rate = r.summary.accounts_credited as f64 / r.crediting.as_secs_f64().max(1e-9);
