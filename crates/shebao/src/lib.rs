@@ -2,6 +2,8 @@
 //! service, HTTP. The binary (`main.rs`) only parses flags and calls in here; the integration
 //! tests start the very same server in-process.
 
+pub mod keytool;
+
 use anyhow::Context;
 use jiff::Timestamp;
 use shebao_service::clock::{Clock, SimClock, SystemClock};

@@ -82,6 +82,119 @@ enum Command {
         #[command(subcommand)]
         action: CalendarAction,
     },
+    /// The city keys of the national key system (R-KM-1): card, psam and ecard.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// A PSAM terminal simulator, for demonstrations and tests.
+    Terminal {
+        #[command(subcommand)]
+        action: TerminalAction,
+    },
+    /// A card chip simulator, for demonstrations and tests.
+    Card {
+        #[command(subcommand)]
+        action: CardAction,
+    },
+}
+
+/// Where the city keys are.
+#[derive(clap::Args, Clone)]
+struct KeyFile {
+    /// The key file (`PURPOSE VERSION HEX32` lines, mode 0600); default DATA_DIR/city-keys.
+    #[arg(long, env = "SHEBAO_KEY_FILE")]
+    key_file: Option<PathBuf>,
+    /// Data directory (for the default key file).
+    #[arg(long, default_value = "./shebao-data", env = "SHEBAO_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+impl KeyFile {
+    fn path(self) -> PathBuf {
+        shebao::keytool::key_file(&self.data_dir, self.key_file)
+    }
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Prints the province and city keys dispersed from a (test) ministry root; the city
+    /// lines form a key file. A city platform never holds the real root.
+    Derive {
+        /// The root key, 32 hex digits (the same root for every purpose).
+        #[arg(long)]
+        root: String,
+        /// The city's 6-digit division code, e.g. 450600.
+        #[arg(long)]
+        region: String,
+        /// The version the city lines carry.
+        #[arg(long, default_value_t = 1)]
+        version: u32,
+    },
+    /// Writes a new key file of fresh random local keys (never over an existing one).
+    Init {
+        #[command(flatten)]
+        keys: KeyFile,
+    },
+    /// Adds a fresh local key as the next version of a purpose (card, psam or ecard).
+    Rotate {
+        #[command(flatten)]
+        keys: KeyFile,
+        purpose: String,
+    },
+    /// Shows which purposes and versions the key file holds (never the keys).
+    Show {
+        #[command(flatten)]
+        keys: KeyFile,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerminalAction {
+    /// Prints the X-Terminal-Counter and X-Terminal-MAC headers of a request.
+    Sign {
+        #[command(flatten)]
+        keys: KeyFile,
+        /// The terminal's 16-digit PSAM number.
+        #[arg(long)]
+        psam_no: String,
+        /// Above every counter this terminal used before.
+        #[arg(long)]
+        counter: u64,
+        #[arg(long, default_value = "POST")]
+        method: String,
+        /// The request path from /api/v1, e.g. /api/v1/purchases.
+        #[arg(long)]
+        path: String,
+        /// The exact body bytes that will be sent (none: empty).
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardAction {
+    /// Prints the chip's card_auth object for one use of the card.
+    Cryptogram {
+        #[command(flatten)]
+        keys: KeyFile,
+        /// The card's 32-hex-digit serial (answered by POST /cards).
+        #[arg(long)]
+        serial: String,
+        #[arg(long)]
+        card_no: String,
+        /// Above the card's last counter.
+        #[arg(long)]
+        counter: u64,
+        /// purchase, visit, activation or ss_password.
+        #[arg(long)]
+        operation: String,
+        #[arg(long)]
+        client_txn_id: Option<String>,
+        /// A purchase's amount_fen or a visit's cost_fen.
+        #[arg(long)]
+        amount_fen: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -207,6 +320,69 @@ async fn main() -> anyhow::Result<()> {
         Command::Calendar { action } => calendar(action).await,
         Command::Jobs { action } => jobs(action).await,
         Command::Bench { args } => bench(args),
+        Command::Keys { action } => {
+            use shebao::keytool;
+            let out = match action {
+                KeysAction::Derive {
+                    root,
+                    region,
+                    version,
+                } => keytool::derive(&root, &region, version)?,
+                KeysAction::Init { keys } => keytool::init(&keys.path())?,
+                KeysAction::Rotate { keys, purpose } => keytool::rotate(&keys.path(), &purpose)?,
+                KeysAction::Show { keys } => keytool::show(&keys.path())?,
+            };
+            println!("{}", out.trim_end());
+            Ok(())
+        }
+        Command::Terminal {
+            action:
+                TerminalAction::Sign {
+                    keys,
+                    psam_no,
+                    counter,
+                    method,
+                    path,
+                    body,
+                },
+        } => {
+            let out = shebao::keytool::sign(
+                &keys.path(),
+                &psam_no,
+                counter,
+                &method,
+                &path,
+                body.as_bytes(),
+            )?;
+            print!("{out}");
+            Ok(())
+        }
+        Command::Card {
+            action:
+                CardAction::Cryptogram {
+                    keys,
+                    serial,
+                    card_no,
+                    counter,
+                    operation,
+                    client_txn_id,
+                    amount_fen,
+                },
+        } => {
+            let out = shebao::keytool::cryptogram(
+                &keys.path(),
+                &shebao::keytool::CardUse {
+                    serial: &serial,
+                    card_no: &card_no,
+                    counter,
+                    operation: &operation,
+                    client_txn_id: client_txn_id.as_deref(),
+                    amount_fen,
+                },
+            )?;
+            println!("{out}");
+            Ok(())
+        }
     }
 }
 
