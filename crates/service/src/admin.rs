@@ -2,10 +2,11 @@
 
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
+use crate::input::{page_limit, parse_region};
 use crate::keys::{new_token, token_digest};
 use crate::model::AuditAction;
+use crate::model::operator;
 use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord};
-use crate::people::parse_region;
 use crate::store::Lock;
 use crate::support::{Audit, require_role};
 use jiff::{Span, Timestamp};
@@ -17,24 +18,6 @@ pub struct NewActor {
     pub name: String,
     pub region: Option<String>,
     pub employer_id: Option<String>,
-}
-
-/// Lists (`GET /audit`, a card's ledger) answer at most this many items per page.
-pub const AUDIT_LIMIT_MAX: u32 = 1000;
-/// A list's page when the request names no `limit`.
-pub const LIST_LIMIT_DEFAULT: u32 = 200;
-
-/// A list request's `limit`: the default when absent, at most [`AUDIT_LIMIT_MAX`]; 0 or more
-/// than the maximum is 422 `invalid_limit`.
-pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, ServiceError> {
-    match limit {
-        None => Ok(LIST_LIMIT_DEFAULT),
-        Some(n) if (1..=AUDIT_LIMIT_MAX).contains(&n) => Ok(n),
-        Some(_) => Err(ServiceError::invalid(
-            "invalid_limit",
-            format!("limit is between 1 and {AUDIT_LIMIT_MAX}"),
-        )),
-    }
 }
 
 /// The admin token a server starts with, and where it came from.
@@ -78,7 +61,7 @@ impl Service {
                 "cardholders sign in through POST /self/login",
             ));
         }
-        let name = crate::people::parse_name(&input.name, "name")?;
+        let name = crate::input::parse_name(&input.name, "name")?;
         // Terminals sit at a place: default to the deployment's region (API.md).
         let region: Option<RegionCode> = match (role.is_terminal(), input.region.as_deref()) {
             (true, r) => Some(parse_region(r, &self.policy.home_region)?),
@@ -325,7 +308,7 @@ impl Service {
         let id_number = filter
             .id_number
             .as_deref()
-            .map(crate::support::parse_id_number)
+            .map(crate::input::parse_id_number)
             .transpose()?;
         let card_no = match filter.card_no.as_deref() {
             None => None,
@@ -379,20 +362,4 @@ pub struct AuditFilter {
     pub after_seq: Option<i64>,
     /// At most this many (default 200, at most 1000).
     pub limit: Option<u32>,
-}
-
-pub(crate) fn operator(now: Timestamp) -> Actor {
-    Actor {
-        id: "operator".into(),
-        role: Role::Admin,
-        name: "operator (CLI or startup)".into(),
-        region: None,
-        employer_id: None,
-        id_number: None,
-        must_change_password: false,
-        session_id: None,
-        created_at: now,
-        source: ActorSource::Api,
-        revoked_at: None,
-    }
 }

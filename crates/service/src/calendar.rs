@@ -7,10 +7,10 @@
 //! restart.
 
 use crate::Service;
-use crate::admin::operator;
 use crate::error::ServiceError;
 use crate::model::Actor;
 use crate::model::AuditAction;
+use crate::model::operator;
 use crate::support::{Audit, require_role};
 use jiff::civil::Date;
 use shebao_domain::{CalendarError, WorkCalendar};

@@ -2,78 +2,22 @@
 
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
-use crate::keys::{PinContext, random_bytes};
+use crate::input::{check_new_pin, parse_card_no, parse_id_number, parse_pin};
+use crate::keys::PinContext;
+use crate::model::ActivationChannel;
 use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
-use crate::passwords::check_new_pin;
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
-    Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
-    require_usable, settle,
+    Audit, check_resident_channel, load_card, load_person, migrate_legacy, new_card_no, new_serial,
+    require_role, require_usable, settle,
 };
 use crate::views::CardView;
 use shebao_domain::bank;
 use shebao_domain::time::business_date;
-use shebao_domain::{Card, CardNo, PasswordAttempt, Pin, Role};
+use shebao_domain::{Card, CardNo, PasswordAttempt, Role};
 use zeroize::Zeroizing;
-
-/// How a card is activated (API.md `channel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActivationChannel {
-    /// Financial account at a partner bank; social-security account 24 h later (R-ACT-2).
-    Bank,
-    /// First use at a designated hospital (R-ACT-3).
-    Hospital,
-    /// "K+serial" SMS from the registered phone (R-ACT-3).
-    Sms,
-    /// At the card management centre (R-ACT-3).
-    ServiceCenter,
-    /// Old medical card then new card at a pharmacy, first exchange only (R-ACT-3).
-    PharmacyOldCard,
-    /// The old card's password entered on the new card; the new card keeps it (R-ACT-3, D-11).
-    PharmacyOldPassword,
-}
-
-impl ActivationChannel {
-    pub fn parse(s: &str) -> Option<Self> {
-        use ActivationChannel::*;
-        [
-            Bank,
-            Hospital,
-            Sms,
-            ServiceCenter,
-            PharmacyOldCard,
-            PharmacyOldPassword,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActivationChannel::Bank => "bank",
-            ActivationChannel::Hospital => "hospital",
-            ActivationChannel::Sms => "sms",
-            ActivationChannel::ServiceCenter => "service_center",
-            ActivationChannel::PharmacyOldCard => "pharmacy_old_card",
-            ActivationChannel::PharmacyOldPassword => "pharmacy_old_password",
-        }
-    }
-
-    /// Who may activate through this channel. The bureau's clerks relay SMS activations and
-    /// act at the card management centre.
-    fn roles(self) -> &'static [Role] {
-        match self {
-            ActivationChannel::Bank => &[Role::Bank],
-            ActivationChannel::Hospital => &[Role::Hospital],
-            ActivationChannel::Sms | ActivationChannel::ServiceCenter => &[Role::Clerk],
-            ActivationChannel::PharmacyOldCard | ActivationChannel::PharmacyOldPassword => {
-                &[Role::Pharmacy]
-            }
-        }
-    }
-}
 
 pub struct ActivationRequest {
     pub channel: String,
@@ -140,7 +84,7 @@ impl Service {
         let (actor, employer_id) = (actor.clone(), employer_id.to_owned());
         self.db
             .write(move |tx| {
-                let employer = crate::employers::load_employer(tx, &employer_id, Lock::ForUpdate)?;
+                let employer = crate::months::load_employer(tx, &employer_id, Lock::ForUpdate)?;
                 let mut done = CardApplications::default();
                 let mut seen = std::collections::HashSet::new();
                 for (raw, serial) in id_numbers.into_iter().zip(serials) {
@@ -222,7 +166,7 @@ impl Service {
                         return Ok(None);
                     }
                     let person = load_person(tx, &card.id_number, Lock::Read)?;
-                    let state = crate::employers::lock_state(tx, &person, business_date(now))?;
+                    let state = crate::months::lock_state(tx, &person, business_date(now))?;
                     if !state.months_current {
                         return Ok(None);
                     }
@@ -245,7 +189,7 @@ impl Service {
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let lock =
-                    crate::employers::unit_lock_for_care(tx, &policy, &person, business_date(now))?;
+                    crate::months::unit_lock_for_care(tx, &policy, &person, business_date(now))?;
                 Ok(CardView::new(card, &person, &policy, now).with_unit_lock(lock))
             })
             .await
@@ -444,30 +388,6 @@ impl Service {
     }
 }
 
-/// R-ACT-3 (000 I): residents (城乡居民) activate only through the channels the policy lists
-/// for them (in some cities only the insured place's bureau hall). 422 `invalid_channel`.
-pub(crate) fn check_resident_channel(
-    policy: &shebao_domain::Policy,
-    person: &shebao_domain::Person,
-    channel: ActivationChannel,
-) -> Result<(), ServiceError> {
-    if person.kind != shebao_domain::PersonKind::Resident
-        || policy
-            .resident_channels
-            .iter()
-            .any(|c| c == channel.as_str())
-    {
-        return Ok(());
-    }
-    Err(ServiceError::invalid(
-        "invalid_channel",
-        format!(
-            "residents activate here only through {}: in this region a resident's card is activated at the insured place's bureau hall (000 I)",
-            policy.resident_channels.join(", ")
-        ),
-    ))
-}
-
 /// R-ACT-3: an SMS activation comes from the phone registered for the card's holder and says
 /// `K` + the card's serial (case and surrounding spaces ignored). Anything else, a missing
 /// sender or text included, is 422 `sms_mismatch`.
@@ -492,14 +412,6 @@ pub(crate) fn check_sms(
     } else {
         Err(mismatch())
     }
-}
-
-/// A 6-digit password from a request field: missing or malformed is 422 `invalid_password`.
-pub(crate) fn parse_pin(value: Option<&str>, field: &str) -> Result<Pin, ServiceError> {
-    let value = value
-        .ok_or_else(|| ServiceError::invalid("invalid_password", format!("{field} is required")))?;
-    Pin::parse(value)
-        .map_err(|e| ServiceError::invalid("invalid_password", format!("{field}: {e}")))
 }
 
 /// People one bulk card application names at most (R-ID-3).
@@ -557,40 +469,6 @@ fn issue_in(
     Ok(card)
 }
 
-/// Random draws of a card number before giving up (each collides with probability at most
-/// cards issued / 10^8).
-const CARD_NO_DRAWS_MAX: usize = 32;
-
-/// A new card number: `S` and eight random digits, drawn again on the rare collision. Card
-/// numbers are not in issue order, so knowing one card's number tells nothing of another's
-/// (terminals cannot walk them; API.md "Conventions").
-pub(crate) fn new_card_no(tx: &mut dyn crate::store::Tx) -> Result<CardNo, ServiceError> {
-    for _ in 0..CARD_NO_DRAWS_MAX {
-        let bytes = random_bytes::<8>().map_err(|e| ServiceError::Internal(e.to_string()))?;
-        // 2^64 is 1.8 × 10^11 times 10^8: the modulo's bias is far below anything measurable.
-        let n = u64::from_le_bytes(*bytes) % 100_000_000;
-        let Some(card_no) = CardNo::from_sequence(n).filter(|_| n > 0) else {
-            continue;
-        };
-        if tx.card(&card_no, Lock::Read)?.is_none() {
-            return Ok(card_no);
-        }
-    }
-    Err(ServiceError::Internal(format!(
-        "no free card number in {CARD_NO_DRAWS_MAX} random draws"
-    )))
-}
-
-/// A fresh 32-character card identification code.
-pub(crate) fn new_serial() -> Result<String, ServiceError> {
-    let bytes = random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?;
-    Ok(hex_upper(&*bytes))
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
 impl Service {
     /// R-CR-2: every movement on the personal account, for a clerk or the holder, a page at a
     /// time: at most `limit` (default 200, at most 1000) after the entry `after`.
@@ -603,7 +481,7 @@ impl Service {
     ) -> Result<Vec<crate::model::LedgerEntry>, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin, Role::Cardholder])?;
         let card_no = parse_card_no(card_no)?;
-        let limit = crate::admin::page_limit(limit)?;
+        let limit = crate::input::page_limit(limit)?;
         let after = after.unwrap_or(0).max(0);
         let own = (actor.role == Role::Cardholder).then(|| actor.id_number.clone());
         self.db

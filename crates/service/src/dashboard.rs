@@ -7,41 +7,12 @@ use crate::Service;
 use crate::error::ServiceError;
 use crate::model::Actor;
 use crate::model::AuditAction;
+use crate::model::{LapsingPreLoss, LockCounts, ReplacementDue, UnitLocks};
 use crate::support::require_role;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use shebao_domain::Role;
 use shebao_domain::time::business_date;
-
-/// Cards in force (not replaced) in each lock state at one instant (R-LK-5's password and
-/// loss reasons; employer arrears are counted by employer, `UnitLocks`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LockCounts {
-    /// The social-security account is locked after wrong passwords (R-LK-1, R-LK-2).
-    pub ss_password: u64,
-    /// The financial account is locked until tomorrow (R-LK-3).
-    pub fin_password: u64,
-    /// A loss in force, by kind (R-LS-1..3).
-    pub pre_loss: u64,
-    pub temporary_loss: u64,
-    pub formal_loss: u64,
-    /// Replacement cards not yet collected (R-LS-5).
-    pub replacements_waiting: u64,
-}
-
-/// A pre-loss that lapses by itself soon (R-LS-1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LapsingPreLoss {
-    pub card_no: String,
-    pub lapses_at: Timestamp,
-}
-
-/// A replacement card waiting for its holder (R-LS-5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplacementDue {
-    pub card_no: String,
-    pub ready_on: Date,
-}
 
 /// The kinds of lock-making events the dashboard charts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,25 +38,6 @@ impl DailyLocks {
     pub fn total(&self) -> u64 {
         self.ss_password + self.fin_password + self.loss
     }
-}
-
-/// An employer whose cards stand under a unit lock (R-EM-2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitLockedEmployer {
-    pub employer_id: String,
-    pub name: String,
-    /// The first day of the lock in force (the earliest locking month's `lock_from`).
-    pub since: Date,
-}
-
-/// Employers under a unit lock on one Shanghai day, as their recorded months show it (a month
-/// is recorded when the monthly-deadline job or any look at the employer assessed it).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UnitLocks {
-    /// How many employers are locked.
-    pub count: u64,
-    /// The longest-locked first, at most `DASHBOARD_ROWS_MAX`.
-    pub employers: Vec<UnitLockedEmployer>,
 }
 
 #[derive(Debug, Clone)]

@@ -2,24 +2,21 @@
 //! http layer turns it into a status and body. Internal causes (`Store`) are logged there and
 //! never sent to clients.
 
-use crate::store::StoreError;
+pub use crate::words::LockReason;
 
-/// Why an account is locked, in the contract's words (R-LK-5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockReason {
-    Password,
-    EmployerArrears,
-    Loss,
-}
-
-impl LockReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LockReason::Password => "password",
-            LockReason::EmployerArrears => "employer_arrears",
-            LockReason::Loss => "loss",
-        }
-    }
+/// What a storage engine reports ([`ServiceError::Store`] carries it).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint refused the write.
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    /// Stored data that does not parse: a bug or a manual edit.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("the storage engine has stopped")]
+    Stopped,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +39,7 @@ pub enum ServiceError {
     #[error("{}", words.en)]
     AccountLocked {
         reason: LockReason,
-        words: crate::views::LockMessage,
+        words: crate::words::LockMessage,
         locked_until: Option<jiff::Timestamp>,
     },
     /// 409 `not_activated` (R-ACT-5).
@@ -106,7 +103,7 @@ impl ServiceError {
     pub fn password_locked() -> Self {
         ServiceError::AccountLocked {
             reason: LockReason::Password,
-            words: crate::views::lock_message(LockReason::Password),
+            words: crate::words::lock_message(LockReason::Password),
             locked_until: None,
         }
     }
@@ -115,7 +112,7 @@ impl ServiceError {
     pub fn unit_locked() -> Self {
         ServiceError::AccountLocked {
             reason: LockReason::EmployerArrears,
-            words: crate::views::lock_message(LockReason::EmployerArrears),
+            words: crate::words::lock_message(LockReason::EmployerArrears),
             locked_until: None,
         }
     }
@@ -124,7 +121,7 @@ impl ServiceError {
     pub fn card_lost() -> Self {
         ServiceError::AccountLocked {
             reason: LockReason::Loss,
-            words: crate::views::lock_message(LockReason::Loss),
+            words: crate::words::lock_message(LockReason::Loss),
             locked_until: None,
         }
     }

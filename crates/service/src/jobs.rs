@@ -124,7 +124,7 @@ impl Service {
         let record = run.clone();
         let by = actor
             .cloned()
-            .unwrap_or_else(|| crate::admin::operator(finished_at));
+            .unwrap_or_else(|| crate::model::operator(finished_at));
         self.db
             .write(move |tx| {
                 tx.put_job_run(&record)?;

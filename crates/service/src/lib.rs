@@ -4,11 +4,13 @@
 
 pub mod clock;
 pub mod error;
+mod input;
 pub mod keys;
 pub mod model;
 pub mod policy;
 pub mod secret;
 pub mod store;
+pub mod words;
 
 mod admin;
 mod calendar;
@@ -17,7 +19,10 @@ mod crediting;
 mod dashboard;
 mod employers;
 mod jobs;
+#[cfg(test)]
+mod layers;
 mod loss;
+mod months;
 mod passwords;
 mod people;
 mod selfservice;
@@ -25,22 +30,19 @@ mod settlement;
 mod support;
 pub mod views;
 
-pub use admin::{
-    ADMIN_TOKEN_CHARS_MIN, AUDIT_LIMIT_MAX, AuditFilter, LIST_LIMIT_DEFAULT, NewActor, StartupAdmin,
-};
+pub use admin::{ADMIN_TOKEN_CHARS_MIN, AuditFilter, NewActor, StartupAdmin};
 pub use calendar::CalendarLoaded;
-pub use cards::{
-    ActivationChannel, ActivationRequest, CARD_APPLICATIONS_MAX, CardApplications, CardSkipped,
-};
+pub use cards::{ActivationRequest, CARD_APPLICATIONS_MAX, CardApplications, CardSkipped};
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
-pub use dashboard::{
-    DASHBOARD_DAYS_MAX, DailyLocks, Dashboard, LapsingPreLoss, LockCounts, ReplacementDue,
-    UnitLockedEmployer, UnitLocks,
-};
+pub use dashboard::{DASHBOARD_DAYS_MAX, DailyLocks, Dashboard};
 pub use employers::{ContributionLine, DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
+pub use input::{AUDIT_LIMIT_MAX, LIST_LIMIT_DEFAULT};
 pub use jobs::JOB_NAMES;
 pub use loss::ReplacementIssued;
+pub use model::{
+    ActivationChannel, LapsingPreLoss, LockCounts, ReplacementDue, UnitLockedEmployer, UnitLocks,
+};
 pub use passwords::{PasswordChanged, Verified};
 pub use people::{NewEmployer, NewLegacyCard, NewPerson};
 pub use selfservice::LoginResult;

@@ -3,13 +3,11 @@
 
 use crate::Service;
 use crate::error::ServiceError;
+use crate::input::{parse_card_no, parse_id_number, parse_region};
 use crate::model::Actor;
 use crate::model::AuditAction;
-use crate::people::parse_region;
 use crate::store::Lock;
-use crate::support::{
-    Audit, load_card, load_person, parse_card_no, parse_id_number, require_role, settle,
-};
+use crate::support::{Audit, load_card, load_person, require_role, settle};
 use crate::views::CardView;
 use jiff::civil::Date;
 use shebao_domain::card::{LossError, LossKind, Replacement, ReplacementReason};
@@ -248,7 +246,7 @@ impl Service {
         let ready_on = self
             .add_working_days(business_date(now), self.policy.replacement_working_days)
             .await?;
-        let serial = crate::cards::new_serial()?;
+        let serial = crate::support::new_serial()?;
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
@@ -269,7 +267,7 @@ impl Service {
                         .map_err(loss_error)?;
                 }
                 let seq = tx.next_sequence("card")?;
-                let new_no = crate::cards::new_card_no(tx)?;
+                let new_no = crate::support::new_card_no(tx)?;
                 let fee = reason.fee(policy.replacement_fee);
                 let replacement = Replacement {
                     replaces: old.card_no.clone(),

@@ -1,6 +1,7 @@
 //! Records the service keeps besides the domain's cards and people.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use shebao_domain::{CardNo, Evidence, Fen, IdNumber, RegionCode, Role};
 
 /// Someone who calls the API: a bureau clerk, a bank branch, a pharmacy terminal, …
@@ -394,4 +395,129 @@ pub struct CreditBatch {
     /// D-14: cards whose balance plus the credit would pass the ceiling; their credit is not
     /// made (it stays due and is tried again on the next run).
     pub over_ceiling: Vec<String>,
+}
+
+/// How a card is activated (API.md `channel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationChannel {
+    /// Financial account at a partner bank; social-security account 24 h later (R-ACT-2).
+    Bank,
+    /// First use at a designated hospital (R-ACT-3).
+    Hospital,
+    /// "K+serial" SMS from the registered phone (R-ACT-3).
+    Sms,
+    /// At the card management centre (R-ACT-3).
+    ServiceCenter,
+    /// Old medical card then new card at a pharmacy, first exchange only (R-ACT-3).
+    PharmacyOldCard,
+    /// The old card's password entered on the new card; the new card keeps it (R-ACT-3, D-11).
+    PharmacyOldPassword,
+}
+
+impl ActivationChannel {
+    pub fn parse(s: &str) -> Option<Self> {
+        use ActivationChannel::*;
+        [
+            Bank,
+            Hospital,
+            Sms,
+            ServiceCenter,
+            PharmacyOldCard,
+            PharmacyOldPassword,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivationChannel::Bank => "bank",
+            ActivationChannel::Hospital => "hospital",
+            ActivationChannel::Sms => "sms",
+            ActivationChannel::ServiceCenter => "service_center",
+            ActivationChannel::PharmacyOldCard => "pharmacy_old_card",
+            ActivationChannel::PharmacyOldPassword => "pharmacy_old_password",
+        }
+    }
+
+    /// Who may activate through this channel. The bureau's clerks relay SMS activations and
+    /// act at the card management centre.
+    pub(crate) fn roles(self) -> &'static [Role] {
+        match self {
+            ActivationChannel::Bank => &[Role::Bank],
+            ActivationChannel::Hospital => &[Role::Hospital],
+            ActivationChannel::Sms | ActivationChannel::ServiceCenter => &[Role::Clerk],
+            ActivationChannel::PharmacyOldCard | ActivationChannel::PharmacyOldPassword => {
+                &[Role::Pharmacy]
+            }
+        }
+    }
+}
+
+// The dashboard's reads (issue 5), as the storage answers them.
+
+/// Cards in force (not replaced) in each lock state at one instant (R-LK-5's password and
+/// loss reasons; employer arrears are counted by employer, `UnitLocks`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockCounts {
+    /// The social-security account is locked after wrong passwords (R-LK-1, R-LK-2).
+    pub ss_password: u64,
+    /// The financial account is locked until tomorrow (R-LK-3).
+    pub fin_password: u64,
+    /// A loss in force, by kind (R-LS-1..3).
+    pub pre_loss: u64,
+    pub temporary_loss: u64,
+    pub formal_loss: u64,
+    /// Replacement cards not yet collected (R-LS-5).
+    pub replacements_waiting: u64,
+}
+
+/// A pre-loss that lapses by itself soon (R-LS-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsingPreLoss {
+    pub card_no: String,
+    pub lapses_at: Timestamp,
+}
+
+/// A replacement card waiting for its holder (R-LS-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplacementDue {
+    pub card_no: String,
+    pub ready_on: Date,
+}
+
+/// An employer whose cards stand under a unit lock (R-EM-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitLockedEmployer {
+    pub employer_id: String,
+    pub name: String,
+    /// The first day of the lock in force (the earliest locking month's `lock_from`).
+    pub since: Date,
+}
+
+/// Employers under a unit lock on one Shanghai day, as their recorded months show it (a month
+/// is recorded when the monthly-deadline job or any look at the employer assessed it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitLocks {
+    /// How many employers are locked.
+    pub count: u64,
+    /// The longest-locked first, at most `DASHBOARD_ROWS_MAX`.
+    pub employers: Vec<UnitLockedEmployer>,
+}
+
+/// The actor of work no caller asked for: the operator CLI, startup, batch jobs.
+pub(crate) fn operator(now: Timestamp) -> Actor {
+    Actor {
+        id: "operator".into(),
+        role: Role::Admin,
+        name: "operator (CLI or startup)".into(),
+        region: None,
+        employer_id: None,
+        id_number: None,
+        must_change_password: false,
+        session_id: None,
+        created_at: now,
+        source: ActorSource::Api,
+        revoked_at: None,
+    }
 }

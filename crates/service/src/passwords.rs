@@ -7,20 +7,14 @@
 //! concurrent guesses never exceed N in total (R-LK-1).
 
 use crate::Service;
-use crate::cards::parse_pin;
-use crate::error::{LockReason, ServiceError};
-use crate::keys::{PinContext, PinKeyring};
+use crate::error::ServiceError;
+use crate::input::{check_new_pin, parse_card_no, parse_pin};
 use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
 use crate::store::Committed;
 use crate::store::Lock;
-use crate::support::{
-    Audit, load_card, load_person, parse_card_no, require_role, require_usable, settle,
-};
-use crate::views::FIN_LOCK_MESSAGE;
-use shebao_domain::{
-    Card, Evidence, PasswordAttempt, Person, Pin, Policy, Role, SsPassword, WeakPasswordRule,
-};
+use crate::support::{Account, Audit, load_card, load_person, require_role, settle};
+use shebao_domain::{Card, Evidence, PasswordAttempt, Role};
 use zeroize::Zeroizing;
 
 /// The answer to a successful verification (API.md).
@@ -33,159 +27,6 @@ pub struct Verified {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordChanged {
     pub warning: Option<&'static str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Account {
-    Social,
-    Financial,
-}
-
-impl Account {
-    fn context(self, card: &Card) -> PinContext<'_> {
-        match self {
-            Account::Social => PinContext::Social(card.id_number.as_str()),
-            Account::Financial => PinContext::Financial(card.card_no.as_str()),
-        }
-    }
-    /// The audit actions of this account's password: verify, change, reset.
-    fn actions(self) -> [AuditAction; 3] {
-        match self {
-            Account::Social => [
-                AuditAction::SsPasswordVerify,
-                AuditAction::SsPasswordChange,
-                AuditAction::SsPasswordReset,
-            ],
-            Account::Financial => [
-                AuditAction::FinPasswordVerify,
-                AuditAction::FinPasswordChange,
-                AuditAction::FinPasswordReset,
-            ],
-        }
-    }
-    fn is_active(self, card: &Card) -> bool {
-        match self {
-            Account::Social => card.ss.is_active(),
-            Account::Financial => card.fin.is_active(),
-        }
-    }
-    fn not_activated(self) -> ServiceError {
-        match self {
-            Account::Social => ServiceError::ss_not_activated(),
-            Account::Financial => ServiceError::fin_not_activated(),
-        }
-    }
-    fn locked_error(self, card: &Card) -> ServiceError {
-        match self {
-            Account::Social => ServiceError::password_locked(),
-            Account::Financial => ServiceError::AccountLocked {
-                reason: LockReason::Password,
-                words: FIN_LOCK_MESSAGE,
-                locked_until: card.fin.locked_until,
-            },
-        }
-    }
-    fn is_locked(self, card: &Card, now: jiff::Timestamp) -> bool {
-        match self {
-            Account::Social => card.ss.is_locked(),
-            Account::Financial => card.fin.is_locked(now),
-        }
-    }
-    /// Card status for this account: a replaced card is dead for both; a social-security
-    /// loss stops only the bureau's side, the bank's own loss only the bank's (R-LS-6).
-    fn require_usable(self, card: &Card) -> Result<(), ServiceError> {
-        match self {
-            Account::Social => require_usable(card),
-            Account::Financial if card.status == shebao_domain::CardStatus::Replaced => {
-                Err(ServiceError::card_replaced())
-            }
-            Account::Financial if card.fin_lost_at.is_some() => Err(ServiceError::AccountLocked {
-                reason: LockReason::Loss,
-                words: crate::views::FIN_LOSS_MESSAGE,
-                locked_until: None,
-            }),
-            Account::Financial => Ok(()),
-        }
-    }
-    fn tries_max(self, policy: &Policy) -> u32 {
-        match self {
-            Account::Social => policy.ss_password_tries_max,
-            Account::Financial => policy.fin_password_tries_max,
-        }
-    }
-    /// One attempt, counted in the same step as the comparison.
-    fn attempt(
-        self,
-        card: &mut Card,
-        now: jiff::Timestamp,
-        policy: &Policy,
-        keys: &PinKeyring,
-        pin: &Pin,
-    ) -> PasswordAttempt {
-        let tries_max = self.tries_max(policy);
-        let context_owner = match self {
-            Account::Social => card.id_number.as_str().to_owned(),
-            Account::Financial => card.card_no.as_str().to_owned(),
-        };
-        let context = match self {
-            Account::Social => PinContext::Social(&context_owner),
-            Account::Financial => PinContext::Financial(&context_owner),
-        };
-        let matches = |v: &shebao_domain::PinVerifier| keys.verify(v, context, pin);
-        match self {
-            Account::Social => card.ss.attempt(now, tries_max, matches),
-            Account::Financial => card.fin.attempt(now, tries_max, matches),
-        }
-    }
-    fn set_password(self, card: &mut Card, keys: &PinKeyring, pin: &Pin) {
-        let verifier = keys.seal(self.context(card), pin);
-        match self {
-            Account::Social => card.ss.set_password(verifier),
-            Account::Financial => card.fin.set_password(verifier),
-        }
-    }
-    fn stale_verifier(self, card: &Card, keys: &PinKeyring) -> bool {
-        let verifier = match self {
-            Account::Social => match &card.ss.password {
-                SsPassword::Enabled(v) => Some(v),
-                SsPassword::NotEnabled => None,
-            },
-            Account::Financial => card.fin.password.as_ref(),
-        };
-        verifier.is_some_and(|v| keys.is_stale(v))
-    }
-}
-
-/// One social-security password attempt for a use case other than `verify` (a purchase):
-/// counted in the same step as the comparison; a verifier under an old key is rewritten.
-pub(crate) fn ss_attempt(
-    card: &mut Card,
-    now: jiff::Timestamp,
-    policy: &Policy,
-    keys: &PinKeyring,
-    pin: &Pin,
-) -> PasswordAttempt {
-    let attempt = Account::Social.attempt(card, now, policy, keys, pin);
-    if attempt == PasswordAttempt::Verified && Account::Social.stale_verifier(card, keys) {
-        Account::Social.set_password(card, keys, pin);
-    }
-    attempt
-}
-
-/// R-PW-2: `000000` always refused; other weak passwords refused or warned by policy.
-pub(crate) fn check_new_pin(
-    policy: &Policy,
-    person: &Person,
-    pin: &Pin,
-) -> Result<Option<&'static str>, ServiceError> {
-    let phone = person.phone.as_ref().map(|p| p.as_str());
-    match pin.weakness(person.id_number.birth_date(), phone) {
-        None => Ok(None),
-        Some(w) if w.always_refused() || policy.weak_passwords == WeakPasswordRule::Refuse => Err(
-            ServiceError::invalid("weak_password", format!("weak password: {}", w.describe())),
-        ),
-        Some(w) => Ok(Some(w.describe())),
-    }
 }
 
 impl Service {

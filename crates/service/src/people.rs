@@ -2,15 +2,15 @@
 
 use crate::Service;
 use crate::error::{ServiceError, duplicate_as_exists};
+use crate::input::{bounded_fen, check_new_pin, parse_id_number, parse_name, parse_region};
 use crate::keys::PinContext;
 use crate::model::AuditAction;
 use crate::model::{Actor, Employer};
-use crate::passwords::check_new_pin;
 use crate::store::Lock;
-use crate::support::{Audit, parse_id_number, require_role};
-use crate::views::{LegacyView, PersonView};
+use crate::support::{Audit, require_role};
+use crate::views::{PersonView, legacy_view};
 use shebao_domain::time::business_date;
-use shebao_domain::{Fen, IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, RegionCode, Role};
+use shebao_domain::{IdNumber, LegacyCard, Person, PersonKind, Phone, Pin, Role};
 use zeroize::Zeroizing;
 
 pub struct NewPerson {
@@ -34,45 +34,6 @@ pub struct NewEmployer {
     pub name: String,
     pub region: Option<String>,
     pub prev_year_avg_wage_fen: Option<i64>,
-}
-
-/// A name as stored (NFC, nothing invisible): 422 `invalid_name` otherwise.
-pub(crate) fn parse_name(name: &str, field: &str) -> Result<String, ServiceError> {
-    shebao_domain::parse_name(name)
-        .map_err(|e| ServiceError::invalid("invalid_name", format!("{field}: {e}")))
-}
-
-/// D-14: an amount of money from a request, within `1..=max` (or `0..=max` where zero is a
-/// real value): 422 `invalid_amount` otherwise.
-pub(crate) fn bounded_fen(
-    value: i64,
-    min: i64,
-    max: Fen,
-    field: &str,
-) -> Result<Fen, ServiceError> {
-    if (min..=max.0).contains(&value) {
-        Ok(Fen(value))
-    } else {
-        Err(ServiceError::invalid(
-            "invalid_amount",
-            format!("{field} must be between {min} and {} (D-14)", max.0),
-        ))
-    }
-}
-
-pub(crate) fn parse_region(
-    region: Option<&str>,
-    default: &RegionCode,
-) -> Result<RegionCode, ServiceError> {
-    match region {
-        None => Ok(default.clone()),
-        Some(r) => RegionCode::parse(r).ok_or_else(|| {
-            ServiceError::invalid(
-                "invalid_region",
-                "region is a 6-digit administrative division code",
-            )
-        }),
-    }
 }
 
 impl Service {
@@ -200,7 +161,7 @@ impl Service {
                 }
                 tx.insert_person(&person).map_err(duplicate_as_exists)?;
                 // D-8: assessed for the month of registration at once.
-                crate::employers::assess_new_person(tx, &policy, &person, business_date(now))?;
+                crate::months::assess_new_person(tx, &policy, &person, business_date(now))?;
                 Audit::new(AuditAction::PersonRegister)
                     .person(&person.id_number)
                     .record(tx, &actor, now)?;
@@ -258,7 +219,7 @@ impl Service {
                 };
                 tx.insert_employer(&employer).map_err(duplicate_as_exists)?;
                 // D-8: the month of registration shows at once (assessed at zero until people come).
-                crate::employers::roll_forward(tx, &policy, &employer, business_date(now))?;
+                crate::months::roll_forward(tx, &policy, &employer, business_date(now))?;
                 Audit::new(AuditAction::EmployerCreate)
                     .detail(format!("employer {}", employer.id))
                     .record(tx, &actor, now)?;
@@ -266,12 +227,4 @@ impl Service {
             })
             .await
     }
-}
-
-pub(crate) fn legacy_view(person: &Person) -> Option<LegacyView> {
-    person.legacy_card.as_ref().map(|l| LegacyView {
-        number: l.number.clone(),
-        balance: l.balance,
-        migrated_at: l.migrated_at,
-    })
 }

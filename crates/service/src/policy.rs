@@ -202,7 +202,7 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
     // R-ACT-3 (000 I): the channels residents may activate through, each a known channel.
     let mut resident_channels = Vec::new();
     for name in &file.activation.resident_channels {
-        if crate::cards::ActivationChannel::parse(name).is_none() {
+        if crate::model::ActivationChannel::parse(name).is_none() {
             return Err(invalid(&format!(
                 "activation.resident_channels: {name:?} is not an activation channel (bank, hospital, sms, service_center, pharmacy_old_card, pharmacy_old_password)"
             )));

@@ -13,6 +13,7 @@
 
 use crate::Service;
 use crate::error::ServiceError;
+use crate::input::parse_id_number;
 use crate::keys::{
     constant_time_eq, dummy_query_password_hash, hash_query_password, new_token, token_digest,
     verify_query_password,
@@ -21,7 +22,7 @@ use crate::model::{Actor, ActorSource, Session};
 use crate::model::{AuditAction, Outcome};
 use crate::store::Committed;
 use crate::store::Lock;
-use crate::support::{Audit, load_person, parse_id_number, require_role};
+use crate::support::{Audit, load_person, require_role};
 use jiff::{SignedDuration, Timestamp};
 use shebao_domain::{Evidence, IdNumber, Person, Role, WebLoginThrottle};
 use zeroize::Zeroizing;
@@ -334,7 +335,7 @@ impl Service {
             card_no: None,
             id_number: Some(id),
             after_seq,
-            limit: Some(crate::admin::page_limit(limit)?),
+            limit: Some(crate::input::page_limit(limit)?),
         };
         self.db.read(move |tx| Ok(tx.audit(&query)?)).await
     }

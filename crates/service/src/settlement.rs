@@ -14,19 +14,18 @@
 //!    R-MS-3) → 12. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
 
 use crate::Service;
-use crate::cards::parse_pin;
-use crate::cards::{ActivationChannel, check_resident_channel};
-use crate::employers::{parse_date, unit_lock_for_care};
 use crate::error::ServiceError;
-use crate::model::{Actor, Authorisation, FilingRecord, LedgerEntry, Settled, SettlementRecord};
+use crate::input::{parse_card_no, parse_date, parse_id_number, parse_pin, parse_region};
+use crate::model::{
+    ActivationChannel, Actor, Authorisation, FilingRecord, LedgerEntry, Settled, SettlementRecord,
+};
 use crate::model::{AuditAction, LedgerKind, Outcome};
-use crate::passwords::ss_attempt;
-use crate::people::parse_region;
+use crate::months::unit_lock_for_care;
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
-    Audit, load_card, load_person, migrate_legacy, parse_card_no, parse_id_number, require_role,
-    require_usable, settle,
+    Audit, check_resident_channel, load_card, load_person, migrate_legacy, require_role,
+    require_usable, settle, ss_attempt,
 };
 use jiff::civil::Date;
 use shebao_domain::settlement::{split_purchase, split_visit};

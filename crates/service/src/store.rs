@@ -8,6 +8,7 @@
 //! in its own transaction on a pool of connections and takes row locks.
 
 use crate::error::ServiceError;
+pub use crate::error::StoreError;
 use crate::model::{
     Actor, ActorSource, AssessmentRecord, AuditAction, AuditQuery, AuditRecord, CreditBatch,
     Employer, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource,
@@ -17,20 +18,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use shebao_domain::{Card, CardNo, Fen, IdNumber, Month, Person, WebLoginThrottle};
 use tokio::sync::{mpsc, oneshot};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness constraint refused the write.
-    #[error("already exists: {0}")]
-    Duplicate(String),
-    /// Stored data that does not parse: a bug or a manual edit.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error("database: {0}")]
-    Database(String),
-    #[error("the storage engine has stopped")]
-    Stopped,
-}
 
 /// Where a page of employers' months ends: the next page starts after this (employer, month).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -297,19 +284,19 @@ pub trait CalendarStore {
 /// The console dashboard's reads (issue 5).
 pub trait Dashboard {
     /// Cards in force (not replaced) in each lock state at `now`.
-    fn lock_counts(&mut self, now: Timestamp) -> Result<crate::LockCounts, StoreError>;
+    fn lock_counts(&mut self, now: Timestamp) -> Result<crate::model::LockCounts, StoreError>;
     /// Pre-losses in force at `now` that lapse by `until`, soonest first.
     fn pre_losses_lapsing(
         &mut self,
         now: Timestamp,
         until: Timestamp,
         limit: u32,
-    ) -> Result<Vec<crate::LapsingPreLoss>, StoreError>;
+    ) -> Result<Vec<crate::model::LapsingPreLoss>, StoreError>;
     /// Replacement cards not yet collected, earliest ready date first.
     fn replacements_uncollected(
         &mut self,
         limit: u32,
-    ) -> Result<Vec<crate::ReplacementDue>, StoreError>;
+    ) -> Result<Vec<crate::model::ReplacementDue>, StoreError>;
     /// Audit events that locked an account, and loss reports, since `since`, counted per
     /// Shanghai day number and action.
     fn lock_events_by_day(&mut self, since: Timestamp) -> Result<Vec<LockEventCount>, StoreError>;
@@ -319,7 +306,7 @@ pub trait Dashboard {
         &mut self,
         today: jiff::civil::Date,
         limit: u32,
-    ) -> Result<crate::UnitLocks, StoreError>;
+    ) -> Result<crate::model::UnitLocks, StoreError>;
 }
 
 /// How a write that keeps its writes ends (see [`Database::write_committed`]).

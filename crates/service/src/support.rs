@@ -1,14 +1,21 @@
 //! Small pieces shared by the use cases: role checks, loading with the contract's precedence,
-//! and writing audit records.
+//! writing audit records, the views with their locks, new card numbers, and the two password
+//! accounts of a card.
 
 use crate::error::ServiceError;
+use crate::keys::{PinContext, PinKeyring, random_bytes};
 use crate::model::{
-    Actor, AuditAction, AuditRecord, Authorisation, LedgerEntry, LedgerKind, Outcome,
+    ActivationChannel, Actor, AuditAction, AuditRecord, Authorisation, LedgerEntry, LedgerKind,
+    Outcome,
 };
 use crate::store::Lock;
 use crate::store::Tx;
+use crate::words::{FIN_LOCK_MESSAGE, FIN_LOSS_MESSAGE, LockReason};
 use jiff::Timestamp;
-use shebao_domain::{Card, CardNo, CardStatus, Evidence, Fen, IdNumber, Person, Policy, Role};
+use shebao_domain::{
+    Card, CardNo, CardStatus, Evidence, Fen, IdNumber, PasswordAttempt, Person, Pin, Policy, Role,
+    SsPassword,
+};
 
 pub(crate) fn require_role(actor: &Actor, allowed: &[Role]) -> Result<(), ServiceError> {
     if allowed.contains(&actor.role) {
@@ -37,14 +44,6 @@ pub(crate) fn channel_of(actor: &Actor) -> &'static str {
         Role::Sms => "sms",
         Role::Kiosk => "self_service_terminal",
     }
-}
-
-pub(crate) fn parse_card_no(card_no: &str) -> Result<CardNo, ServiceError> {
-    CardNo::parse(card_no).ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
-}
-
-pub(crate) fn parse_id_number(id: &str) -> Result<IdNumber, ServiceError> {
-    IdNumber::parse_shape(id).map_err(|e| ServiceError::invalid("invalid_id_number", e.to_string()))
 }
 
 /// Loads a card: 404 if unknown.
@@ -231,7 +230,7 @@ pub(crate) fn card_view(
     now: Timestamp,
 ) -> Result<crate::views::CardView, ServiceError> {
     let today = shebao_domain::time::business_date(now);
-    let lock = crate::employers::lock_state(tx, person, today)?.lock;
+    let lock = crate::months::lock_state(tx, person, today)?.lock;
     Ok(crate::views::CardView::new(card, person, policy, now).with_unit_lock(lock))
 }
 
@@ -249,8 +248,205 @@ pub(crate) fn person_view(
         })
         .collect();
     Ok(crate::views::PersonView {
-        legacy: crate::people::legacy_view(&person),
+        legacy: crate::views::legacy_view(&person),
         person,
         cards,
     })
+}
+
+/// R-ACT-3 (000 I): residents (城乡居民) activate only through the channels the policy lists
+/// for them (in some cities only the insured place's bureau hall). 422 `invalid_channel`.
+pub(crate) fn check_resident_channel(
+    policy: &shebao_domain::Policy,
+    person: &shebao_domain::Person,
+    channel: ActivationChannel,
+) -> Result<(), ServiceError> {
+    if person.kind != shebao_domain::PersonKind::Resident
+        || policy
+            .resident_channels
+            .iter()
+            .any(|c| c == channel.as_str())
+    {
+        return Ok(());
+    }
+    Err(ServiceError::invalid(
+        "invalid_channel",
+        format!(
+            "residents activate here only through {}: in this region a resident's card is activated at the insured place's bureau hall (000 I)",
+            policy.resident_channels.join(", ")
+        ),
+    ))
+}
+
+/// Random draws of a card number before giving up (each collides with probability at most
+/// cards issued / 10^8).
+const CARD_NO_DRAWS_MAX: usize = 32;
+
+/// A new card number: `S` and eight random digits, drawn again on the rare collision. Card
+/// numbers are not in issue order, so knowing one card's number tells nothing of another's
+/// (terminals cannot walk them; API.md "Conventions").
+pub(crate) fn new_card_no(tx: &mut dyn Tx) -> Result<CardNo, ServiceError> {
+    for _ in 0..CARD_NO_DRAWS_MAX {
+        let bytes = random_bytes::<8>().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        // 2^64 is 1.8 × 10^11 times 10^8: the modulo's bias is far below anything measurable.
+        let n = u64::from_le_bytes(*bytes) % 100_000_000;
+        let Some(card_no) = CardNo::from_sequence(n).filter(|_| n > 0) else {
+            continue;
+        };
+        if tx.card(&card_no, Lock::Read)?.is_none() {
+            return Ok(card_no);
+        }
+    }
+    Err(ServiceError::Internal(format!(
+        "no free card number in {CARD_NO_DRAWS_MAX} random draws"
+    )))
+}
+
+/// A fresh 32-character card identification code.
+pub(crate) fn new_serial() -> Result<String, ServiceError> {
+    let bytes = random_bytes::<16>().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    Ok(hex_upper(&*bytes))
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The two password accounts of a card: the bureau's social-security account and the bank's
+/// financial account (R-PW-*, R-LK-*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Account {
+    Social,
+    Financial,
+}
+
+impl Account {
+    pub(crate) fn context(self, card: &Card) -> PinContext<'_> {
+        match self {
+            Account::Social => PinContext::Social(card.id_number.as_str()),
+            Account::Financial => PinContext::Financial(card.card_no.as_str()),
+        }
+    }
+    /// The audit actions of this account's password: verify, change, reset.
+    pub(crate) fn actions(self) -> [AuditAction; 3] {
+        match self {
+            Account::Social => [
+                AuditAction::SsPasswordVerify,
+                AuditAction::SsPasswordChange,
+                AuditAction::SsPasswordReset,
+            ],
+            Account::Financial => [
+                AuditAction::FinPasswordVerify,
+                AuditAction::FinPasswordChange,
+                AuditAction::FinPasswordReset,
+            ],
+        }
+    }
+    pub(crate) fn is_active(self, card: &Card) -> bool {
+        match self {
+            Account::Social => card.ss.is_active(),
+            Account::Financial => card.fin.is_active(),
+        }
+    }
+    pub(crate) fn not_activated(self) -> ServiceError {
+        match self {
+            Account::Social => ServiceError::ss_not_activated(),
+            Account::Financial => ServiceError::fin_not_activated(),
+        }
+    }
+    pub(crate) fn locked_error(self, card: &Card) -> ServiceError {
+        match self {
+            Account::Social => ServiceError::password_locked(),
+            Account::Financial => ServiceError::AccountLocked {
+                reason: LockReason::Password,
+                words: FIN_LOCK_MESSAGE,
+                locked_until: card.fin.locked_until,
+            },
+        }
+    }
+    pub(crate) fn is_locked(self, card: &Card, now: jiff::Timestamp) -> bool {
+        match self {
+            Account::Social => card.ss.is_locked(),
+            Account::Financial => card.fin.is_locked(now),
+        }
+    }
+    /// Card status for this account: a replaced card is dead for both; a social-security
+    /// loss stops only the bureau's side, the bank's own loss only the bank's (R-LS-6).
+    pub(crate) fn require_usable(self, card: &Card) -> Result<(), ServiceError> {
+        match self {
+            Account::Social => require_usable(card),
+            Account::Financial if card.status == shebao_domain::CardStatus::Replaced => {
+                Err(ServiceError::card_replaced())
+            }
+            Account::Financial if card.fin_lost_at.is_some() => Err(ServiceError::AccountLocked {
+                reason: LockReason::Loss,
+                words: FIN_LOSS_MESSAGE,
+                locked_until: None,
+            }),
+            Account::Financial => Ok(()),
+        }
+    }
+    pub(crate) fn tries_max(self, policy: &Policy) -> u32 {
+        match self {
+            Account::Social => policy.ss_password_tries_max,
+            Account::Financial => policy.fin_password_tries_max,
+        }
+    }
+    /// One attempt, counted in the same step as the comparison.
+    pub(crate) fn attempt(
+        self,
+        card: &mut Card,
+        now: jiff::Timestamp,
+        policy: &Policy,
+        keys: &PinKeyring,
+        pin: &Pin,
+    ) -> PasswordAttempt {
+        let tries_max = self.tries_max(policy);
+        let context_owner = match self {
+            Account::Social => card.id_number.as_str().to_owned(),
+            Account::Financial => card.card_no.as_str().to_owned(),
+        };
+        let context = match self {
+            Account::Social => PinContext::Social(&context_owner),
+            Account::Financial => PinContext::Financial(&context_owner),
+        };
+        let matches = |v: &shebao_domain::PinVerifier| keys.verify(v, context, pin);
+        match self {
+            Account::Social => card.ss.attempt(now, tries_max, matches),
+            Account::Financial => card.fin.attempt(now, tries_max, matches),
+        }
+    }
+    pub(crate) fn set_password(self, card: &mut Card, keys: &PinKeyring, pin: &Pin) {
+        let verifier = keys.seal(self.context(card), pin);
+        match self {
+            Account::Social => card.ss.set_password(verifier),
+            Account::Financial => card.fin.set_password(verifier),
+        }
+    }
+    pub(crate) fn stale_verifier(self, card: &Card, keys: &PinKeyring) -> bool {
+        let verifier = match self {
+            Account::Social => match &card.ss.password {
+                SsPassword::Enabled(v) => Some(v),
+                SsPassword::NotEnabled => None,
+            },
+            Account::Financial => card.fin.password.as_ref(),
+        };
+        verifier.is_some_and(|v| keys.is_stale(v))
+    }
+}
+
+/// One social-security password attempt for a use case other than `verify` (a purchase):
+/// counted in the same step as the comparison; a verifier under an old key is rewritten.
+pub(crate) fn ss_attempt(
+    card: &mut Card,
+    now: jiff::Timestamp,
+    policy: &Policy,
+    keys: &PinKeyring,
+    pin: &Pin,
+) -> PasswordAttempt {
+    let attempt = Account::Social.attempt(card, now, policy, keys, pin);
+    if attempt == PasswordAttempt::Verified && Account::Social.stale_verifier(card, keys) {
+        Account::Social.set_password(card, keys, pin);
+    }
+    attempt
 }
