@@ -41,6 +41,7 @@ fn operator(now: jiff::Timestamp) -> Actor {
         created_at: now,
         source: ActorSource::Api,
         revoked_at: None,
+        psam: None,
     }
 }
 

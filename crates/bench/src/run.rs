@@ -423,6 +423,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                     name: "engine bench".into(),
                     region: None,
                     employer_id: None,
+                    psam_no: None,
                 },
             )
             .await
@@ -449,6 +450,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                                 card_no: format!("S{:08}", (i.wrapping_mul(7_919) % accounts) + 1),
                                 amount_fen: 1,
                                 password: Some(zeroize::Zeroizing::new(BENCH_PASSWORD.to_owned())),
+                                card_auth: None,
                             },
                         )
                         .await;

@@ -461,6 +461,7 @@ async fn act(
                         sms_from: None,
                         sms_text: None,
                         old_card_number: None,
+                        card_auth: None,
                     },
                 )
                 .await

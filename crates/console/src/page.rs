@@ -135,7 +135,9 @@ pub fn error_flash(e: &ServiceError, lang: Lang) -> Flash {
         }
         ServiceError::NotFound(_) => ("err.not_found", None),
         ServiceError::Forbidden { message, .. } => ("err.forbidden", Some(message.clone())),
-        ServiceError::Unauthorized(_) => ("err.forbidden", None),
+        ServiceError::Unauthorized(_) | ServiceError::TerminalAuth { .. } => {
+            ("err.forbidden", None)
+        }
         ServiceError::TooManyAttempts { retry_after_s } => {
             ("err.too_many", Some(retry_after_s.to_string()))
         }

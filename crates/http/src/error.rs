@@ -28,7 +28,7 @@ pub struct ErrorDetail {
     /// Stable code: `invalid_id_number`, `invalid_password`, `weak_password`, `wrong_password`,
     /// `account_locked`, `not_activated`, `evidence_required`, `card_lost`, `filing_required`,
     /// `filing_too_late`, `forbidden`, `not_found`, `already_exists`, `too_many_attempts`,
-    /// `old_card_mismatch`, `sms_mismatch`, `bad_request` (JSON, a path or a query string that
+    /// `old_card_mismatch`, `sms_mismatch`, the key system's `bad_mac`, `replayed` (401), `psam_required` (403), `card_auth_required`, `bad_card_auth`, `card_replayed` (422), `bad_request` (JSON, a path or a query string that
     /// does not parse), `method_not_allowed`, `too_large`, `unauthorized`, `internal`, and the
     /// field codes `invalid_*` (`invalid_amount`, `invalid_name`, `invalid_limit`, …).
     pub code: String,
@@ -187,6 +187,10 @@ impl IntoResponse for ApiError {
             }
             ServiceError::Unauthorized(_) => {
                 detail.code = "unauthorized".into();
+                StatusCode::UNAUTHORIZED
+            }
+            ServiceError::TerminalAuth { code, .. } => {
+                detail.code = code.into();
                 StatusCode::UNAUTHORIZED
             }
             ServiceError::TooManyAttempts { retry_after_s } => {

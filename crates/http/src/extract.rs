@@ -3,10 +3,11 @@
 
 use crate::AppState;
 use crate::error::{ApiError, error_response};
+use crate::terminal::{Gated, bearer};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use shebao_service::ServiceError;
@@ -30,26 +31,36 @@ impl FromRequestParts<AppState> for Authed {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let Some(token) = header
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        else {
-            return Err(error_response(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send Authorization: Bearer <token>",
-            ));
+        // The PSAM gate authenticated the caller already (and verified a PSAM terminal's
+        // request); a PSAM terminal that did not pass it is never let through.
+        let actor = match parts.extensions.get::<Gated>() {
+            Some(Gated(actor)) => actor.clone(),
+            None => {
+                let Some(token) = bearer(&parts.headers) else {
+                    return Err(error_response(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthorized",
+                        "send Authorization: Bearer <token>",
+                    ));
+                };
+                let actor = state
+                    .service
+                    .authenticate(token)
+                    .await
+                    .map_err(|e| ApiError(e).into_response())?;
+                if actor.psam.is_some() {
+                    return Err(ApiError(ServiceError::bad_mac(
+                        "a PSAM terminal's request is verified before it is served",
+                    ))
+                    .into_response());
+                }
+                state
+                    .service
+                    .check_terminal_standing(&actor)
+                    .map_err(|e| ApiError(e).into_response())?;
+                actor
+            }
         };
-        let actor = state
-            .service
-            .authenticate(token)
-            .await
-            .map_err(|e| ApiError(e).into_response())?;
         if actor.must_change_password && !ALLOWED_BEFORE_CHANGE.contains(&parts.uri.path()) {
             return Err(ApiError(ServiceError::Forbidden {
                 code: "password_change_required",

@@ -43,6 +43,7 @@ pub async fn create_actor(
                 name: req.name,
                 region: req.region,
                 employer_id: req.employer_id,
+                psam_no: req.psam_no,
             },
         )
         .await?;
@@ -53,6 +54,7 @@ pub async fn create_actor(
             token: token.to_string(),
             role: created.role.as_str().to_owned(),
             region: created.region.map(|r| r.as_str().to_owned()),
+            psam_no: created.psam.map(|p| p.psam_no),
         }),
     ))
 }
@@ -258,6 +260,7 @@ pub async fn activate(
         sms_from: req.sms_from,
         sms_text: req.sms_text,
         old_card_number: req.old_card_number,
+        card_auth: req.card_auth.map(Into::into),
     };
     let view = s.service.activate(&actor, &p.card_no, request).await?;
     Ok(Json(CardResponse::new(view, actor.role)))
@@ -315,6 +318,7 @@ pub async fn change_ss(
             &p.card_no,
             req.old_password.map(|x| x.0),
             req.new_password.0,
+            req.card_auth.map(Into::into),
         )
         .await?;
     Ok(Json(PasswordChangedResponse {

@@ -6,6 +6,7 @@ mod extract;
 mod handlers;
 mod loss;
 mod money;
+mod terminal;
 mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -111,6 +112,7 @@ pub fn app(service: Arc<Service>) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     );
+    let state = AppState { service };
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(handlers::health))
@@ -119,8 +121,13 @@ pub fn app(service: Arc<Service>) -> Router {
                 .into_response()
         })
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        // Before any handler: a PSAM terminal's request MAC and counter (R-KM-1).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            terminal::gate,
+        ))
         .layer(axum::middleware::from_fn(api_answers))
-        .with_state(AppState { service })
+        .with_state(state)
 }
 
 /// Every answer under `/api/v1` carries `Cache-Control: no-store` (tokens, balances and

@@ -320,6 +320,9 @@ pub struct PurchaseRequest {
     /// The holder's social-security password, entered on the PIN pad; required when enabled.
     #[schema(value_type = Option<String>)]
     pub password: Option<Secret>,
+    /// From a PSAM terminal: the card chip's answer (operation `purchase`, AMOUNT_FEN the
+    /// amount, R-KM-1).
+    pub card_auth: Option<crate::wire::CardAuthBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -348,6 +351,7 @@ pub async fn purchase(
                 card_no: req.card_no,
                 amount_fen: req.amount_fen,
                 password: req.password.map(|p| p.0),
+                card_auth: req.card_auth.map(Into::into),
             },
         )
         .await?;
@@ -375,6 +379,9 @@ pub struct VisitRequest {
     /// a wrong one counts like any try (R-LK-1). No other visit needs a password (R-PW-5).
     #[schema(value_type = Option<String>)]
     pub password: Option<Secret>,
+    /// From a PSAM terminal: the card chip's answer (operation `visit`, AMOUNT_FEN the cost,
+    /// R-KM-1).
+    pub card_auth: Option<crate::wire::CardAuthBody>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -404,6 +411,7 @@ pub async fn visit(
                 cost_fen: req.cost_fen,
                 admitted_on: req.admitted_on,
                 password: req.password.map(|p| p.0),
+                card_auth: req.card_auth.map(Into::into),
             },
         )
         .await?;

@@ -31,6 +31,10 @@ pub struct NewActorRequest {
     pub region: Option<String>,
     /// Required for an employer actor.
     pub employer_id: Option<String>,
+    /// A pharmacy, hospital, bank or kiosk terminal's 16-digit PSAM number (R-KM-1): every
+    /// request of the terminal then carries `X-Terminal-Counter` and `X-Terminal-MAC`, and its
+    /// operations on a physical card `card_auth`. Unique; 422 `invalid_psam_no` otherwise.
+    pub psam_no: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -40,6 +44,8 @@ pub struct NewActorResponse {
     pub token: String,
     pub role: String,
     pub region: Option<String>,
+    /// The terminal's PSAM number, when it holds one.
+    pub psam_no: Option<String>,
 }
 
 /// An actor as the admin sees it (never its token).
@@ -55,6 +61,12 @@ pub struct ActorView {
     pub source: String,
     /// When the token stopped working, or null.
     pub revoked_at: Option<String>,
+    /// A terminal's PSAM number, or null (a bearer-token actor).
+    pub psam_no: Option<String>,
+    /// The highest request counter accepted from the PSAM terminal (0: none yet).
+    pub psam_counter: Option<u64>,
+    /// When the PSAM terminal's last request was accepted.
+    pub psam_used_at: Option<String>,
 }
 
 impl From<Actor> for ActorView {
@@ -68,6 +80,9 @@ impl From<Actor> for ActorView {
             created_at: ts(a.created_at),
             source: a.source.as_str().to_owned(),
             revoked_at: opt_ts(a.revoked_at),
+            psam_no: a.psam.as_ref().map(|p| p.psam_no.clone()),
+            psam_counter: a.psam.as_ref().map(|p| p.counter),
+            psam_used_at: a.psam.and_then(|p| p.used_at).map(ts),
         }
     }
 }
@@ -414,6 +429,31 @@ pub struct ActivationRequestBody {
     /// Channel `pharmacy_old_card` (required): the old medical card's number as read from it;
     /// must be this holder's old card.
     pub old_card_number: Option<String>,
+    /// From a PSAM terminal: the card chip's answer (operation `activation`, R-KM-1).
+    pub card_auth: Option<CardAuthBody>,
+}
+
+/// The card chip's answer (R-KM-1, API.md "Keys and terminals"): `cryptogram` = MAC(card key,
+/// `CARD_NO|COUNTER|OPERATION|CLIENT_TXN_ID|AMOUNT_FEN`), the card key being the city card
+/// key dispersed by the last 8 bytes of the card's serial. Missing from a PSAM terminal → 422
+/// `card_auth_required`; wrong → 422 `bad_card_auth`; a counter not above the card's last →
+/// 422 `card_replayed`.
+#[derive(Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CardAuthBody {
+    /// The card's counter, above its last use.
+    pub counter: u64,
+    /// 8 hex digits.
+    pub cryptogram: String,
+}
+
+impl From<CardAuthBody> for shebao_service::CardAuth {
+    fn from(b: CardAuthBody) -> Self {
+        shebao_service::CardAuth {
+            counter: b.counter,
+            cryptogram: b.cryptogram,
+        }
+    }
 }
 
 /// A holder's SMS as the SMS platform received it.
@@ -447,6 +487,9 @@ pub struct ChangePasswordRequest {
     pub old_password: Option<Secret>,
     #[schema(value_type = String)]
     pub new_password: Secret,
+    /// From a PSAM terminal changing the social-security password: the card chip's answer
+    /// (operation `ss_password`, R-KM-1). Not used for the financial password.
+    pub card_auth: Option<CardAuthBody>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -6,7 +6,7 @@ use crate::input::{page_limit, parse_region};
 use crate::keys::{new_token, token_digest};
 use crate::model::AuditAction;
 use crate::model::operator;
-use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord};
+use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord, Psam};
 use crate::store::Lock;
 use crate::support::{Audit, require_role};
 use jiff::{Span, Timestamp};
@@ -18,6 +18,8 @@ pub struct NewActor {
     pub name: String,
     pub region: Option<String>,
     pub employer_id: Option<String>,
+    /// A terminal's 16-digit PSAM number (R-KM-1): pharmacy, hospital, bank and kiosk only.
+    pub psam_no: Option<String>,
 }
 
 /// The admin token a server starts with, and where it came from.
@@ -84,6 +86,10 @@ impl Service {
             }
             (_, None) => None,
         };
+        let psam = match input.psam_no {
+            None => None,
+            Some(no) => Some(self.check_psam_no(role, no)?),
+        };
         let token = new_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
         let digest = token_digest(&token);
         let now = self.clock.now();
@@ -109,17 +115,55 @@ impl Service {
                     created_at: now,
                     source: ActorSource::Api,
                     revoked_at: None,
+                    psam,
                 };
                 tx.insert_actor(&actor, &digest)
                     .map_err(duplicate_as_exists)?;
                 let by = by.unwrap_or_else(|| operator(now));
+                let with_psam = actor
+                    .psam
+                    .as_ref()
+                    .map(|p| format!(" with PSAM {}", p.psam_no))
+                    .unwrap_or_default();
                 Audit::new(AuditAction::ActorCreate)
-                    .detail(format!("actor {} ({})", actor.id, actor.role))
+                    .detail(format!("actor {} ({}){with_psam}", actor.id, actor.role))
                     .record(tx, &by, now)?;
                 Ok(actor)
             })
             .await?;
         Ok((created, token))
+    }
+
+    /// A PSAM number for a new terminal: 16 ASCII digits, on a role that has a PSAM, with a
+    /// psam key in the key store to disperse it from (R-KM-1).
+    fn check_psam_no(&self, role: Role, psam_no: String) -> Result<Psam, ServiceError> {
+        if !role.is_terminal() {
+            return Err(ServiceError::invalid(
+                "invalid_psam_no",
+                "only a pharmacy, hospital, bank or kiosk terminal holds a PSAM",
+            ));
+        }
+        if psam_no.len() != 16 || !psam_no.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ServiceError::invalid(
+                "invalid_psam_no",
+                "psam_no is the PSAM's 16-digit number",
+            ));
+        }
+        if self
+            .city_keys
+            .versions(shebao_keys::Purpose::Psam)
+            .is_empty()
+        {
+            return Err(ServiceError::conflict(
+                "keys_missing",
+                "the key store holds no psam key: PSAM terminals cannot be verified",
+            ));
+        }
+        Ok(Psam {
+            psam_no,
+            counter: 0,
+            used_at: None,
+        })
     }
 
     /// Keeps the start-up admins in step with their source: the token `SHEBAO_ADMIN_TOKEN`
@@ -218,6 +262,7 @@ impl Service {
                     created_at: now,
                     source,
                     revoked_at: None,
+                    psam: None,
                 };
                 tx.insert_actor(&actor, &digest)?;
                 Audit::new(AuditAction::ActorCreate)

@@ -1,6 +1,7 @@
 //! Issuing cards, looking at them, and activation (R-ACT-1..4, R-ACT-7).
 
 use crate::Service;
+use crate::chip::{CardAuth, CardUse, check_card_auth};
 use crate::error::{ServiceError, duplicate_as_exists};
 use crate::input::{check_new_pin, parse_card_no, parse_id_number, parse_pin};
 use crate::keys::PinContext;
@@ -17,6 +18,7 @@ use crate::views::CardView;
 use shebao_domain::bank;
 use shebao_domain::time::business_date;
 use shebao_domain::{Card, CardNo, PasswordAttempt, Role};
+use shebao_keys::CardOperation;
 use zeroize::Zeroizing;
 
 pub struct ActivationRequest {
@@ -28,6 +30,8 @@ pub struct ActivationRequest {
     pub sms_text: Option<String>,
     /// Pharmacy old-card channel: the old card number the terminal read, when it passes it.
     pub old_card_number: Option<String>,
+    /// The card chip's answer, from a PSAM terminal (R-KM-1).
+    pub card_auth: Option<CardAuth>,
 }
 
 impl Service {
@@ -249,6 +253,7 @@ impl Service {
             sms_from: Some(from.to_owned()),
             sms_text: Some(text.to_owned()),
             old_card_number: None,
+            card_auth: None,
         };
         self.activate_through(actor, card.card_no, ActivationChannel::Sms, request)
             .await
@@ -287,9 +292,13 @@ impl Service {
             _ => None,
         };
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        let (city_keys, card_auth) = (self.city_keys.clone(), request.card_auth.clone());
         self.db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
+                // R-KM-1: a PSAM terminal proves the card is present before it learns more.
+                let usage = CardUse::plain(CardOperation::Activation);
+                check_card_auth(&*city_keys, tx, &actor, &card, card_auth.as_ref(), usage)?;
                 settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 if !card.is_collected() {

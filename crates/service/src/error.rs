@@ -60,6 +60,10 @@ pub enum ServiceError {
     /// 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 with a code: a PSAM terminal's request failed its MAC (`bad_mac`) or reused a
+    /// counter (`replayed`) (R-KM-1).
+    #[error("{message}")]
+    TerminalAuth { code: &'static str, message: String },
     /// 429 `too_many_attempts` (D-4).
     #[error("too many attempts: try again in {retry_after_s} s")]
     TooManyAttempts { retry_after_s: u64 },
@@ -70,6 +74,23 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// 401 `bad_mac` (R-KM-1).
+    pub fn bad_mac(message: impl Into<String>) -> Self {
+        ServiceError::TerminalAuth {
+            code: "bad_mac",
+            message: message.into(),
+        }
+    }
+
+    /// 401 `replayed` (R-KM-1).
+    pub fn replayed() -> Self {
+        ServiceError::TerminalAuth {
+            code: "replayed",
+            message: "this terminal counter is not above the last one accepted from this terminal"
+                .into(),
+        }
+    }
+
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         ServiceError::Invalid {
             code,

@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("secret", 0),
     ("model", 0),
     ("words", 0),
+    ("claim", 0),
     // The error type, then the storage boundary that answers with it.
     ("error", 1),
     ("store", 2),
@@ -37,6 +38,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("months", 4),
     // What every use case uses.
     ("support", 5),
+    ("chip", 5),
     // The use cases, which never name each other.
     ("admin", USE_CASES),
     ("calendar", USE_CASES),
@@ -49,6 +51,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("people", USE_CASES),
     ("selfservice", USE_CASES),
     ("settlement", USE_CASES),
+    ("terminal", USE_CASES),
     // Batch jobs, which run use cases.
     ("jobs", 7),
     ("lib", ROOT),

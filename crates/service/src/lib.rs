@@ -2,6 +2,7 @@
 //! role, parses its input, runs one transaction that applies domain transitions and writes the
 //! audit record beside them, and answers only after the commit.
 
+pub mod claim;
 pub mod clock;
 pub mod error;
 mod input;
@@ -15,6 +16,7 @@ pub mod words;
 mod admin;
 mod calendar;
 mod cards;
+mod chip;
 mod crediting;
 mod dashboard;
 mod employers;
@@ -28,11 +30,13 @@ mod people;
 mod selfservice;
 mod settlement;
 mod support;
+mod terminal;
 pub mod views;
 
 pub use admin::{ADMIN_TOKEN_CHARS_MIN, AuditFilter, NewActor, StartupAdmin};
 pub use calendar::CalendarLoaded;
 pub use cards::{ActivationRequest, CARD_APPLICATIONS_MAX, CardApplications, CardSkipped};
+pub use chip::CardAuth;
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
 pub use dashboard::{DASHBOARD_DAYS_MAX, DailyLocks, Dashboard};
 pub use employers::{ContributionLine, DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
@@ -51,6 +55,7 @@ pub use settlement::{FilingView, NewFiling, NewPurchase, NewVisit, PurchaseResul
 use clock::Clock;
 use keys::PinKeyring;
 use shebao_domain::{Policy, WorkCalendar};
+use shebao_keys::KeyStore;
 use std::sync::{Arc, RwLock};
 use store::Database;
 
@@ -66,6 +71,10 @@ pub struct Service {
     pub(crate) job_lock: tokio::sync::Mutex<()>,
     /// Staff and terminal actors by token digest, each for at most the cache's age bound.
     pub(crate) staff_tokens: TokenCache,
+    /// The city's keys of the national key system (R-KM-1), used without being seen.
+    pub(crate) city_keys: Arc<dyn KeyStore>,
+    /// Terminals without a PSAM are refused (`--require-psam`).
+    pub(crate) require_psam: bool,
 }
 
 /// The monotonic clock, for ages of cached entries only: no rule of the domain reads it.
@@ -164,7 +173,21 @@ impl Service {
             calendar: RwLock::new(Arc::new(WorkCalendar::shipped().clone())),
             job_lock: tokio::sync::Mutex::new(()),
             staff_tokens: TokenCache::new(token_cache_age),
+            city_keys: Arc::new(NoKeys),
+            require_psam: false,
         }
+    }
+
+    /// The city's key store (R-KM-1); without one no PSAM terminal can be made or verified.
+    pub fn with_city_keys(mut self, keys: Arc<dyn KeyStore>) -> Service {
+        self.city_keys = keys;
+        self
+    }
+
+    /// Refuse terminals without a PSAM (403 `psam_required`, `--require-psam`).
+    pub fn with_require_psam(mut self, require: bool) -> Service {
+        self.require_psam = require;
+        self
     }
 
     pub fn policy(&self) -> &Policy {
@@ -177,6 +200,25 @@ impl Service {
 
     pub fn engine_name(&self) -> &'static str {
         self.db.engine_name()
+    }
+}
+
+/// The key store of a service given none: holds no key of any purpose.
+struct NoKeys;
+
+impl KeyStore for NoKeys {
+    fn versions(&self, _purpose: shebao_keys::Purpose) -> Vec<u32> {
+        Vec::new()
+    }
+
+    fn mac(
+        &self,
+        purpose: shebao_keys::Purpose,
+        _version: Option<u32>,
+        _path: &[shebao_keys::Diversifier],
+        _message: &[u8],
+    ) -> Result<shebao_keys::Mac, shebao_keys::KeyError> {
+        Err(shebao_keys::KeyError::Missing(purpose))
     }
 }
 
@@ -198,6 +240,7 @@ mod tests {
             created_at: jiff::Timestamp::UNIX_EPOCH,
             source: model::ActorSource::Api,
             revoked_at: None,
+            psam: None,
         }
     }
 

@@ -24,6 +24,20 @@ pub struct Actor {
     pub source: ActorSource,
     /// Once set, the token no longer works (`DELETE /admin/actors/{id}`).
     pub revoked_at: Option<Timestamp>,
+    /// A terminal's secure access module (R-KM-1): its requests carry a MAC under the PSAM's
+    /// key and a rising counter.
+    pub psam: Option<Psam>,
+}
+
+/// A terminal's PSAM as recorded: its number and its last accepted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Psam {
+    /// 16 digits; the PSAM key is the city psam key dispersed by it.
+    pub psam_no: String,
+    /// The highest request counter accepted (0: none yet).
+    pub counter: u64,
+    /// When that request was accepted.
+    pub used_at: Option<Timestamp>,
 }
 
 impl Actor {
@@ -519,5 +533,6 @@ pub(crate) fn operator(now: Timestamp) -> Actor {
         created_at: now,
         source: ActorSource::Api,
         revoked_at: None,
+        psam: None,
     }
 }

@@ -7,6 +7,7 @@
 //! concurrent guesses never exceed N in total (R-LK-1).
 
 use crate::Service;
+use crate::chip::{CardAuth, CardUse, check_card_auth};
 use crate::error::ServiceError;
 use crate::input::{check_new_pin, parse_card_no, parse_pin};
 use crate::model::Actor;
@@ -15,6 +16,7 @@ use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{Account, Audit, load_card, load_person, require_role, settle};
 use shebao_domain::{Card, Evidence, PasswordAttempt, Role};
+use shebao_keys::CardOperation;
 use zeroize::Zeroizing;
 
 /// The answer to a successful verification (API.md).
@@ -139,6 +141,7 @@ impl Service {
         card_no: &str,
         old_password: Option<Zeroizing<String>>,
         new_password: Zeroizing<String>,
+        card_auth: Option<CardAuth>,
     ) -> Result<PasswordChanged, ServiceError> {
         // R-PW-6, D-17: at a window, a designated pharmacy or hospital terminal, a partner bank
         // branch, a self-service terminal, or by phone (the 12333 voice menu changes only an
@@ -160,8 +163,14 @@ impl Service {
                 "by phone the old password is always entered (D-17)",
             ));
         }
-        self.change(actor, card_no, old_password, new_password, Account::Social)
-            .await
+        self.change(
+            actor,
+            card_no,
+            (old_password, new_password),
+            Account::Social,
+            card_auth,
+        )
+        .await
     }
 
     /// R-LK-3: change the financial password at a bank branch with the old one.
@@ -176,9 +185,9 @@ impl Service {
         self.change(
             actor,
             card_no,
-            old_password,
-            new_password,
+            (old_password, new_password),
             Account::Financial,
+            None,
         )
         .await
     }
@@ -187,9 +196,9 @@ impl Service {
         &self,
         actor: &Actor,
         card_no: &str,
-        old_password: Option<Zeroizing<String>>,
-        new_password: Zeroizing<String>,
+        (old_password, new_password): (Option<Zeroizing<String>>, Zeroizing<String>),
         account: Account,
+        card_auth: Option<CardAuth>,
     ) -> Result<PasswordChanged, ServiceError> {
         let new_pin = parse_pin(Some(&new_password), "new_password")?;
         let old_pin = match old_password.as_deref() {
@@ -200,9 +209,16 @@ impl Service {
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        let city_keys = self.city_keys.clone();
         self.db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
+                // R-KM-1: a PSAM terminal proves the card is present for a social-security
+                // password change (the financial password is the bank's own).
+                if matches!(account, Account::Social) {
+                    let usage = CardUse::plain(CardOperation::SsPassword);
+                    check_card_auth(&*city_keys, tx, &actor, &card, card_auth.as_ref(), usage)?;
+                }
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 let keep_settled =

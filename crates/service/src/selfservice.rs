@@ -82,6 +82,7 @@ fn self_actor(id: &IdNumber, now: Timestamp) -> Actor {
         created_at: now,
         source: ActorSource::Api,
         revoked_at: None,
+        psam: None,
     }
 }
 

@@ -14,6 +14,7 @@
 //!    R-MS-3) → 12. balance (a purchase takes what the account holds; the rest is cash, R-MS-1).
 
 use crate::Service;
+use crate::chip::{CardAuth, CardUse, check_card_auth};
 use crate::error::ServiceError;
 use crate::input::{parse_card_no, parse_date, parse_id_number, parse_pin, parse_region};
 use crate::model::{
@@ -31,6 +32,7 @@ use jiff::civil::Date;
 use shebao_domain::settlement::{split_purchase, split_visit};
 use shebao_domain::time::business_date;
 use shebao_domain::{Fen, Filing, FilingKind, PasswordAttempt, Role, VisitKind};
+use shebao_keys::CardOperation;
 use zeroize::Zeroizing;
 
 /// One purchase or visit is at most 1 million yuan.
@@ -42,6 +44,8 @@ pub struct NewPurchase {
     pub card_no: String,
     pub amount_fen: i64,
     pub password: Option<Zeroizing<String>>,
+    /// The card chip's answer, from a PSAM terminal (R-KM-1).
+    pub card_auth: Option<CardAuth>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,8 @@ pub struct NewVisit {
     pub admitted_on: Option<String>,
     /// Out-of-area inpatient stays on a card whose password is enabled (000 I).
     pub password: Option<Zeroizing<String>>,
+    /// The card chip's answer, from a PSAM terminal (R-KM-1).
+    pub card_auth: Option<CardAuth>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,14 +138,25 @@ where
 /// the card exists (404), is settled to `now`, is not replaced (409) or lost (423 `loss`), is
 /// collected if it is a replacement (409 `not_collected`), and its holder's employer holds no
 /// unit lock (423 `employer_arrears`, R-EM-2, D-13). Returns the
-/// card, locked for the change, and its holder.
+/// card, locked for the change, and its holder. Before any of that tells a terminal what
+/// state the card is in, a PSAM terminal proves the card is present (R-KM-1: 422
+/// `card_auth_required` / `bad_card_auth` / `card_replayed`).
 fn card_for_care(
     tx: &mut dyn crate::store::Tx,
     card_no: &shebao_domain::CardNo,
     now: jiff::Timestamp,
     policy: &shebao_domain::Policy,
+    present: Presence<'_>,
 ) -> Result<(shebao_domain::Card, shebao_domain::Person), ServiceError> {
     let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
+    check_card_auth(
+        present.keys,
+        tx,
+        present.actor,
+        &card,
+        present.auth,
+        present.usage,
+    )?;
     settle(tx, &mut card, now, policy)?;
     require_usable(&card)?;
     // R-LS-5: a replacement card is collected with ID before any use, a hospital's first use
@@ -152,6 +169,14 @@ fn card_for_care(
         return Err(ServiceError::unit_locked());
     }
     Ok((card, person))
+}
+
+/// What proves a physical card was at a PSAM terminal (see [`check_card_auth`]).
+struct Presence<'a> {
+    keys: &'a dyn shebao_keys::KeyStore,
+    actor: &'a Actor,
+    auth: Option<&'a CardAuth>,
+    usage: CardUse<'a>,
 }
 
 /// STYLE 11: the first answer for a repeated id with the same body; 409 for another body.
@@ -191,6 +216,7 @@ impl Service {
         let request = format!("purchase {card_no} {}", amount.0);
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        let (city_keys, card_auth) = (self.city_keys.clone(), input.card_auth);
         write_once_per_txn_id(&self.db, move |tx| {
             if let Some(Settled::Purchase {
                 paid_from_account,
@@ -204,7 +230,17 @@ impl Service {
                     balance: balance_after,
                 }));
             }
-            let (mut card, _holder) = card_for_care(tx, &card_no, now, &policy)?;
+            let present = Presence {
+                keys: &*city_keys,
+                actor: &actor,
+                auth: card_auth.as_ref(),
+                usage: CardUse {
+                    operation: CardOperation::Purchase,
+                    client_txn_id: Some(&txn),
+                    amount_fen: Some(amount.0),
+                },
+            };
+            let (mut card, _holder) = card_for_care(tx, &card_no, now, &policy, present)?;
             if !card.ss.is_active() {
                 return Err(ServiceError::ss_not_activated());
             }
@@ -328,6 +364,7 @@ impl Service {
             .clone()
             .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
+        let (city_keys, card_auth) = (self.city_keys.clone(), input.card_auth);
         write_once_per_txn_id(&self.db, move |tx| {
                 if let Some(Settled::Visit {
                     fund_pays,
@@ -340,7 +377,17 @@ impl Service {
                         holder_pays,
                     }));
                 }
-                let (mut card, person) = card_for_care(tx, &card_no, now, &policy)?;
+                let present = Presence {
+                    keys: &*city_keys,
+                    actor: &actor,
+                    auth: card_auth.as_ref(),
+                    usage: CardUse {
+                        operation: CardOperation::Visit,
+                        client_txn_id: Some(&txn),
+                        amount_fen: Some(cost.0),
+                    },
+                };
+                let (mut card, person) = card_for_care(tx, &card_no, now, &policy, present)?;
                 let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account —

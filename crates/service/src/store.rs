@@ -7,6 +7,7 @@
 //! commits them together: many requests, one fsync. The PostgreSQL engine runs each closure
 //! in its own transaction on a pool of connections and takes row locks.
 
+use crate::claim::TerminalClaim;
 use crate::error::ServiceError;
 pub use crate::error::StoreError;
 use crate::model::{
@@ -92,6 +93,14 @@ pub trait ActorStore {
     fn actor(&mut self, id: &str) -> Result<Option<Actor>, StoreError>;
     /// Every actor, by id, a page at a time (`after` is the last id seen).
     fn actors_after(&mut self, after: &str, limit: u32) -> Result<Vec<Actor>, StoreError>;
+    /// Records `counter` as a PSAM terminal's last accepted request counter, at `at`, if it is
+    /// above the one recorded; answers whether it was (R-KM-1). Serialises concurrent callers.
+    fn take_terminal_counter(
+        &mut self,
+        actor_id: &str,
+        counter: u64,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// Sets where an actor came from and whether it is revoked.
     fn set_actor_standing(
         &mut self,
@@ -133,6 +142,9 @@ pub trait CardStore {
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
     /// All cards of a person, newest first.
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError>;
+    /// Records `counter` as the card chip's last counter if it is above the one recorded;
+    /// answers whether it was (R-KM-1, card present).
+    fn take_chip_counter(&mut self, card_no: &CardNo, counter: i64) -> Result<bool, StoreError>;
 }
 
 /// Self-service sessions and the web-login throttle (D-4).
@@ -360,7 +372,7 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
     {
-        submit(&self.engine.writes, op).await
+        submit(&self.engine.writes, TerminalClaim::pending(), op).await
     }
 
     /// Runs `op` in a write transaction that may refuse after keeping its writes: the closure
@@ -382,20 +394,38 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
     {
-        submit(&self.engine.reads, op).await
+        submit(&self.engine.reads, None, op).await
     }
 }
 
-async fn submit<T, F>(queue: &mpsc::Sender<Job>, op: F) -> Result<T, ServiceError>
+async fn submit<T, F>(
+    queue: &mpsc::Sender<Job>,
+    claim: Option<TerminalClaim>,
+    op: F,
+) -> Result<T, ServiceError>
 where
     T: Send + 'static,
     F: FnOnce(&mut dyn Tx) -> Result<T, ServiceError> + Send + 'static,
 {
     let (answer, answered) = oneshot::channel();
     let job: Job = Box::new(move |tx: &mut dyn Tx| {
-        let result = op(tx);
+        // A PSAM terminal's request counter is taken in its first write (crate::claim).
+        let claim = claim.filter(|c| !c.is_taken());
+        let result = match &claim {
+            Some(c) => match tx.take_terminal_counter(c.actor_id(), c.counter(), c.at()) {
+                Ok(true) => op(tx),
+                Ok(false) => Err(ServiceError::replayed()),
+                Err(e) => Err(ServiceError::Store(e)),
+            },
+            None => op(tx),
+        };
         let keep = result.is_ok();
         let reply: Reply = Box::new(move |failure: Option<StoreError>| {
+            if let (None, Some(c)) = (&failure, &claim)
+                && keep
+            {
+                c.mark_taken();
+            }
             let result = match failure {
                 Some(e) => Err(ServiceError::Store(e)),
                 None => result,

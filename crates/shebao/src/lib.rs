@@ -33,6 +33,11 @@ pub struct Config {
     /// or `<data dir>/pin-keys`, created on first start.
     pub pin_keys: Option<String>,
     pub pin_key_file: Option<PathBuf>,
+    /// The city keys of the national key system (`SHEBAO_KEY_FILE`); default
+    /// `<data dir>/city-keys`, created with fresh local keys on first start.
+    pub key_file: Option<PathBuf>,
+    /// Refuse terminals without a PSAM (`--require-psam`, `SHEBAO_REQUIRE_PSAM=1`).
+    pub require_psam: bool,
     pub limits: EngineLimits,
     /// How long a staff token is trusted from the cache before the database is asked again
     /// (a revocation reaches every server within it).
@@ -52,6 +57,8 @@ impl Config {
             admin_token: None,
             pin_keys: None,
             pin_key_file: None,
+            key_file: None,
+            require_psam: false,
             limits: EngineLimits::default(),
             token_cache_age: shebao_service::TOKEN_CACHE_AGE_DEFAULT,
             console: shebao_console::ConsoleOptions::default(),
@@ -92,6 +99,16 @@ impl Runtime {
             (None, Some(file)) => PinKeyring::load_or_create(file)?,
             (None, None) => PinKeyring::load_or_create(&config.data_dir.join("pin-keys"))?,
         };
+        let key_file = keytool::key_file(&config.data_dir, config.key_file.clone());
+        let (city_keys, created) = shebao_keys::FileKeyStore::load_or_create(&key_file)
+            .with_context(|| format!("loading the city keys from {}", key_file.display()))?;
+        if created {
+            tracing::warn!(
+                file = %key_file.display(),
+                "generated fresh local city keys: cards and PSAMs personalised with the province's keys will not verify until the file holds the city keys the province dispersed"
+            );
+        }
+        tracing::info!(keys = ?city_keys, "city keys loaded");
         let now = clock.now().as_microsecond();
         let (limits, url, path) = (
             config.limits,
@@ -109,13 +126,17 @@ impl Runtime {
         // The dummy query-password hash is made now, so the first login for an unknown ID
         // number costs what every later one does (D-4).
         tokio::task::spawn_blocking(shebao_service::keys::dummy_query_password_hash).await?;
-        let service = Arc::new(Service::with_token_cache_age(
-            Database::new(engine),
-            clock,
-            policy,
-            keys,
-            config.token_cache_age,
-        ));
+        let service = Arc::new(
+            Service::with_token_cache_age(
+                Database::new(engine),
+                clock,
+                policy,
+                keys,
+                config.token_cache_age,
+            )
+            .with_city_keys(Arc::new(city_keys))
+            .with_require_psam(config.require_psam),
+        );
         let runtime = Runtime { service, threads };
         // Years an operator loaded are laid over the shipped working-day calendar.
         match runtime.service.reload_calendar().await {

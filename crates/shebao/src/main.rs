@@ -21,7 +21,7 @@ struct Common {
     /// Data directory: the embedded database, the PIN keys and the admin token live here.
     #[arg(long, default_value = "./shebao-data", env = "SHEBAO_DATA_DIR")]
     data_dir: PathBuf,
-    /// Region policy: national, guangxi, shenyang, or a path to a TOML file.
+    /// Region policy: national, guangxi, shenyang, xian, or a path to a TOML file.
     #[arg(long, default_value = "national", env = "SHEBAO_POLICY")]
     policy: String,
     /// Use PostgreSQL (e.g. postgres://user@127.0.0.1/shebao) instead of the embedded database.
@@ -41,6 +41,9 @@ enum Command {
         /// Start a simulated clock at this RFC 3339 instant (demos and tests only); enables POST /api/v1/admin/clock.
         #[arg(long)]
         sim_clock: Option<jiff::Timestamp>,
+        /// Refuse terminals (pharmacy, hospital, bank, kiosk) that hold no PSAM: 403 psam_required.
+        #[arg(long, env = "SHEBAO_REQUIRE_PSAM", value_parser = clap::builder::BoolishValueParser::new())]
+        require_psam: bool,
     },
     /// Creates an actor (clerk, bank, pharmacy, …) and prints its token once.
     CreateActor {
@@ -54,6 +57,9 @@ enum Command {
         region: Option<String>,
         #[arg(long)]
         employer_id: Option<String>,
+        /// A terminal's 16-digit PSAM number.
+        #[arg(long)]
+        psam_no: Option<String>,
     },
     /// Validates a policy and prints what it sets.
     Policy {
@@ -245,6 +251,7 @@ fn config(common: Common) -> Config {
         .ok()
         .filter(|t| !t.trim().is_empty());
     config.pin_key_file = std::env::var_os("SHEBAO_PIN_KEY_FILE").map(PathBuf::from);
+    config.key_file = std::env::var_os("SHEBAO_KEY_FILE").map(PathBuf::from);
     // Console cookies are `Secure` unless turned off for a plain-HTTP demo on another host.
     config.console.cookie_secure = std::env::var("SHEBAO_CONSOLE_COOKIE_SECURE")
         .map(|v| v != "0" && v != "false")
@@ -266,10 +273,12 @@ async fn main() -> anyhow::Result<()> {
             common,
             listen,
             sim_clock,
+            require_psam,
         } => {
             let mut config = config(common);
             config.listen = listen;
             config.sim_clock = sim_clock;
+            config.require_psam = require_psam;
             if let Some(at) = sim_clock {
                 tracing::warn!(%at, "simulated clock: for demos and tests only");
             }
@@ -283,6 +292,7 @@ async fn main() -> anyhow::Result<()> {
             name,
             region,
             employer_id,
+            psam_no,
         } => {
             let runtime = Runtime::open(&config(common)).await?;
             let created = runtime
@@ -294,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
                         name,
                         region,
                         employer_id,
+                        psam_no,
                     },
                 )
                 .await

@@ -3,14 +3,14 @@
 use crate::common::*;
 use crate::sql::{Row, SqlConn};
 use jiff::Timestamp;
-use shebao_service::model::{Actor, ActorSource};
+use shebao_service::model::{Actor, ActorSource, Psam};
 use shebao_service::store::*;
 
 /// The actor columns, in the order `actor_from` reads them.
 macro_rules! actor_select {
     ($tail:literal) => {
         concat!(
-            "SELECT id, role, name, region, employer_id, created_at, source, revoked_at, token_digest FROM actors ",
+            "SELECT id, role, name, region, employer_id, created_at, source, revoked_at, token_digest, psam_no, psam_counter, psam_used_at FROM actors ",
             $tail
         )
     };
@@ -31,14 +31,23 @@ fn actor_from(row: &Row) -> Result<Actor, StoreError> {
         source: ActorSource::parse(&source)
             .ok_or_else(|| corrupt(format!("stored actor source {source}")))?,
         revoked_at: row.opt_time(7)?,
+        psam: match row.opt_text(9)? {
+            None => None,
+            Some(psam_no) => Some(Psam {
+                psam_no,
+                counter: u64::try_from(row.int(10)?)
+                    .map_err(|_| corrupt("negative PSAM counter"))?,
+                used_at: row.opt_time(11)?,
+            }),
+        },
     })
 }
 
 impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
     fn insert_actor(&mut self, a: &Actor, token_digest: &str) -> Result<(), StoreError> {
         self.0.exec(
-            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest, source, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO actors (id, role, name, region, employer_id, created_at, token_digest, source, revoked_at, psam_no) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 a.id.as_str().into(),
                 a.role.as_str().into(),
@@ -49,9 +58,27 @@ impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
                 token_digest.into(),
                 a.source.as_str().into(),
                 a.revoked_at.into(),
+                a.psam.as_ref().map(|p| p.psam_no.clone()).into(),
             ],
         )?;
         Ok(())
+    }
+
+    fn take_terminal_counter(
+        &mut self,
+        actor_id: &str,
+        counter: u64,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let counter = i64::try_from(counter).map_err(|_| corrupt("terminal counter too large"))?;
+        // The row lock serialises two requests with one counter: the second sees the first's
+        // counter and changes nothing (R-KM-1).
+        let changed = self.0.exec(
+            "UPDATE actors SET psam_counter = $2, psam_used_at = $3 \
+             WHERE id = $1 AND psam_no IS NOT NULL AND psam_counter < $2",
+            &[actor_id.into(), counter.into(), at.into()],
+        )?;
+        Ok(changed == 1)
     }
 
     fn actor_by_token(&mut self, token_digest: &str) -> Result<Option<Actor>, StoreError> {

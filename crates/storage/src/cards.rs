@@ -192,4 +192,12 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             .map(card_from)
             .collect()
     }
+
+    fn take_chip_counter(&mut self, card_no: &CardNo, counter: i64) -> Result<bool, StoreError> {
+        let changed = self.0.exec(
+            "UPDATE cards SET chip_counter = $2 WHERE card_no = $1 AND chip_counter < $2",
+            &[card_no.as_str().into(), counter.into()],
+        )?;
+        Ok(changed == 1)
+    }
 }

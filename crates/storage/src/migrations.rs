@@ -310,6 +310,17 @@ ALTER TABLE audit ADD COLUMN authorised_by TEXT;
 ALTER TABLE audit ADD COLUMN ev_pickup_certificate BIGINT;
 ";
 
+/// V7 (issue: the national key system, R-KM-1): a terminal's PSAM (its number, unique, and
+/// the last request counter accepted from it, with when), and each card chip's last counter.
+/// No key is ever stored.
+const V7_PSAM: &str = "
+ALTER TABLE actors ADD COLUMN psam_no TEXT;
+ALTER TABLE actors ADD COLUMN psam_counter BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE actors ADD COLUMN psam_used_at BIGINT;
+CREATE UNIQUE INDEX actors_by_psam ON actors (psam_no);
+ALTER TABLE cards ADD COLUMN chip_counter BIGINT NOT NULL DEFAULT 0;
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -349,6 +360,7 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             vec![V6_AUTHORISED_BY],
             vec![V6_AUTHORISED_BY],
         ),
+        (7, "psam", vec![V7_PSAM], vec![V7_PSAM]),
     ]
 }
 

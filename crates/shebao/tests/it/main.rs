@@ -15,6 +15,7 @@ mod concurrency;
 mod console;
 mod early_hours;
 mod employers;
+mod keys;
 mod loss;
 mod money_property;
 mod never_logged;
