@@ -27,7 +27,10 @@ pub async fn health() -> Json<serde_json::Value> {
 }
 
 #[utoipa::path(post, path = "/admin/actors", tag = "admin", request_body = NewActorRequest,
-    responses((status = 201, body = NewActorResponse), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    description = "Creates an actor and answers its token once. A pharmacy, hospital, bank or kiosk terminal may hold a PSAM (`psam_no`, R-KM-1): its every request is then verified by MAC and counter, and its operations on a physical card need the chip's `card_auth`.",
+    responses((status = 201, body = NewActorResponse), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "already_exists (the PSAM number is another terminal's), keys_missing (the key store holds no psam key)"),
+        (status = 422, body = ErrorBody, description = "invalid_role, invalid_name, invalid_region, invalid_employer, invalid_psam_no")),
     security(("bearer" = [])))]
 pub async fn create_actor(
     State(s): State<AppState>,

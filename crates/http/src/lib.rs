@@ -16,7 +16,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shebao_service::Service;
 use std::sync::Arc;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -45,6 +47,22 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // R-KM-1 (API.md "Keys and terminals"): a terminal holding a PSAM sends its bearer
+        // token with a rising counter and the request's MAC.
+        components.add_security_scheme(
+            "psam_counter",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                terminal::COUNTER_HEADER_NAME,
+                "A PSAM terminal's request counter: decimal, no leading zero, 1 to 2^63-1, strictly above every counter the terminal used before (kept durably: a replay is refused after a restart too). Not above → 401 `replayed`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "psam_mac",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                terminal::MAC_HEADER_NAME,
+                "MAC(psam key, METHOD \"\\n\" PATH \"\\n\" COUNTER \"\\n\" BODY) as 8 upper-case hex digits: GB/T 15852.1 MAC algorithm 1 with SM4 (pad 80 00…, CBC with a zero IV, first 4 bytes of the last block); PATH from /api/v1 without the query string, BODY the raw body bytes. psam key = SM4-ECB(city psam key, D ‖ NOT D), D the BCD of the 16-digit psam_no. Missing or wrong → 401 `bad_mac`. Check value: psam_no 4506000000000001 under the city key AB884711C5437A68BFD552EE67F15BB0, `POST\\n/api/v1/purchases\\n1\\n{}` → A58F9B2C.",
+            ))),
         );
     }
 }
@@ -98,7 +116,32 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(money::file))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
+    psam_alternatives(&mut doc);
     (router, doc)
+}
+
+/// R-KM-1: every operation a bearer token may call, a PSAM terminal calls with its two
+/// headers too; each operation's security lists that alternative.
+fn psam_alternatives(openapi: &mut utoipa::openapi::OpenApi) {
+    let psam = SecurityRequirement::new("bearer", Vec::<String>::new())
+        .add("psam_counter", Vec::<String>::new())
+        .add("psam_mac", Vec::<String>::new());
+    for item in openapi.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(security) = op.security.as_mut().filter(|s| !s.is_empty()) {
+                security.push(psam.clone());
+            }
+        }
+    }
 }
 
 /// The whole application: `/api/v1/…`, the OpenAPI document, and `/health`.

@@ -333,7 +333,7 @@ pub struct PurchaseResponse {
 }
 
 #[utoipa::path(post, path = "/purchases", tag = "settlement", request_body = PurchaseRequest,
-    description = "A pharmacy purchase paid from the personal account, the rest in cash (R-MS-1, R-PW-5, D-2). Checked in this order: card exists (404) → card state (409 card_replaced) → loss (423 loss) → unit lock (423 employer_arrears) → account activated (409 not_activated) → account lock (423 password) → password when enabled (422 invalid_password if missing, 422 wrong_password counted) → balance. A refusal changes nothing but a wrong password's count.",
+    description = "A pharmacy purchase paid from the personal account, the rest in cash (R-MS-1, R-PW-5, D-2). Checked in this order: card exists (404) → from a PSAM terminal, the card present (422 card_auth_required, bad_card_auth, card_replayed; R-KM-1) → card state (409 card_replaced) → loss (423 loss) → unit lock (423 employer_arrears) → account activated (409 not_activated) → account lock (423 password) → password when enabled (422 invalid_password if missing, 422 wrong_password counted) → balance. A refusal changes nothing but a wrong password's count.",
     responses((status = 201, body = PurchaseResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -391,9 +391,9 @@ pub struct VisitResponse {
 }
 
 #[utoipa::path(post, path = "/visits", tag = "settlement", request_body = VisitRequest,
-    description = "A hospital visit. Outpatient the fund pays the fixed diagnosis fee, chronic outpatient care (D-18) the policy's chronic ratio, inpatient the inpatient ratio (R-MS-2). No password (R-PW-5), except an out-of-area inpatient stay on a card whose password is enabled (000 I: missing 422 invalid_password, wrong 422 wrong_password, counted). The first hospital use activates the social-security account (R-ACT-3; a replacement not collected yet is 409 not_collected; residents where the policy keeps them to the bureau hall are 422 invalid_channel). Out of area (the hospital's region is not the holder's insured region) an inpatient stay needs a filing (422 filing_required, R-MS-3). A unit lock answers 423 employer_arrears.",
+    description = "A hospital visit. Outpatient the fund pays the fixed diagnosis fee, chronic outpatient care (D-18) the policy's chronic ratio, inpatient the inpatient ratio (R-MS-2). No password (R-PW-5), except an out-of-area inpatient stay on a card whose password is enabled (000 I: missing 422 invalid_password, wrong 422 wrong_password, counted). The first hospital use activates the social-security account (R-ACT-3; a replacement not collected yet is 409 not_collected; residents where the policy keeps them to the bureau hall are 422 invalid_channel). Out of area (the hospital's region is not the holder's insured region) an inpatient stay needs a filing (422 filing_required, R-MS-3). A unit lock answers 423 employer_arrears. From a PSAM terminal the card chip's `card_auth` comes first (422 card_auth_required, bad_card_auth, card_replayed; R-KM-1).",
     responses((status = 201, body = VisitResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_collected, card_replaced, client_txn_id_reused"),
-        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount, invalid_password, wrong_password, invalid_channel"), (status = 423, body = ErrorBody)),
+        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount, invalid_password, wrong_password, invalid_channel, card_auth_required, bad_card_auth, card_replayed"), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn visit(
     State(s): State<AppState>,

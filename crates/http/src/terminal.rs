@@ -16,9 +16,12 @@ use shebao_service::ServiceError;
 use shebao_service::claim::TerminalClaim;
 use shebao_service::model::Actor;
 
-/// The headers a PSAM terminal sends.
+/// The headers a PSAM terminal sends (matched case-insensitively, as HTTP does).
 pub const COUNTER_HEADER: &str = "x-terminal-counter";
 pub const MAC_HEADER: &str = "x-terminal-mac";
+/// The same as the contract spells them.
+pub const COUNTER_HEADER_NAME: &str = "X-Terminal-Counter";
+pub const MAC_HEADER_NAME: &str = "X-Terminal-MAC";
 
 /// The actor the gate authenticated (and, for a PSAM terminal, verified), for `Authed`.
 #[derive(Clone)]
