@@ -98,6 +98,7 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
     ("nav.search", "查询", "Find"),
     ("nav.dashboard", "统计看板", "Dashboard"),
     ("nav.employers", "单位缴费与封锁", "Employers"),
+    ("nav.terminals", "终端与PSAM", "Terminals"),
     ("nav.logout", "退出", "Log out"),
     ("nav.skip", "跳到正文", "Skip to content"),
     ("lang.switch", "English", "中文"),
@@ -257,6 +258,11 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "code.weak_password",
         "新密码过于简单。",
         "The new password is too weak.",
+    ),
+    (
+        "code.not_a_terminal",
+        "该账号不是终端（药店、医疗机构、银行或自助终端），不能在此吊销。",
+        "This actor is not a terminal (pharmacy, hospital, bank or kiosk): it is not revoked here.",
     ),
     // The evidence the service found missing (domain/src/evidence.rs), phrase by phrase.
     (
@@ -617,6 +623,16 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "Replacement applied for",
     ),
     (
+        "audit.action.ecard.activate",
+        "开通电子社保卡",
+        "Electronic card activated",
+    ),
+    (
+        "audit.action.ecard.deactivate",
+        "停用电子社保卡",
+        "Electronic card deactivated",
+    ),
+    (
         "audit.action.fin_account.loss.report",
         "银行挂失金融账户",
         "Bank recorded financial loss",
@@ -782,6 +798,38 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "单位核定应缴含单位和个人两部分。个人账户在税务部门的缴费数据回传后才划入，此前显示“尚未划入”。",
         "The assessment holds both the employer's and the employee's part. The personal account is credited once the tax bureau's payment data arrives; until then the month shows \"Not yet\".",
     ),
+    // Terminals (R-KM-1)
+    ("term.title", "终端与PSAM", "Terminals and their PSAMs"),
+    (
+        "term.help",
+        "药店、医疗机构、银行网点和自助终端：是否持有PSAM安全模块，其最后一次被接受的请求计数器及时间。",
+        "Pharmacies, hospitals, bank branches and kiosks: whether each holds a PSAM, and the counter and time of its last accepted request.",
+    ),
+    ("term.empty", "暂无终端。", "No terminals yet."),
+    ("term.id", "终端编号", "Terminal"),
+    ("term.role", "类型", "Kind"),
+    ("term.name", "名称", "Name"),
+    ("term.region", "地区代码", "Region"),
+    ("term.psam_no", "PSAM卡号", "PSAM number"),
+    ("term.no_psam", "无（仅凭令牌）", "None — bearer token"),
+    ("term.counter", "最后计数器", "Last counter"),
+    ("term.used_at", "最后使用时间", "Last used"),
+    ("term.never_used", "从未使用", "Never used"),
+    ("term.revoked_at", "吊销时间", "Revoked at"),
+    ("term.revoke", "吊销", "Revoke"),
+    (
+        "term.revoke_help",
+        "吊销后该终端的令牌立即失效，不能恢复；需要时请系统管理员重新开立终端。",
+        "Once revoked, the terminal's token stops working at once and cannot be restored; an administrator creates a new terminal if needed.",
+    ),
+    (
+        "term.revoked",
+        "终端已吊销，其令牌已失效：",
+        "The terminal is revoked; its token no longer works:",
+    ),
+    ("term.not_found", "未找到该终端。", "No such terminal."),
+    ("term.more", "下一页", "More terminals"),
+    ("term.first", "回到第一页", "Back to the first page"),
     // Dashboard
     ("dash.title", "统计看板", "Supervisor dashboard"),
     ("dash.now", "统计时点", "As of"),
@@ -1287,6 +1335,7 @@ mod tests {
             ("employers.rs", include_str!("employers.rs")),
             ("board.rs", include_str!("board.rs")),
             ("extract.rs", include_str!("extract.rs")),
+            ("terminals.rs", include_str!("terminals.rs")),
         ];
         let mut missing = Vec::new();
         let mut seen = 0;

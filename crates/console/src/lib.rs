@@ -4,7 +4,8 @@
 //! API: no rule is implemented twice. Only this crate (and `http` for JSON) knows the wire.
 //!
 //! - `/console/…` — window clerks (log in with the clerk's actor token): people and cards,
-//!   employers (arrears, unit lock, tax receipts, bulk card applications), and the dashboard.
+//!   employers (arrears, unit lock, tax receipts, bulk card applications), the dashboard, and
+//!   the terminals with their PSAMs, each revocable (R-KM-1).
 //! - `/portal/…` — cardholders (ID number and query password, R-PW-8); out-of-area filings
 //!   (R-MS-3); the contribution record (R-CR-2) and the holder's own trail (R-PW-9).
 //! - `/assets/…` — pico CSS and htmx, vendored from npm and embedded in the binary.
@@ -19,6 +20,7 @@ mod page;
 mod portal;
 mod session;
 mod templates;
+mod terminals;
 
 pub use i18n::{Lang, Tr};
 
@@ -99,6 +101,8 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
         )
         .route("/console/dashboard", get(board::dashboard))
         .route("/console/dashboard/chart", get(board::chart))
+        .route("/console/terminals", get(terminals::list))
+        .route("/console/terminals/{id}/revoke", post(terminals::revoke))
         .route("/portal", get(|| async { Redirect::to("/portal/home") }))
         .route("/portal/login", get(portal::login_page).post(portal::login))
         .route("/portal/logout", post(portal::logout))

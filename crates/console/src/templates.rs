@@ -44,6 +44,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/console/employer.html"),
     ),
     (
+        "console/terminals.html",
+        include_str!("../templates/console/terminals.html"),
+    ),
+    (
         "portal/login.html",
         include_str!("../templates/portal/login.html"),
     ),
@@ -264,6 +268,37 @@ pub struct DashboardPage {
     pub unit_locked_list: Vec<(String, String, String)>,
     /// More employers are locked than the list shows.
     pub unit_locked_more: bool,
+}
+
+/// One terminal actor (R-KM-1), as text.
+pub struct TerminalRow {
+    pub id: String,
+    /// The role in the page's words.
+    pub role: String,
+    pub name: String,
+    pub region: String,
+    /// None: a bearer-token terminal without a PSAM.
+    pub psam_no: Option<String>,
+    /// The PSAM's last accepted request counter (0: none yet).
+    pub counter: Option<u64>,
+    /// When that request was accepted (Shanghai time); None: never.
+    pub used_at: Option<String>,
+    /// When the token was revoked (Shanghai time); None: it works.
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/terminals.html")]
+pub struct TerminalsPage {
+    pub t: Tr,
+    pub frame: Frame,
+    pub rows: Vec<TerminalRow>,
+    /// This page's `after` (empty on the first page), for the revoke forms to come back to.
+    pub after: String,
+    /// More terminals follow: the `after` of the link to them.
+    pub next: Option<String>,
+    /// This page is not the first: a link back to it.
+    pub not_first: bool,
 }
 
 /// A page the service could not give what it shows: the frame and its error flash only.

@@ -28,6 +28,8 @@ pub struct Policy {
     /// R-LK-2: the roles that may unlock and reset the social-security password (the window
     /// clerk everywhere; in Guangxi the partner bank's branches too, 003 §5, 004).
     pub ss_reset_roles: Vec<crate::role::Role>,
+    /// D-16: how long an electronic-card payment code is valid (`ecard.code_seconds`).
+    pub ecard_code_validity: SignedDuration,
     /// D-4: throttling of the online query password.
     pub web_login: WebLoginPolicy,
     /// R-LS-1: a pre-loss lapses after this long (D-3: N × 24 h).

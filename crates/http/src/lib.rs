@@ -1,6 +1,7 @@
 //! shebao's HTTP API: axum routes, the contract's error shape, and the OpenAPI document
 //! served at `/api/v1/openapi.json` (built from the same handlers, so they cannot drift).
 
+mod ecard;
 mod error;
 mod extract;
 mod handlers;
@@ -35,7 +36,7 @@ pub struct AppState {
 #[openapi(
     info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339."),
     modifiers(&BearerAuth),
-    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "settlement"), (name = "system"))
+    tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "settlement"), (name = "ecard"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -114,6 +115,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(money::purchase))
         .routes(routes!(money::visit))
         .routes(routes!(money::file))
+        .routes(routes!(ecard::activate_ecard, ecard::deactivate_ecard))
+        .routes(routes!(ecard::ecard_code))
         .split_for_parts();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     psam_alternatives(&mut doc);

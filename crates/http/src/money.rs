@@ -315,7 +315,12 @@ pub struct PurchaseRequest {
     /// The pharmacy's own id for the sale: a repeat with the same body returns the first
     /// answer and moves no money; with another body, 409 `client_txn_id_reused`.
     pub client_txn_id: String,
-    pub card_no: String,
+    /// The card's number; or, exactly one of the two, `ecard_code`.
+    pub card_no: Option<String>,
+    /// The holder's electronic-card payment code, scanned from the phone (R-KM-2, D-16):
+    /// single-use; 409 `code_used`, 422 `code_expired`, 422 `invalid_code`. No `card_auth` with
+    /// it.
+    pub ecard_code: Option<String>,
     pub amount_fen: i64,
     /// The holder's social-security password, entered on the PIN pad; required when enabled.
     #[schema(value_type = Option<String>)]
@@ -333,7 +338,7 @@ pub struct PurchaseResponse {
 }
 
 #[utoipa::path(post, path = "/purchases", tag = "settlement", request_body = PurchaseRequest,
-    description = "A pharmacy purchase paid from the personal account, the rest in cash (R-MS-1, R-PW-5, D-2). Checked in this order: card exists (404) → from a PSAM terminal, the card present (422 card_auth_required, bad_card_auth, card_replayed; R-KM-1) → card state (409 card_replaced) → loss (423 loss) → unit lock (423 employer_arrears) → account activated (409 not_activated) → account lock (423 password) → password when enabled (422 invalid_password if missing, 422 wrong_password counted) → balance. A refusal changes nothing but a wrong password's count.",
+    description = "A pharmacy purchase paid from the personal account, the rest in cash (R-MS-1, R-PW-5, D-2). Exactly one of `card_no` and `ecard_code` (else 422 invalid_card_no); a code is checked first by its MAC and expiry (422 invalid_code, code_expired), then used (409 code_used) and it must reach an active electronic card. Checked in this order: card exists (404) → from a PSAM terminal, the card present (422 card_auth_required, bad_card_auth, card_replayed; R-KM-1) → card state (409 card_replaced) → loss (423 loss) → unit lock (423 employer_arrears) → account activated (409 not_activated) → account lock (423 password) → password when enabled (422 invalid_password if missing, 422 wrong_password counted) → balance. A refusal changes nothing but a wrong password's count.",
     responses((status = 201, body = PurchaseResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -349,6 +354,7 @@ pub async fn purchase(
             NewPurchase {
                 client_txn_id: req.client_txn_id,
                 card_no: req.card_no,
+                ecard_code: req.ecard_code,
                 amount_fen: req.amount_fen,
                 password: req.password.map(|p| p.0),
                 card_auth: req.card_auth.map(Into::into),
@@ -369,7 +375,10 @@ pub async fn purchase(
 #[serde(deny_unknown_fields)]
 pub struct VisitRequest {
     pub client_txn_id: String,
-    pub card_no: String,
+    /// The card's number; or, exactly one of the two, `ecard_code`.
+    pub card_no: Option<String>,
+    /// The holder's electronic-card payment code (R-KM-2, D-16), as for purchases.
+    pub ecard_code: Option<String>,
     /// `outpatient`, `chronic_outpatient` (门诊慢特病, D-18) or `inpatient`.
     pub kind: String,
     pub cost_fen: i64,
@@ -392,8 +401,8 @@ pub struct VisitResponse {
 
 #[utoipa::path(post, path = "/visits", tag = "settlement", request_body = VisitRequest,
     description = "A hospital visit. Outpatient the fund pays the fixed diagnosis fee, chronic outpatient care (D-18) the policy's chronic ratio, inpatient the inpatient ratio (R-MS-2). No password (R-PW-5), except an out-of-area inpatient stay on a card whose password is enabled (000 I: missing 422 invalid_password, wrong 422 wrong_password, counted). The first hospital use activates the social-security account (R-ACT-3; a replacement not collected yet is 409 not_collected; residents where the policy keeps them to the bureau hall are 422 invalid_channel). Out of area (the hospital's region is not the holder's insured region) an inpatient stay needs a filing (422 filing_required, R-MS-3). A unit lock answers 423 employer_arrears. From a PSAM terminal the card chip's `card_auth` comes first (422 card_auth_required, bad_card_auth, card_replayed; R-KM-1).",
-    responses((status = 201, body = VisitResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_collected, card_replaced, client_txn_id_reused"),
-        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount, invalid_password, wrong_password, invalid_channel, card_auth_required, bad_card_auth, card_replayed"), (status = 423, body = ErrorBody)),
+    responses((status = 201, body = VisitResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_collected, card_replaced, client_txn_id_reused, code_used"),
+        (status = 422, body = ErrorBody, description = "filing_required, invalid_kind, invalid_amount, invalid_password, wrong_password, invalid_channel, card_auth_required, bad_card_auth, card_replayed, invalid_card_no, invalid_code, code_expired"), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn visit(
     State(s): State<AppState>,
@@ -407,6 +416,7 @@ pub async fn visit(
             NewVisit {
                 client_txn_id: req.client_txn_id,
                 card_no: req.card_no,
+                ecard_code: req.ecard_code,
                 kind: req.kind,
                 cost_fen: req.cost_fen,
                 admitted_on: req.admitted_on,

@@ -331,6 +331,8 @@ pub struct CardResponse {
     pub replacement: Option<ReplacementView>,
     /// On a replaced card: the card that replaced it.
     pub replaced_by: Option<String>,
+    /// The electronic card (R-KM-2): it reads and acts on this card's state.
+    pub ecard: EcardView,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -407,6 +409,22 @@ impl CardResponse {
                 collected_at: opt_ts(r.collected_at),
             }),
             replaced_by: v.card.replaced_by.as_ref().map(ToString::to_string),
+            ecard: EcardView::of(v.card.ecard_active_at.is_some()),
+        }
+    }
+}
+
+/// The electronic social security card (电子社保卡, R-KM-2): a state of this card.
+#[derive(Serialize, ToSchema)]
+pub struct EcardView {
+    /// `inactive` or `active`.
+    pub state: String,
+}
+
+impl EcardView {
+    pub fn of(active: bool) -> EcardView {
+        EcardView {
+            state: if active { "active" } else { "inactive" }.to_owned(),
         }
     }
 }

@@ -34,6 +34,21 @@ pub enum StartupAdmin<'a> {
 /// `SHEBAO_ADMIN_TOKEN` shorter than this stops the server at start.
 pub const ADMIN_TOKEN_CHARS_MIN: usize = 32;
 
+/// Actors read per store page while [`Service::terminals`] looks for terminals.
+const TERMINAL_SCAN_PAGE: u32 = crate::input::AUDIT_LIMIT_MAX;
+/// Actors [`Service::terminals`] reads at most in one call (R-KM-1): a page of terminals
+/// among many other actors may come back short, with the `after` to go on from.
+const TERMINAL_SCAN_ROWS_MAX: usize = 10_000;
+
+/// Which actors a revocation may end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RevokeWhich {
+    /// `DELETE /admin/actors/{id}`: any actor (but an admin from `SHEBAO_ADMIN_TOKEN`).
+    AnyActor,
+    /// The console's terminal list: pharmacy, hospital, bank and kiosk actors only (R-KM-1).
+    TerminalOnly,
+}
+
 impl Service {
     /// Creates an actor and returns its token, shown once; only its digest is stored.
     pub async fn create_actor(
@@ -296,14 +311,42 @@ impl Service {
                 "an admin cannot revoke its own token; another admin can",
             ));
         }
+        self.revoke(actor, id, RevokeWhich::AnyActor).await
+    }
+
+    /// A terminal's token revoked from the console (R-KM-1): Admin and Clerk. Only a
+    /// terminal actor (pharmacy, hospital, bank, kiosk) may be revoked this way: another role
+    /// is 409 `not_a_terminal`, an unknown id 404. Audited and forgotten by the token cache
+    /// exactly as [`Service::revoke_actor`]: the token stops working at once on this server
+    /// and within the cache's age bound on every other.
+    pub async fn revoke_terminal(&self, actor: &Actor, id: &str) -> Result<Actor, ServiceError> {
+        require_role(actor, &[Role::Admin, Role::Clerk])?;
+        self.revoke(actor, id, RevokeWhich::TerminalOnly).await
+    }
+
+    /// Revokes the actor `id` on behalf of `by` (whose role the caller checked): sets
+    /// `revoked_at` and records [`AuditAction::ActorRevoke`] in one transaction, then forgets
+    /// the actor's cached tokens. Revoking a revoked actor changes nothing.
+    async fn revoke(
+        &self,
+        by: &Actor,
+        id: &str,
+        which: RevokeWhich,
+    ) -> Result<Actor, ServiceError> {
         let now = self.clock.now();
-        let (by, target) = (actor.clone(), id.to_owned());
+        let (by, target) = (by.clone(), id.to_owned());
         let revoked = self
             .db
             .write(move |tx| {
                 let mut found = tx
                     .actor(&target)?
                     .ok_or_else(|| ServiceError::not_found(format!("no actor {target}")))?;
+                if which == RevokeWhich::TerminalOnly && !found.role.is_terminal() {
+                    return Err(ServiceError::conflict(
+                        "not_a_terminal",
+                        "only a pharmacy, hospital, bank or kiosk terminal is revoked here",
+                    ));
+                }
                 if found.source == ActorSource::EnvToken {
                     return Err(ServiceError::conflict(
                         "admin_from_environment",
@@ -323,6 +366,55 @@ impl Service {
             .await?;
         self.staff_tokens.forget_actor(&revoked.id);
         Ok(revoked)
+    }
+
+    /// The terminal actors (pharmacy, hospital, bank, kiosk), by id, a page at a time, with
+    /// their PSAM and its last accepted request (R-KM-1): Admin and Clerk. Never a token nor
+    /// its digest. `after` is the last id seen; answers the page and the `after` of the next
+    /// one (`None`: no more). The store pages all actors, so this reads pages of them and keeps
+    /// the terminals, until `limit` terminals are found or the end; it reads at most 10 000
+    /// actors per call, after which the page may be short and the next one goes on from the
+    /// last actor read.
+    pub async fn terminals(
+        &self,
+        actor: &Actor,
+        after: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Actor>, Option<String>), ServiceError> {
+        require_role(actor, &[Role::Admin, Role::Clerk])?;
+        let limit = usize::try_from(page_limit(limit)?)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let after = after.unwrap_or_default().to_owned();
+        self.db
+            .read(move |tx| {
+                let mut found: Vec<Actor> = Vec::new();
+                let mut cursor = after;
+                let mut scanned = 0usize;
+                loop {
+                    let rows = tx.actors_after(&cursor, TERMINAL_SCAN_PAGE)?;
+                    let full = rows.len() >= TERMINAL_SCAN_PAGE as usize;
+                    for a in rows {
+                        scanned += 1;
+                        cursor.clone_from(&a.id);
+                        if !a.role.is_terminal() {
+                            continue;
+                        }
+                        if found.len() == limit {
+                            // One more terminal exists: the next page starts after this one.
+                            let next = found.last().map(|t| t.id.clone());
+                            return Ok((found, next));
+                        }
+                        found.push(a);
+                    }
+                    if !full {
+                        return Ok((found, None));
+                    }
+                    if scanned >= TERMINAL_SCAN_ROWS_MAX {
+                        return Ok((found, Some(cursor)));
+                    }
+                }
+            })
+            .await
     }
 
     /// `GET /admin/actors`: every actor (never a token), a page at a time.

@@ -39,6 +39,7 @@ const LAYERS: &[(&str, u8)] = &[
     // What every use case uses.
     ("support", 5),
     ("chip", 5),
+    ("ecode", 5),
     // The use cases, which never name each other.
     ("admin", USE_CASES),
     ("calendar", USE_CASES),
@@ -52,6 +53,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("selfservice", USE_CASES),
     ("settlement", USE_CASES),
     ("terminal", USE_CASES),
+    ("ecard", USE_CASES),
     // Batch jobs, which run use cases.
     ("jobs", 7),
     ("lib", ROOT),

@@ -19,6 +19,8 @@ mod cards;
 mod chip;
 mod crediting;
 mod dashboard;
+mod ecard;
+mod ecode;
 mod employers;
 mod jobs;
 #[cfg(test)]
@@ -39,6 +41,7 @@ pub use cards::{ActivationRequest, CARD_APPLICATIONS_MAX, CardApplications, Card
 pub use chip::CardAuth;
 pub use crediting::{CREDIT_BATCH_ROWS_DEFAULT, CreditingSummary};
 pub use dashboard::{DASHBOARD_DAYS_MAX, DailyLocks, Dashboard};
+pub use ecard::EcardCode;
 pub use employers::{ContributionLine, DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
 pub use input::{AUDIT_LIMIT_MAX, LIST_LIMIT_DEFAULT};

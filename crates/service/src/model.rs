@@ -152,6 +152,8 @@ vocabulary! {
         CardLossReport = "card.loss.report",
         CardLossRelease = "card.loss.release",
         CardReplacementApply = "card.replacement.apply",
+        EcardActivate = "ecard.activate",
+        EcardDeactivate = "ecard.deactivate",
         FinAccountLossReport = "fin_account.loss.report",
         FinAccountLossRelease = "fin_account.loss.release",
         SsPasswordVerify = "ss_password.verify",
@@ -350,6 +352,19 @@ pub struct SettlementRecord {
     /// What was settled: the first answer a repeat gets again.
     pub settled: Settled,
     pub at: Timestamp,
+}
+
+/// An electronic-card payment code as kept (R-KM-2, D-16): never the code's text, only its
+/// random id, whose holder and card it stands for, and whether a payment used it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcardCodeRecord {
+    pub code_id: String,
+    pub id_number: IdNumber,
+    /// The holder's current card when the code was made (a replacement since is followed).
+    pub card_no: CardNo,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
 }
 
 /// A settled purchase or visit, with the amounts its answer carries.

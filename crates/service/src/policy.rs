@@ -45,7 +45,19 @@ struct PolicyFile {
     crediting: Vec<CreditingSection>,
     settlement: SettlementSection,
     limits: LimitsSection,
+    /// Absent in a region file written before the electronic card: the default of D-16.
+    #[serde(default)]
+    ecard: Option<EcardSection>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EcardSection {
+    code_seconds: u32,
+}
+
+/// D-16: how long an electronic-card payment code is valid where the policy does not say.
+pub const ECARD_CODE_SECONDS_DEFAULT: u32 = 60;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,6 +212,15 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         ));
     }
     // R-ACT-3 (000 I): the channels residents may activate through, each a known channel.
+    let ecard_code_seconds = file
+        .ecard
+        .as_ref()
+        .map_or(ECARD_CODE_SECONDS_DEFAULT, |e| e.code_seconds);
+    if !(10..=600).contains(&ecard_code_seconds) {
+        return Err(invalid(
+            "ecard.code_seconds is 10 to 600 (D-16: a payment code lives about a minute)",
+        ));
+    }
     let mut resident_channels = Vec::new();
     for name in &file.activation.resident_channels {
         if crate::model::ActivationChannel::parse(name).is_none() {
@@ -302,6 +323,7 @@ pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         )),
         resident_channels,
         ss_reset_roles,
+        ecard_code_validity: SignedDuration::from_secs(i64::from(ecard_code_seconds)),
         web_login: WebLoginPolicy {
             free_failures: w.free_failures,
             first_wait: SignedDuration::from_secs(i64::from(w.first_wait_s)),

@@ -15,6 +15,7 @@
 
 use crate::Service;
 use crate::chip::{CardAuth, CardUse, check_card_auth};
+use crate::ecode::{card_of_code, follow_replacements, open_code, require_ecard, use_code};
 use crate::error::ServiceError;
 use crate::input::{parse_card_no, parse_date, parse_id_number, parse_pin, parse_region};
 use crate::model::{
@@ -41,7 +42,9 @@ const CLIENT_TXN_ID_CHARS_MAX: usize = 64;
 
 pub struct NewPurchase {
     pub client_txn_id: String,
-    pub card_no: String,
+    /// The card's number, or (exactly one of the two) an electronic-card payment code.
+    pub card_no: Option<String>,
+    pub ecard_code: Option<String>,
     pub amount_fen: i64,
     pub password: Option<Zeroizing<String>>,
     /// The card chip's answer, from a PSAM terminal (R-KM-1).
@@ -57,7 +60,9 @@ pub struct PurchaseResult {
 
 pub struct NewVisit {
     pub client_txn_id: String,
-    pub card_no: String,
+    /// The card's number, or (exactly one of the two) an electronic-card payment code.
+    pub card_no: Option<String>,
+    pub ecard_code: Option<String>,
     pub kind: String,
     pub cost_fen: i64,
     pub admitted_on: Option<String>,
@@ -143,20 +148,34 @@ where
 /// `card_auth_required` / `bad_card_auth` / `card_replayed`).
 fn card_for_care(
     tx: &mut dyn crate::store::Tx,
-    card_no: &shebao_domain::CardNo,
+    card: &CardRef,
     now: jiff::Timestamp,
     policy: &shebao_domain::Policy,
     present: Presence<'_>,
 ) -> Result<(shebao_domain::Card, shebao_domain::Person), ServiceError> {
-    let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
-    check_card_auth(
-        present.keys,
-        tx,
-        present.actor,
-        &card,
-        present.auth,
-        present.usage,
-    )?;
+    let mut card = match card {
+        CardRef::Number(card_no) => {
+            let card = load_card(tx, card_no, Lock::ForUpdate)?;
+            check_card_auth(
+                present.keys,
+                tx,
+                present.actor,
+                &card,
+                present.auth,
+                present.usage,
+            )?;
+            card
+        }
+        // R-KM-2, D-16: a code stands in for the chip; it reaches the holder's current card,
+        // whose electronic form must be active.
+        CardRef::Code(id) => {
+            let card_no = card_of_code(tx, id)?;
+            let first = load_card(tx, &card_no, Lock::ForUpdate)?;
+            let card = follow_replacements(tx, first)?;
+            require_ecard(&card)?;
+            card
+        }
+    };
     settle(tx, &mut card, now, policy)?;
     require_usable(&card)?;
     // R-LS-5: a replacement card is collected with ID before any use, a hospital's first use
@@ -169,6 +188,57 @@ fn card_for_care(
         return Err(ServiceError::unit_locked());
     }
     Ok((card, person))
+}
+
+/// Which card a purchase or visit is for (API.md: exactly one of `card_no` and `ecard_code`).
+#[derive(Debug, Clone)]
+enum CardRef {
+    Number(shebao_domain::CardNo),
+    /// The id of a genuine, unexpired electronic-card payment code (R-KM-2): its MAC and its
+    /// expiry are checked before any database read.
+    Code(String),
+}
+
+impl CardRef {
+    fn parse(
+        keys: &dyn shebao_keys::KeyStore,
+        card_no: Option<&str>,
+        ecard_code: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> Result<CardRef, ServiceError> {
+        match (card_no, ecard_code) {
+            (Some(no), None) => Ok(CardRef::Number(parse_card_no(no)?)),
+            (None, Some(code)) => Ok(CardRef::Code(open_code(keys, code, now)?)),
+            _ => Err(ServiceError::invalid(
+                "invalid_card_no",
+                "send card_no or ecard_code: exactly one",
+            )),
+        }
+    }
+
+    /// How the request names the card, for telling a repeat from another request.
+    fn describe(&self) -> String {
+        match self {
+            CardRef::Number(no) => no.to_string(),
+            CardRef::Code(id) => format!("ecard:{id}"),
+        }
+    }
+
+    /// After a payment succeeded: a code is used up with it, in its transaction.
+    fn use_up(
+        &self,
+        tx: &mut dyn crate::store::Tx,
+        now: jiff::Timestamp,
+    ) -> Result<(), ServiceError> {
+        match self {
+            CardRef::Number(_) => Ok(()),
+            CardRef::Code(id) => use_code(tx, id, now),
+        }
+    }
+
+    fn is_code(&self) -> bool {
+        matches!(self, CardRef::Code(_))
+    }
 }
 
 /// What proves a physical card was at a PSAM terminal (see [`check_card_auth`]).
@@ -212,9 +282,14 @@ impl Service {
             None => None,
         };
         drop(input.password);
-        let card_no = parse_card_no(&input.card_no)?;
-        let request = format!("purchase {card_no} {}", amount.0);
         let now = self.clock.now();
+        let card_ref = CardRef::parse(
+            &*self.city_keys,
+            input.card_no.as_deref(),
+            input.ecard_code.as_deref(),
+            now,
+        )?;
+        let request = format!("purchase {} {}", card_ref.describe(), amount.0);
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         let (city_keys, card_auth) = (self.city_keys.clone(), input.card_auth);
         write_once_per_txn_id(&self.db, move |tx| {
@@ -240,7 +315,7 @@ impl Service {
                     amount_fen: Some(amount.0),
                 },
             };
-            let (mut card, _holder) = card_for_care(tx, &card_no, now, &policy, present)?;
+            let (mut card, _holder) = card_for_care(tx, &card_ref, now, &policy, present)?;
             if !card.ss.is_active() {
                 return Err(ServiceError::ss_not_activated());
             }
@@ -295,6 +370,7 @@ impl Service {
                     reference: Some(txn.clone()),
                 })?;
             }
+            card_ref.use_up(tx, now)?;
             tx.insert_settlement(&SettlementRecord {
                 actor_id: actor.id.clone(),
                 client_txn_id: txn.clone(),
@@ -309,7 +385,9 @@ impl Service {
             })?;
             Audit::new(AuditAction::Purchase)
                 .card(&card)
-                .authorised_by(if card.ss.password_enabled() {
+                .authorised_by(if card_ref.is_code() {
+                    Authorisation::Ecard
+                } else if card.ss.password_enabled() {
                     Authorisation::Password
                 } else {
                     Authorisation::NotEnabled
@@ -357,8 +435,18 @@ impl Service {
                 "admitted_on lies in the future",
             ));
         }
-        let card_no = parse_card_no(&input.card_no)?;
-        let request = format!("visit {card_no} {} {} {admitted_on}", kind.as_str(), cost.0);
+        let card_ref = CardRef::parse(
+            &*self.city_keys,
+            input.card_no.as_deref(),
+            input.ecard_code.as_deref(),
+            now,
+        )?;
+        let request = format!(
+            "visit {} {} {} {admitted_on}",
+            card_ref.describe(),
+            kind.as_str(),
+            cost.0
+        );
         let region = actor
             .region
             .clone()
@@ -387,7 +475,7 @@ impl Service {
                         amount_fen: Some(cost.0),
                     },
                 };
-                let (mut card, person) = card_for_care(tx, &card_no, now, &policy, present)?;
+                let (mut card, person) = card_for_care(tx, &card_ref, now, &policy, present)?;
                 let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account —
@@ -453,6 +541,12 @@ impl Service {
                 }
                 let (fund, holder) = split_visit(&policy.settlement, kind, cost);
                 tx.update_card(&card)?;
+                card_ref.use_up(tx, now)?;
+                let authorised_by = if card_ref.is_code() {
+                    Authorisation::Ecard
+                } else {
+                    authorised_by
+                };
                 tx.insert_settlement(&SettlementRecord {
                     actor_id: actor.id.clone(),
                     client_txn_id: txn.clone(),

@@ -308,7 +308,7 @@ pub(crate) fn new_serial() -> Result<String, ServiceError> {
     Ok(hex_upper(&*bytes))
 }
 
-fn hex_upper(bytes: &[u8]) -> String {
+pub(crate) fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 

@@ -14,6 +14,7 @@ mod actors;
 mod cards;
 mod contributions;
 mod dashboard;
+mod ecard;
 mod employers;
 mod jobs;
 mod journal;

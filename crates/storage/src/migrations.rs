@@ -321,6 +321,22 @@ CREATE UNIQUE INDEX actors_by_psam ON actors (psam_no);
 ALTER TABLE cards ADD COLUMN chip_counter BIGINT NOT NULL DEFAULT 0;
 ";
 
+/// V8 (issue: the electronic social security card, R-KM-2, D-16): the electronic card as a
+/// state of the card row, and its single-use payment codes (the code's text is not stored:
+/// only its random id, which the code's MAC covers).
+const V8_ECARD: &str = "
+ALTER TABLE cards ADD COLUMN ecard_active_at BIGINT;
+CREATE TABLE ecard_codes (
+    code_id TEXT PRIMARY KEY,
+    id_number TEXT NOT NULL,
+    card_no TEXT NOT NULL,
+    issued_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX ecard_codes_by_person ON ecard_codes (id_number);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -361,6 +377,7 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             vec![V6_AUTHORISED_BY],
         ),
         (7, "psam", vec![V7_PSAM], vec![V7_PSAM]),
+        (8, "ecard", vec![V8_ECARD], vec![V8_ECARD]),
     ]
 }
 

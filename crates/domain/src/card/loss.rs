@@ -188,10 +188,12 @@ impl Card {
         false
     }
 
-    /// The old card's side of a replacement (D-10): dead at once.
+    /// The old card's side of a replacement (D-10): dead at once, its electronic form with it
+    /// (which moves to the new card, D-16).
     pub fn mark_replaced(&mut self, by: CardNo) {
         self.status = CardStatus::Replaced;
         self.replaced_by = Some(by);
+        self.ecard_active_at = None;
     }
 
     /// The new card of a replacement (D-6, D-10): same person, the social-security password
@@ -211,6 +213,8 @@ impl Card {
         card.ss.locked_at = old.ss.locked_at;
         card.balance = old.balance;
         card.replacement = Some(replacement);
+        // D-16: the electronic card follows the holder onto the new card.
+        card.ecard_active_at = old.ecard_active_at;
         card
     }
 

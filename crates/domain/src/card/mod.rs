@@ -186,6 +186,10 @@ pub struct Card {
     pub replacement: Option<Replacement>,
     /// On a replaced card: its successor.
     pub replaced_by: Option<CardNo>,
+    /// The electronic social security card (电子社保卡, R-KM-2, D-16): not a second card but a
+    /// state of this one, so loss, locks and replacement reach it as they reach the plastic
+    /// card. Set while it is active (since when).
+    pub ecard_active_at: Option<Timestamp>,
 }
 
 /// What time did to a card since it was last stored.
@@ -237,6 +241,7 @@ impl Card {
             fin_lost_at: None,
             replacement: None,
             replaced_by: None,
+            ecard_active_at: None,
         }
     }
 

@@ -20,7 +20,8 @@ on_both_engines!(
     the_portal_shows_the_contribution_record_and_the_trail,
     the_employer_screen_applies_for_cards_in_bulk,
     a_replacement_is_collected_with_the_pickup_certificate,
-    the_trail_pages_back_to_the_first_record
+    the_trail_pages_back_to_the_first_record,
+    the_terminal_list_shows_psams_and_revokes_a_terminal
 );
 
 /// A browser without a browser: keeps the session cookie, reads the CSRF token from forms.
@@ -1481,5 +1482,226 @@ async fn the_trail_pages_back_to_the_first_record(engine: Engine) {
     // The pages' times run from the newest down, across the break.
     let times: Vec<&String> = newest.iter().chain(&older).map(|r| &r[0]).collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    app.stop().await;
+}
+
+/// The row of the terminal `id` on the terminal list.
+fn terminal_row<'p>(page: &'p str, id: &str) -> &'p str {
+    let Some(i) = page.find(&format!("id=\"terminal-{id}\"")) else {
+        panic!("no row for {id}: {page}");
+    };
+    let rest = &page[i..];
+    &rest[..rest.find("</tr>").unwrap()]
+}
+
+/// A PSAM terminal's request to the API with the MAC and counter its PSAM would send, under
+/// the city keys the server made at first start (R-KM-1): an ss-password check at the
+/// pharmacy.
+async fn psam_verify(
+    app: &TestApp,
+    token: &str,
+    psam_no: &str,
+    card: &str,
+    counter: u64,
+) -> (StatusCode, serde_json::Value) {
+    let keys = shebao_keys::FileKeyStore::load(&app.data_dir.join("city-keys")).unwrap();
+    let path = format!("/cards/{card}/ss-password/verify");
+    let body = json!({"password": "642097"}).to_string().into_bytes();
+    let mac = shebao_keys::sim::request_mac(
+        &keys,
+        psam_no,
+        "POST",
+        &format!("/api/v1{path}"),
+        counter,
+        &body,
+    )
+    .unwrap();
+    let resp = app
+        .client
+        .post(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header(CONTENT_TYPE, "application/json")
+        .header("X-Terminal-Counter", counter.to_string())
+        .header("X-Terminal-MAC", mac.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+// R-KM-1: the clerk sees which terminals hold a PSAM and when each was last used (other actors
+// are not listed), and revokes one through the form: its token stops working at once, the
+// revocation is audited; a form without the session's token, a non-terminal or an unknown id
+// revokes nothing.
+async fn the_terminal_list_shows_psams_and_revokes_a_terminal(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let create = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let (s, v) = app.post("/admin/actors", ADMIN, body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["token"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let psam_no = "4506000000000091";
+    let (pharmacy, pharmacy_token) = create(json!({
+        "role": "pharmacy", "name": "南宁药房", "region": "450600", "psam_no": psam_no
+    }))
+    .await;
+    let (hospital, hospital_token) = create(json!({
+        "role": "hospital", "name": "Bearer Hospital", "region": "450600"
+    }))
+    .await;
+    let (hotline, hotline_token) = create(json!({"role": "hotline", "name": "Hotline Desk"})).await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, "11010519491231002X", "642097")
+        .await;
+    let card_path = format!("/cards/{card}");
+    let code = |v: &serde_json::Value| v["error"]["code"].as_str().map(str::to_owned);
+
+    let mut b = Browser::clerk(&app, &clerk).await;
+    let (s, page) = b.get("/console/search").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("href=\"/console/terminals\""),
+        "the navigation links it"
+    );
+    let (s, page) = b.get("/console/terminals").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let row = terminal_row(&page, &pharmacy);
+    assert!(row.contains(psam_no) && row.contains("南宁药房"), "{row}");
+    assert!(row.contains("定点药店") && row.contains("450600"), "{row}");
+    assert!(row.contains("从未使用"), "{row}");
+    assert!(row.contains(&format!("id=\"revoke-{pharmacy}\"")), "{row}");
+    let row = terminal_row(&page, &hospital);
+    assert!(
+        row.contains("无（仅凭令牌）") && row.contains("Bearer Hospital"),
+        "{row}"
+    );
+    // Only terminals: not the hotline, the clerk or the admin.
+    assert!(
+        !page.contains("Hotline Desk") && !page.contains(&hotline),
+        "{page}"
+    );
+    assert!(!page.contains("test clerk"), "{page}");
+    // The same in English.
+    b.lang = Some("en");
+    let (_, page) = b.get("/console/terminals").await;
+    assert!(
+        terminal_row(&page, &pharmacy).contains("Never used"),
+        "{page}"
+    );
+    assert!(
+        terminal_row(&page, &hospital).contains("None — bearer token"),
+        "{page}"
+    );
+    b.lang = None;
+
+    // The PSAM terminal works with its MAC, and not without (its token alone is not enough);
+    // its last use then shows, in Shanghai time.
+    let (s, v) = psam_verify(&app, &pharmacy_token, psam_no, &card, 7).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app.get(&card_path, &pharmacy_token).await;
+    assert_eq!(
+        (s, code(&v).as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("bad_mac")),
+        "{v}"
+    );
+    let (_, page) = b.get("/console/terminals").await;
+    let row = terminal_row(&page, &pharmacy);
+    assert!(
+        row.contains(">7</td>") && row.contains("2026-03-02 09:"),
+        "{row}"
+    );
+    assert!(!row.contains("从未使用"), "{row}");
+
+    // Without the session's token nothing is revoked.
+    let revoke = format!("/console/terminals/{pharmacy}/revoke");
+    for forged in [vec![("csrf", "forged")], vec![]] {
+        let (s, to) = b.post(&revoke, &forged).await;
+        assert_eq!(
+            (s, to.as_str()),
+            (StatusCode::SEE_OTHER, "/console/terminals")
+        );
+        assert!(b.flash("/console/terminals").await.contains("页面已过期"));
+    }
+    let (s, v) = psam_verify(&app, &pharmacy_token, psam_no, &card, 8).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let revocations = "SELECT count(*) FROM audit WHERE action = 'actor.revoke'";
+    assert_eq!(app.count(revocations), 0);
+
+    // A non-terminal and an unknown id are refused in words; nothing is revoked.
+    let (_, _) = b.get("/console/terminals").await;
+    let csrf = b.csrf.clone();
+    let (s, to) = b
+        .post(
+            &format!("/console/terminals/{hotline}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/console/terminals")
+    );
+    assert!(b.flash("/console/terminals").await.contains("不是终端"));
+    let (s, v) = app.get(&card_path, &hotline_token).await;
+    assert_ne!(s, StatusCode::UNAUTHORIZED, "the hotline still works: {v}");
+    let (s, _) = b
+        .post("/console/terminals/A999999/revoke", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(b.flash("/console/terminals").await.contains("未找到该终端"));
+    assert_eq!(app.count(revocations), 0);
+
+    // With it, the pharmacy is revoked: its token gets 401 at once, MAC or not.
+    let (s, to) = b.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/console/terminals")
+    );
+    let flash = b.flash("/console/terminals").await;
+    assert!(
+        flash.contains("终端已吊销") && flash.contains(&pharmacy),
+        "{flash}"
+    );
+    let (s, v) = app.get(&card_path, &pharmacy_token).await;
+    assert_eq!(
+        (s, code(&v).as_deref()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+        "{v}"
+    );
+    let (s, v) = psam_verify(&app, &pharmacy_token, psam_no, &card, 9).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    // Audited as the API's revocation is, by the clerk.
+    assert_eq!(app.count(revocations), 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM audit WHERE action = 'actor.revoke' AND actor_role = 'clerk' \
+             AND detail LIKE '%{pharmacy}%'"
+        )),
+        1
+    );
+    // The list shows when; the pharmacy has no button any more, the hospital still has its own
+    // and still works.
+    let (_, page) = b.get("/console/terminals").await;
+    let row = terminal_row(&page, &pharmacy);
+    assert!(!row.contains("id=\"revoke-"), "{row}");
+    assert!(
+        row.contains("revoked-at") && row.contains("2026-03-02 "),
+        "{row}"
+    );
+    assert!(terminal_row(&page, &hospital).contains(&format!("id=\"revoke-{hospital}\"")));
+    let (s, v) = app.get(&card_path, &hospital_token).await;
+    assert_ne!(s, StatusCode::UNAUTHORIZED, "the hospital still works: {v}");
+    // Revoking again changes nothing more.
+    let (s, _) = b.post(&revoke, &[("csrf", &csrf)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(app.count(revocations), 1);
     app.stop().await;
 }

@@ -14,6 +14,7 @@ mod browser;
 mod concurrency;
 mod console;
 mod early_hours;
+mod ecard;
 mod employers;
 mod keys;
 mod loss;
