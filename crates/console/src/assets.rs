@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 pub const PICO: &str = "pico-2.1.1.min.css";
 pub const HTMX: &str = "htmx-2.0.11.min.js";
-pub const CONSOLE_CSS: &str = "console-3.css";
+pub const CONSOLE_CSS: &str = "console-4.css";
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (
@@ -23,7 +23,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     (
         CONSOLE_CSS,
         "text/css; charset=utf-8",
-        include_bytes!("../assets/console-3.css"),
+        include_bytes!("../assets/console-4.css"),
     ),
 ];
 

@@ -11,11 +11,11 @@ use crate::i18n::Lang;
 use crate::page::{
     Frame, current, error_flash, login_frame, render, render_with_cookie, see_other, when, yuan,
 };
-use crate::portal::{filing_flash, filing_help};
+use crate::portal::{ecard_refusal, filing_flash, filing_help};
 use crate::session::{self, Current, Flash, Who};
 use crate::templates::{
-    CardPage, ClerkLogin, LossBox, PersonResult, ReplacementBox, Search, account_boxes, audit_rows,
-    contribution_rows, ledger_rows, status_key, unit_lock_box,
+    CardPage, ClerkLogin, EcardBox, LossBox, PersonResult, ReplacementBox, Search, account_boxes,
+    audit_rows, contribution_rows, ledger_rows, status_key, unit_lock_box,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -291,6 +291,7 @@ pub async fn card_page(
     let card = &view.card;
     let policy = service.policy();
     let loss_in_force = card.loss_in_force(now);
+    let offers = card.offers(now);
     let frame = Frame::new(lang, "console", "card.title", Some(&cur), &here);
     let page = CardPage {
         t: frame.t,
@@ -333,7 +334,7 @@ pub async fn card_page(
         ss_locked: view.ss.locked,
         // What is offered follows the card's state (the domain's one rule); the service
         // decides and refuses anyway.
-        offers: card.offers(now),
+        offers,
         agents_allowed: policy.agent.allowed,
         agents_poa: policy.agent.power_of_attorney,
         agents_letter: policy.agent.employer_letter,
@@ -347,6 +348,8 @@ pub async fn card_page(
         employer_id: employer_id.filter(|_| view.unit_lock.is_some()),
         filing_help: filing_help(&console, lang),
         today: business_date(now).to_string(),
+        // R-KM-2: the electronic form of this card.
+        ecard: EcardBox::of(card, &offers),
     };
     render(&page)
 }
@@ -419,6 +422,9 @@ enum Action {
     Release,
     Replacement,
     Collect,
+    /// R-KM-2: the electronic card, on and off (the holder asks at the window).
+    EcardOn,
+    EcardOff,
 }
 
 async fn act(
@@ -435,6 +441,7 @@ async fn act(
     } = clerk;
     let mut back = card_path(&card_no);
     let service = &console.service;
+    let ecard_on = matches!(action, Action::EcardOn);
     let outcome: Result<(&'static str, Option<String>), ServiceError> = async {
         match action {
             // R-LK-2, R-LK-4, R-PW-7: unlock with evidence; no new password from the console,
@@ -505,6 +512,14 @@ async fn act(
                 .collect_card(&actor, &card_no, Some(form.evidence()?))
                 .await
                 .map(|_| ("done.collect", None)),
+            Action::EcardOn => service
+                .activate_ecard(&actor, &card_no)
+                .await
+                .map(|_| ("done.ecard_activate", None)),
+            Action::EcardOff => service
+                .deactivate_ecard(&actor, &card_no)
+                .await
+                .map(|_| ("done.ecard_deactivate", None)),
         }
     }
     .await;
@@ -514,6 +529,7 @@ async fn act(
             key,
             detail,
         },
+        Err(e) if ecard_on => ecard_refusal(&e, lang),
         Err(e) => error_flash(&e, lang),
     };
     console.sessions.set_flash(&cur.key, flash);
@@ -539,6 +555,8 @@ clerk_action!(report_loss, Action::Loss);
 clerk_action!(release, Action::Release);
 clerk_action!(replacement, Action::Replacement);
 clerk_action!(collect, Action::Collect);
+clerk_action!(activate_ecard, Action::EcardOn);
+clerk_action!(deactivate_ecard, Action::EcardOff);
 
 /// R-MS-3: an out-of-area filing for the card's holder, who is at the window or sends an
 /// agent (an emergency filing "may be made by an agent"). The service decides the deadline.
@@ -582,4 +600,101 @@ pub async fn file(
         .sessions
         .set_flash(&cur.key, filing_flash(filed, lang));
     see_other(&back, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Tr;
+    use askama::Template;
+
+    fn card_html(lang: Lang, card: &shebao_domain::Card) -> String {
+        let offers = card.offers("2026-03-02T03:00:00Z".parse().unwrap());
+        let frame = Frame::new(
+            lang,
+            "console",
+            "card.title",
+            None,
+            "/console/cards/S00000001",
+        );
+        CardPage {
+            t: Tr::new(lang),
+            frame,
+            card_no: card.card_no.to_string(),
+            holder_name: "张三".into(),
+            id_number: card.id_number.as_str().to_owned(),
+            bank_card_no: card.bank_card_no.clone(),
+            status_key: status_key(card.status.as_str()),
+            issued_at: when(card.issued_at),
+            balance: "50.00".into(),
+            replaced_by: None,
+            other_cards: Vec::new(),
+            accounts: Vec::new(),
+            loss: None,
+            replacement: None,
+            ss_locked: false,
+            offers,
+            agents_allowed: true,
+            agents_poa: true,
+            agents_letter: false,
+            agents_letter_for_holder: false,
+            region_policy: "default".into(),
+            ledger: Vec::new(),
+            contributions: Vec::new(),
+            audit: Vec::new(),
+            unit_lock: None,
+            employer_id: None,
+            filing_help: String::new(),
+            today: "2026-03-02".into(),
+            ecard: EcardBox::of(card, &offers),
+        }
+        .render()
+        .unwrap()
+    }
+
+    // R-KM-2: the card page shows the electronic card's state in both languages and offers
+    // its activation (once the social-security account is active) or its deactivation, each a
+    // form with the session's CSRF token to the card's own route.
+    #[test]
+    fn the_card_page_shows_the_electronic_card_and_offers_it_on_or_off() {
+        let form = |page: &str, action: &str| -> Option<String> {
+            let at = page.find(&format!(
+                "action=\"/console/cards/S00000001/ecard/{action}\""
+            ))?;
+            let rest = &page[at..];
+            Some(rest[..rest.find("</form>").unwrap()].to_owned())
+        };
+        for (lang, inactive, active, needs) in [
+            (Lang::Zh, "未激活", "已激活", "社保账户启用后"),
+            (
+                Lang::En,
+                "Not activated",
+                "Active",
+                "once the social-security account",
+            ),
+        ] {
+            let page = card_html(lang, &crate::portal::tests::card(false, false));
+            assert!(
+                page.contains(&format!("id=\"ecard-state\">{inactive}<")),
+                "{page}"
+            );
+            assert!(page.contains(needs), "{page}");
+            assert!(form(&page, "activate").is_none() && form(&page, "deactivate").is_none());
+
+            let page = card_html(lang, &crate::portal::tests::card(true, false));
+            let on = form(&page, "activate").expect("activation is offered");
+            assert!(on.contains("name=\"csrf\""), "{on}");
+            assert!(form(&page, "deactivate").is_none() && !page.contains(needs));
+
+            let page = card_html(lang, &crate::portal::tests::card(true, true));
+            assert!(
+                page.contains(&format!("id=\"ecard-state\">{active}<")),
+                "{page}"
+            );
+            assert!(page.contains("2026-03-02 10:00"), "{page}");
+            let off = form(&page, "deactivate").expect("deactivation is offered");
+            assert!(off.contains("name=\"csrf\""), "{off}");
+            assert!(form(&page, "activate").is_none());
+        }
+    }
 }

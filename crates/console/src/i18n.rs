@@ -1300,6 +1300,97 @@ pub const CATALOGUE: &[(&str, &str, &str)] = &[
         "新卡已领取，请持卡人启用。",
         "The new card is handed over; the holder activates it next.",
     ),
+    // The electronic social security card (R-KM-2, D-16): the card page and the portal.
+    (
+        "ecard.title",
+        "电子社保卡",
+        "Electronic social security card",
+    ),
+    ("ecard.active", "已激活", "Active"),
+    ("ecard.inactive", "未激活", "Not activated"),
+    ("ecard.active_since", "激活时间", "Activated"),
+    (
+        "ecard.needs_ss",
+        "社保账户启用后才能激活电子社保卡。",
+        "The electronic card can be activated once the social-security account is active.",
+    ),
+    (
+        "ecard.not_usable",
+        "卡片已挂失或已补换：电子社保卡随实体卡暂停使用。",
+        "The card is reported lost or replaced: its electronic form cannot be used either.",
+    ),
+    ("common.seconds", "秒", "s"),
+    (
+        "act.ecard_on.title",
+        "激活电子社保卡",
+        "Activate the electronic card",
+    ),
+    (
+        "act.ecard_on.help",
+        "持卡人申请即可激活；电子社保卡与实体卡是同一张卡，挂失、补卡同时作用于两者。",
+        "At the holder's request. It is the same card in electronic form: a loss or a replacement reaches both.",
+    ),
+    ("act.ecard_on.submit", "激活电子社保卡", "Activate"),
+    (
+        "act.ecard_off.title",
+        "停用电子社保卡",
+        "Deactivate the electronic card",
+    ),
+    (
+        "act.ecard_off.help",
+        "例如持卡人手机丢失：停用后未使用的付款码立即作废，实体卡不受影响。",
+        "For instance a lost phone: the unused payment codes stop working at once; the physical card is not touched.",
+    ),
+    ("act.ecard_off.submit", "停用电子社保卡", "Deactivate"),
+    (
+        "done.ecard_activate",
+        "电子社保卡已激活。",
+        "The electronic card is activated.",
+    ),
+    (
+        "done.ecard_deactivate",
+        "电子社保卡已停用，未使用的付款码已作废。",
+        "The electronic card is deactivated; its unused payment codes are withdrawn.",
+    ),
+    (
+        "portal.ecard.help",
+        "激活后，在定点药店出示付款码即可用个人账户支付。",
+        "Once it is activated, you pay from your personal account at designated pharmacies by showing a payment code.",
+    ),
+    (
+        "portal.ecard.show_code",
+        "出示付款码",
+        "Show the payment code",
+    ),
+    (
+        "portal.ecard.deactivate_help",
+        "手机丢失或更换时请停用：未使用的付款码随即作废，之后可随时重新激活。",
+        "If your phone is lost or changed, deactivate it: unused payment codes stop working at once, and you can activate it again at any time.",
+    ),
+    ("portal.ecard.code_title", "付款码", "Payment code"),
+    (
+        "portal.ecard.qr_label",
+        "付款码二维码",
+        "The payment code as a QR code",
+    ),
+    (
+        "portal.ecard.code_help",
+        "请向收银员出示此码。每个付款码只能使用一次，请勿截图或发送给他人。",
+        "Show this code at the till. Each code pays once: do not screenshot it or send it to anyone.",
+    ),
+    ("portal.ecard.expires_at", "有效期至", "Valid until"),
+    ("portal.ecard.remaining", "剩余", "Time left"),
+    (
+        "portal.ecard.refresh_help",
+        "付款码过期或已使用后，请换一个新的付款码。",
+        "Once the code has expired or been used, get a new one.",
+    ),
+    ("portal.ecard.new_code", "换一个付款码", "New code"),
+    (
+        "portal.ecard.not_active",
+        "电子社保卡未激活：请先激活，再出示付款码。",
+        "The electronic card is not active: activate it first, then show a code.",
+    ),
 ];
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //!   employers (arrears, unit lock, tax receipts, bulk card applications), the dashboard, and
 //!   the terminals with their PSAMs, each revocable (R-KM-1).
 //! - `/portal/…` — cardholders (ID number and query password, R-PW-8); out-of-area filings
-//!   (R-MS-3); the contribution record (R-CR-2) and the holder's own trail (R-PW-9).
+//!   (R-MS-3); the contribution record (R-CR-2) and the holder's own trail (R-PW-9); the
+//!   electronic card and its payment code as a QR image drawn on the server (R-KM-2, D-16).
 //! - `/assets/…` — pico CSS and htmx, vendored from npm and embedded in the binary.
 
 mod assets;
@@ -18,6 +19,7 @@ mod extract;
 mod i18n;
 mod page;
 mod portal;
+mod qr;
 mod session;
 mod templates;
 mod terminals;
@@ -88,6 +90,14 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
         )
         .route("/console/cards/{card_no}/collect", post(clerk::collect))
         .route("/console/cards/{card_no}/filing", post(clerk::file))
+        .route(
+            "/console/cards/{card_no}/ecard/activate",
+            post(clerk::activate_ecard),
+        )
+        .route(
+            "/console/cards/{card_no}/ecard/deactivate",
+            post(clerk::deactivate_ecard),
+        )
         .route("/console/employers", get(employers::find))
         .route("/console/employers/{id}", get(employers::employer_page))
         .route(
@@ -115,6 +125,9 @@ pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
         .route("/portal/trail", get(portal::trail))
         .route("/portal/loss", post(portal::report_loss))
         .route("/portal/filing", post(portal::file))
+        .route("/portal/ecard", get(portal::ecard))
+        .route("/portal/ecard/activate", post(portal::activate_ecard))
+        .route("/portal/ecard/deactivate", post(portal::deactivate_ecard))
         .route("/lang/{code}", get(page::switch_language))
         .route("/assets/{name}", get(assets::serve))
         .layer(DefaultBodyLimit::max(FORM_BYTES_MAX))

@@ -3,7 +3,9 @@
 //! report a temporary loss online (R-LS-2) and file an out-of-area care filing (R-MS-3); read
 //! the contribution record month by month (R-CR-2) and the holder's own trail — who did what,
 //! where, through which channel, and how the holder was identified (R-PW-9). A unit
-//! lock is shown with what to do (R-EM-5). Wrong query passwords are throttled by the
+//! lock is shown with what to do (R-EM-5). The electronic card (R-KM-2, D-16) is activated and
+//! deactivated on the home page, and its single-use payment code shown as a QR image drawn on
+//! the server (`/portal/ecard`, a fresh code each time it is opened, never cached). Wrong query passwords are throttled by the
 //! service's own web lockout (D-4), which never touches the card's password lockout. The
 //! transaction passwords are never set or read here.
 
@@ -18,14 +20,15 @@ use crate::page::{
 };
 use crate::session::{self, Flash, Who};
 use crate::templates::{
-    HolderCard, HolderContributions, HolderHome, HolderLogin, HolderPassword, HolderTrail,
-    account_boxes, contribution_rows, ledger_rows, status_key, trail_rows, unit_lock_box,
+    EcardBox, HolderCard, HolderContributions, HolderEcard, HolderHome, HolderLogin,
+    HolderPassword, HolderTrail, account_boxes, contribution_rows, ledger_rows, status_key,
+    trail_rows, unit_lock_box,
 };
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
-use shebao_domain::time::business_date;
+use shebao_domain::time::{SHANGHAI, business_date};
 use shebao_service::model::{Actor, AuditRecord};
 use shebao_service::secret::Secret;
 use shebao_service::{NewFiling, Service, ServiceError};
@@ -287,6 +290,7 @@ pub async fn home(State(console): State<Console>, holder: HolderSession) -> Resp
             Err(e) => return failed(e),
         };
         let now = service.clock().now();
+        let offers = view.card.offers(now);
         card = Some(HolderCard {
             card_no: view.card.card_no.to_string(),
             status_key: status_key(view.card.status.as_str()),
@@ -294,6 +298,8 @@ pub async fn home(State(console): State<Console>, holder: HolderSession) -> Resp
             lost: view.card.loss_in_force(now).is_some(),
             accounts: account_boxes(&view, lang),
             unit_lock: unit_lock_box(&view, lang),
+            ecard: EcardBox::of(&view.card, &offers),
+            offers,
         });
         // R-CR-2: every movement on the personal account, over all the person's cards.
         ledger = match service
@@ -489,6 +495,151 @@ pub async fn report_loss(State(console): State<Console>, posted: HolderForm<Loss
 }
 
 #[derive(Deserialize)]
+pub struct EcardForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl CsrfForm for EcardForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl RefusedForm<HolderSession> for EcardForm {
+    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home")
+    }
+}
+
+/// R-KM-2: the holder activates the electronic form of their current card (the service
+/// checks it is theirs and that its social-security account is active).
+pub async fn activate_ecard(
+    State(console): State<Console>,
+    posted: HolderForm<EcardForm>,
+) -> Response {
+    set_ecard(console, posted, true).await
+}
+
+/// The holder deactivates it (a lost phone): its unused codes stop working at once.
+pub async fn deactivate_ecard(
+    State(console): State<Console>,
+    posted: HolderForm<EcardForm>,
+) -> Response {
+    set_ecard(console, posted, false).await
+}
+
+async fn set_ecard(console: Console, posted: HolderForm<EcardForm>, on: bool) -> Response {
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = posted.holder;
+    let service = &console.service;
+    let flash = match service.own_person(&actor).await {
+        Err(e) => error_flash(&e, lang),
+        Ok(p) => match p.current_card().map(|c| c.card_no.to_string()) {
+            None => Flash {
+                ok: false,
+                key: "portal.home.no_card",
+                detail: None,
+            },
+            Some(no) => {
+                let done = if on {
+                    service.activate_ecard(&actor, &no).await
+                } else {
+                    service.deactivate_ecard(&actor, &no).await
+                };
+                match done {
+                    Ok(_) if on => Flash {
+                        ok: true,
+                        key: "done.ecard_activate",
+                        detail: None,
+                    },
+                    Ok(_) => Flash {
+                        ok: true,
+                        key: "done.ecard_deactivate",
+                        detail: None,
+                    },
+                    Err(e) => ecard_refusal(&e, lang),
+                }
+            }
+        },
+    };
+    console.sessions.set_flash(&cur.key, flash);
+    see_other("/portal/home", &[])
+}
+
+/// A refusal of the electronic card in the page's words: the service says "not activated" in
+/// English only (`NotActivated` has no contract code), meaning the social-security account
+/// for an activation and the electronic card itself for a code; the rest as `error_flash`.
+pub(crate) fn ecard_refusal(e: &ServiceError, lang: crate::i18n::Lang) -> Flash {
+    match e {
+        ServiceError::NotActivated(_) => Flash {
+            ok: false,
+            key: "ecard.needs_ss",
+            detail: None,
+        },
+        _ => error_flash(e, lang),
+    }
+}
+
+/// D-16: a fresh single-use payment code for the holder's current card, as a QR image drawn
+/// on the server with its text, when it expires and the seconds left by the service's clock.
+/// Each opening makes a new code (the page's "new code" button opens it again); like every
+/// page it is `Cache-Control: no-store`, and the session cookie is `SameSite=Strict`, so no
+/// other site opens it in the holder's name. A refusal (the electronic card not active) goes
+/// back to the home page, saying why.
+pub async fn ecard(State(console): State<Console>, holder: HolderSession) -> Response {
+    let HolderSession {
+        current: cur,
+        actor,
+        lang,
+    } = holder;
+    let here = "/portal/ecard";
+    let service = &console.service;
+    let code = match service.ecard_code(&actor).await {
+        Ok(c) => c,
+        Err(e @ (ServiceError::Store(_) | ServiceError::Internal(_))) => {
+            return unavailable(lang, "portal", Some(&cur), here, &e);
+        }
+        Err(ServiceError::NotActivated(_)) => {
+            let flash = Flash {
+                ok: false,
+                key: "portal.ecard.not_active",
+                detail: None,
+            };
+            console.sessions.set_flash(&cur.key, flash);
+            return see_other("/portal/home", &[]);
+        }
+        Err(e) => {
+            console.sessions.set_flash(&cur.key, error_flash(&e, lang));
+            return see_other("/portal/home", &[]);
+        }
+    };
+    let Some(qr_svg) = crate::qr::qr_svg(&code.code) else {
+        let e = ServiceError::Internal("a payment code that is no QR code".into());
+        return unavailable(lang, "portal", Some(&cur), here, &e);
+    };
+    let now = service.clock().now();
+    // The code carries its expiry in whole seconds; it is refused from that second on.
+    let remaining = (code.expires_at.as_second() - now.as_second()).max(0);
+    let frame = Frame::new(lang, "portal", "portal.ecard.code_title", Some(&cur), here);
+    render(&HolderEcard {
+        t: frame.t,
+        frame,
+        qr_svg,
+        code: code.code,
+        expires_at: code
+            .expires_at
+            .to_zoned(SHANGHAI.clone())
+            .strftime("%H:%M:%S")
+            .to_string(),
+        remaining,
+    })
+}
+
+#[derive(Deserialize)]
 pub struct FilingForm {
     #[serde(default)]
     csrf: String,
@@ -600,8 +751,145 @@ fn last_date_in(text: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::i18n::{Lang, Tr};
+    use askama::Template;
+    use shebao_domain::{Card, CardNo, IdNumber};
+
+    pub(crate) fn card(ss_active: bool, ecard: bool) -> Card {
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        let mut c = Card::new(
+            CardNo::parse("S00000001").unwrap(),
+            IdNumber::parse_shape("11010519491231002X").unwrap(),
+            "SERIAL".into(),
+            "6200000000000000001".into(),
+            at("2026-01-05T02:00:00Z"),
+        );
+        if ss_active {
+            c.activate_ss(at("2026-01-06T02:00:00Z"));
+        }
+        if ecard {
+            c.ecard_active_at = Some(at("2026-03-02T02:00:00Z"));
+        }
+        c
+    }
+
+    fn home(lang: Lang, card: &Card) -> String {
+        let offers = card.offers("2026-03-02T03:00:00Z".parse().unwrap());
+        let frame = Frame::new(lang, "portal", "portal.home.title", None, "/portal/home");
+        HolderHome {
+            t: Tr::new(lang),
+            frame,
+            holder_name: "张三".into(),
+            card: Some(HolderCard {
+                card_no: card.card_no.to_string(),
+                status_key: status_key(card.status.as_str()),
+                balance: "50.00".into(),
+                lost: false,
+                accounts: Vec::new(),
+                unit_lock: None,
+                ecard: EcardBox::of(card, &offers),
+                offers,
+            }),
+            ledger: Vec::new(),
+            filing_help: String::new(),
+            today: "2026-03-02".into(),
+        }
+        .render()
+        .unwrap()
+    }
+
+    // R-KM-2: the home page says whether the electronic card is active, in both languages,
+    // and offers what the service would accept: activation once the social-security account
+    // is active, then the payment code and the deactivation; never both at once.
+    #[test]
+    fn the_home_page_shows_the_electronic_card_and_its_forms() {
+        for (lang, inactive, active, show) in [
+            (Lang::Zh, "未激活", "已激活", "出示付款码"),
+            (Lang::En, "Not activated", "Active", "Show the payment code"),
+        ] {
+            let page = home(lang, &card(false, false));
+            assert!(page.contains(inactive), "{page}");
+            assert!(page.contains("id=\"ecard-needs-ss\""), "{page}");
+            assert!(!page.contains("/portal/ecard/activate"), "{page}");
+
+            let page = home(lang, &card(true, false));
+            assert!(page.contains("action=\"/portal/ecard/activate\""), "{page}");
+            assert!(!page.contains("id=\"ecard-show\""), "{page}");
+            assert!(!page.contains("ecard-needs-ss"), "{page}");
+            let form = &page[page.find("action=\"/portal/ecard/activate\"").unwrap()..];
+            assert!(form[..form.find("</form>").unwrap()].contains("name=\"csrf\""));
+
+            let page = home(lang, &card(true, true));
+            assert!(page.contains(&format!(">{active}</span>")), "{page}");
+            assert!(
+                page.contains("2026-03-02 10:00"),
+                "activated at, Shanghai: {page}"
+            );
+            assert!(page.contains(show) && page.contains("href=\"/portal/ecard\""));
+            assert!(
+                page.contains("action=\"/portal/ecard/deactivate\""),
+                "{page}"
+            );
+            assert!(!page.contains("/portal/ecard/activate"), "{page}");
+        }
+        // A lost card's electronic form is not offered either way.
+        let mut lost = card(true, true);
+        lost.report_loss(
+            shebao_domain::card::LossKind::Temporary,
+            "online",
+            "2026-03-02T02:30:00Z".parse().unwrap(),
+            None,
+        )
+        .unwrap();
+        let page = home(Lang::Zh, &lost);
+        assert!(page.contains("id=\"ecard-not-usable\""), "{page}");
+        assert!(!page.contains("ecard-show") && !page.contains("/portal/ecard/"));
+    }
+
+    // D-16: the code's page shows the QR image inline (no <img>, no request), the code's text,
+    // its expiry and the seconds left, and a button for a new one, in both languages.
+    #[test]
+    fn the_code_page_shows_the_qr_image_the_text_and_the_time_left() {
+        let code = "EC1.0123456789ABCDEF0123.1772415660.A58F9B2C";
+        for (lang, title, left, new) in [
+            (Lang::Zh, "付款码", "剩余", "换一个付款码"),
+            (Lang::En, "Payment code", "Time left", "New code"),
+        ] {
+            let frame = Frame::new(
+                lang,
+                "portal",
+                "portal.ecard.code_title",
+                None,
+                "/portal/ecard",
+            );
+            let page = HolderEcard {
+                t: Tr::new(lang),
+                frame,
+                qr_svg: crate::qr::qr_svg(code).unwrap(),
+                code: code.into(),
+                expires_at: "09:41:00".into(),
+                remaining: 60,
+            }
+            .render()
+            .unwrap();
+            assert!(page.contains(title) && page.contains(left) && page.contains(new));
+            let figure = &page[page.find("<figure id=\"ecard-qr\"").unwrap()..];
+            assert!(
+                figure.contains("><svg xmlns="),
+                "the image is inline: {figure}"
+            );
+            assert!(
+                !page.contains("<img") && !page.contains("&lt;svg"),
+                "{page}"
+            );
+            assert!(page.contains(&format!("<code id=\"ecard-code\">{code}</code>")));
+            assert!(page.contains("<strong id=\"ecard-expires\">09:41:00</strong>"));
+            assert!(page.contains("<strong id=\"ecard-remaining\">60</strong>"));
+            assert!(page.contains("<form method=\"get\" action=\"/portal/ecard\">"));
+        }
+    }
 
     #[test]
     fn the_last_day_is_read_from_the_service_words() {

@@ -71,6 +71,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         "portal/trail.html",
         include_str!("../templates/portal/trail.html"),
     ),
+    (
+        "portal/ecard.html",
+        include_str!("../templates/portal/ecard.html"),
+    ),
 ];
 
 #[derive(Template)]
@@ -182,6 +186,35 @@ pub struct CardPage {
     /// R-MS-3: the emergency filing's limit, in the page's words, and today (Shanghai).
     pub filing_help: String,
     pub today: String,
+    /// The electronic card (R-KM-2): its state; its activate / deactivate forms are in
+    /// `offers`.
+    pub ecard: EcardBox,
+}
+
+/// The electronic card's state (R-KM-2), as text.
+pub struct EcardBox {
+    /// When it was activated (Shanghai time); None: it is not active.
+    pub active_since: Option<String>,
+    /// Not active, and not offered for activation because the social-security account is not
+    /// active yet on a usable card: the page says what comes first.
+    pub needs_ss: bool,
+    /// The card is lost or replaced: its electronic form cannot be used either.
+    pub not_usable: bool,
+}
+
+impl EcardBox {
+    /// The electronic card of a card settled for `now` (as the service's views are).
+    pub fn of(card: &shebao_domain::Card, offers: &Offers) -> EcardBox {
+        let usable = matches!(
+            card.status,
+            shebao_domain::CardStatus::Issued | shebao_domain::CardStatus::Active
+        );
+        EcardBox {
+            active_since: card.ecard_active_at.map(when),
+            needs_ss: usable && card.ecard_active_at.is_none() && !offers.ecard_activate,
+            not_usable: !usable,
+        }
+    }
 }
 
 /// A unit lock in force (R-EM-2): since when, for which months, and what the holders are
@@ -332,6 +365,25 @@ pub struct HolderCard {
     pub accounts: Vec<AccountBox>,
     pub lost: bool,
     pub unit_lock: Option<UnitLockBox>,
+    /// The electronic card (R-KM-2) and which of its forms the page shows.
+    pub ecard: EcardBox,
+    pub offers: Offers,
+}
+
+/// The electronic card's payment code (D-16), as the holder's phone shows it.
+#[derive(Template)]
+#[template(path = "portal/ecard.html")]
+pub struct HolderEcard {
+    pub t: Tr,
+    pub frame: Frame,
+    /// The code as an inline SVG image, drawn from the code on the server (`qr.rs`): numbers
+    /// and fixed markup only, never text from elsewhere.
+    pub qr_svg: String,
+    pub code: String,
+    /// When it expires, Shanghai wall clock to the second.
+    pub expires_at: String,
+    /// Whole seconds left at rendering, by the service's clock.
+    pub remaining: i64,
 }
 
 #[derive(Template)]

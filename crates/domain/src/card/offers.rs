@@ -14,6 +14,11 @@
 //!   uncollected new ── collect (from its ready day) · report loss · replace; activate once
 //!                      collected
 //! ```
+//!
+//! The electronic card (R-KM-2) is activated on an issued or active card whose social-security
+//! account is active, and deactivated on an issued or active card whose electronic form is
+//! active: not on a lost or replaced card (the service refuses both with `card_lost` /
+//! `card_replaced`).
 
 use super::{Card, CardStatus, LossKind};
 use jiff::Timestamp;
@@ -46,6 +51,12 @@ pub struct Offers {
     /// Collect a replacement card with ID and the pickup certificate (R-LS-5): a replacement
     /// not collected yet, from its ready day (Asia/Shanghai).
     pub collect: bool,
+    /// Activate the electronic card (R-KM-2): an issued or active card (no loss, not replaced)
+    /// whose social-security account is active and whose electronic form is not yet.
+    pub ecard_activate: bool,
+    /// Deactivate the electronic card (a lost phone): an issued or active card whose
+    /// electronic form is active.
+    pub ecard_deactivate: bool,
 }
 
 impl Card {
@@ -58,6 +69,9 @@ impl Card {
         let usable = !replaced && loss.is_none();
         let collected = self.is_collected();
         let today = crate::time::business_date(now);
+        // As the service's `require_usable`: the card's status, settled for `now`.
+        let ecard_usable = matches!(self.status, CardStatus::Issued | CardStatus::Active);
+        let ecard_active = self.ecard_active_at.is_some();
         Offers {
             reset: usable && ss_active,
             disable: usable && ss_active && self.ss.password_enabled() && !self.ss.is_locked(),
@@ -69,6 +83,8 @@ impl Card {
                 .replacement
                 .as_ref()
                 .is_some_and(|r| r.collected_at.is_none() && r.ready_on <= today),
+            ecard_activate: ecard_usable && ss_active && !ecard_active,
+            ecard_deactivate: ecard_usable && ecard_active,
         }
     }
 }
@@ -253,5 +269,27 @@ mod tests {
         assert!(o.collect && !o.activate);
         let o = replacement(true).offers(ready);
         assert!(!o.collect && o.activate);
+    }
+
+    // R-KM-2: the electronic card follows the social-security account: offered for activation
+    // once the account is active, for deactivation once it is, and neither on a lost or a
+    // replaced card (the service refuses both).
+    #[test]
+    fn the_electronic_card_is_offered_as_the_service_accepts_it() {
+        let o = card().offers(now());
+        assert!(!o.ecard_activate && !o.ecard_deactivate, "{o:?}");
+        let mut c = activated();
+        let o = c.offers(now());
+        assert!(o.ecard_activate && !o.ecard_deactivate, "{o:?}");
+        c.ecard_active_at = Some(now());
+        let o = c.offers(now());
+        assert!(!o.ecard_activate && o.ecard_deactivate, "{o:?}");
+        let mut lost = lost(LossKind::Temporary);
+        lost.ecard_active_at = Some(now());
+        let o = lost.offers(now());
+        assert!(!o.ecard_activate && !o.ecard_deactivate, "{o:?}");
+        let mut replaced = activated();
+        replaced.mark_replaced(CardNo::parse("S00000002").unwrap());
+        assert!(!replaced.offers(now()).ecard_activate);
     }
 }

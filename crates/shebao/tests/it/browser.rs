@@ -45,14 +45,13 @@ fn check_prerequisites() -> PathBuf {
     if !node_ok {
         missing.push("Node.js (Debian: `apt-get install nodejs npm`)".into());
     }
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
-        missing.push(format!(
-            "playwright-core (run `npm ci` in {})",
-            dir.display()
-        ));
+    for package in ["playwright-core", "jsqr"] {
+        if !dir
+            .join(format!("node_modules/{package}/package.json"))
+            .exists()
+        {
+            missing.push(format!("{package} (run `npm ci` in {})", dir.display()));
+        }
     }
     assert!(
         missing.is_empty(),
@@ -821,5 +820,116 @@ async fn clerk_collects_a_replacement_with_the_pickup_certificate() {
         StatusCode::OK,
         "collected, the card can be activated: {v}"
     );
+    app.stop().await;
+}
+
+// (9) R-KM-2, D-16: the holder activates the electronic card in the portal on a phone and
+// shows a payment code; the script decodes the QR image, which must be the code's text, pays
+// with the decoded code at a pharmacy once (the second time 409 `code_used`), and the clerk
+// deactivates the electronic card on the card page. This test then checks through the API that
+// exactly the one payment was made, from the personal account, that the codes stay refused,
+// and that the holder's activation and the clerk's deactivation are on record as theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holder_shows_an_electronic_card_code_that_pays_once() {
+    check_prerequisites();
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let id = "11010519491231002X";
+    let card = app
+        .card_for(
+            &clerk,
+            id,
+            json!({"legacy_card": {"number": "YB0001", "balance_fen": 5_000}}),
+        )
+        .await;
+    let (s, v) = app
+        .post(
+            &format!("/cards/{card}/activation"),
+            &clerk,
+            json!({"channel": "service_center"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    app.holder_session(id).await;
+    assert_eq!(app.card(&clerk, &card).await["ecard"]["state"], "inactive");
+
+    let out = run_script(
+        "holder-ecard.mjs",
+        vec![
+            origin(&app),
+            id.into(),
+            "holder2026pass".into(),
+            card.clone(),
+            clerk.clone(),
+            pharmacy.clone(),
+            "1234".into(),
+            // The simulated clock stands at 09:00:00 in Shanghai; a code is valid for 60 s.
+            "09:01:00".into(),
+            "60".into(),
+        ],
+    )
+    .await;
+
+    let codes = printed(&out, "ecard-codes");
+    let [first, second] = [&codes[0], &codes[1]].map(|c| c.as_str().expect("a code").to_owned());
+    let payment = printed(&out, "ecard-payment");
+    assert_eq!(payment["paid_from_account_fen"], 1234, "{payment}");
+    assert_eq!(payment["cash_due_fen"], 0, "{payment}");
+    assert_eq!(payment["balance_fen"], 5_000 - 1234, "{payment}");
+    let v = app.card(&clerk, &card).await;
+    assert_eq!(v["balance_fen"], 5_000 - 1234, "one payment only: {v}");
+    assert_eq!(
+        v["ecard"]["state"], "inactive",
+        "the clerk's deactivation: {v}"
+    );
+    // The codes the page showed stay refused: the paid one as used, the other withdrawn.
+    let pay = |txn: &str, code: &str| json!({"client_txn_id": txn, "ecard_code": code, "amount_fen": 100});
+    let (s, v) = app
+        .post("/purchases", &pharmacy, pay("after-1", &first))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("code_used")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post("/purchases", &pharmacy, pay("after-2", &second))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_code")),
+        "{v}"
+    );
+    let audit = app.audit_for_card(&card).await;
+    let by = |action: &str| -> Vec<(Value, Value, Value)> {
+        audit
+            .iter()
+            .filter(|r| r["action"] == action)
+            .map(|r| {
+                (
+                    r["actor_role"].clone(),
+                    r["channel"].clone(),
+                    r["outcome"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        by("ecard.activate"),
+        [(json!("cardholder"), json!("self_service"), json!("ok"))],
+        "{audit:?}"
+    );
+    assert_eq!(
+        by("ecard.deactivate"),
+        [(json!("clerk"), json!("service_window"), json!("ok"))],
+        "{audit:?}"
+    );
+    let purchases: Vec<&Value> = audit
+        .iter()
+        .filter(|r| r["action"] == "purchase" && r["outcome"] == "ok")
+        .collect();
+    assert_eq!(purchases.len(), 1, "{audit:?}");
+    assert_eq!(purchases[0]["authorised_by"], "ecard", "{audit:?}");
     app.stop().await;
 }
