@@ -3,7 +3,8 @@
 //!
 //! - [`run`]: the full run, one table: the storage's raw limits ([`raw`]), the bare-HTTP floor
 //!   and HTTP purchases and verifications against a real `shebao serve` child process (both
-//!   driven by [`load`]), purchases through the service alone, crediting, memory and bytes;
+//!   driven by [`load`]), card-present purchases from PSAM terminals ([`terminals`]),
+//!   purchases through the service alone, crediting, memory and bytes;
 //! - [`city`]: the generated city (employers, employees, activated cards) and the crediting
 //!   timings (`shebao-bench crediting`);
 //! - [`runtime`]: the bench's own service on a fresh database, with a second handle on the same
@@ -14,6 +15,7 @@ pub mod load;
 pub mod raw;
 pub mod run;
 pub mod runtime;
+pub mod terminals;
 
 use anyhow::Context;
 use std::path::PathBuf;

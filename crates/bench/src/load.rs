@@ -17,6 +17,26 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
+    /// No requests yet, to [`LoadResult::merge`] segments into.
+    pub fn empty() -> LoadResult {
+        LoadResult {
+            ok: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latencies: Vec::new(),
+        }
+    }
+
+    /// Two segments of one measurement as one: counts and times added, latencies merged.
+    pub fn merge(mut self, other: LoadResult) -> LoadResult {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+        self
+    }
+
     pub fn throughput(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -115,6 +135,197 @@ pub async fn load(
     }
     result.elapsed = start.elapsed();
     result.latencies.sort_unstable();
+    result
+}
+
+/// One request as a connection prepared it: the path after the base, the exact body bytes
+/// (sent as `application/json`, unchanged) and the headers beside the bearer token.
+pub struct Prepared {
+    pub path: String,
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// What a connection sends for its next request, given the run's request number: its own
+/// state (counters) advances with each call, so a connection's requests go out in order.
+pub type NextRequest = Box<dyn FnMut(u64) -> Result<Prepared, String> + Send>;
+
+/// One connection of [`load_connections`]: its own bearer token and its own requests.
+pub struct Connection {
+    pub token: String,
+    pub next: NextRequest,
+}
+
+/// What [`load_connections`] saw: only answers with the expected status count in `load.ok`
+/// (and in the latencies); every other answer is in `load.errors` and counted by kind.
+#[derive(Debug, Clone)]
+pub struct StrictResult {
+    pub load: LoadResult,
+    /// `"STATUS code"` (the error code of the answer's body), `"transport"` or `"client"`,
+    /// with how many requests ended so.
+    pub unexpected: std::collections::BTreeMap<String, u64>,
+    /// The first unexpected answer (status and the start of its body, or the error).
+    pub sample: Option<String>,
+    /// Time the connections spent preparing their requests (signing included), summed.
+    pub prepare: Duration,
+}
+
+impl StrictResult {
+    /// No requests yet, to [`StrictResult::merge`] segments into.
+    pub fn empty() -> StrictResult {
+        StrictResult {
+            load: LoadResult::empty(),
+            unexpected: std::collections::BTreeMap::new(),
+            sample: None,
+            prepare: Duration::ZERO,
+        }
+    }
+
+    /// Two segments of one measurement as one.
+    pub fn merge(mut self, other: StrictResult) -> StrictResult {
+        self.load = self.load.merge(other.load);
+        for (kind, n) in other.unexpected {
+            *self.unexpected.entry(kind).or_default() += n;
+        }
+        if self.sample.is_none() {
+            self.sample = other.sample;
+        }
+        self.prepare += other.prepare;
+        self
+    }
+
+    /// Mean time to prepare one request, in microseconds.
+    pub fn prepare_us(&self) -> f64 {
+        let n = (self.load.ok + self.load.errors).max(1);
+        self.prepare.as_secs_f64() * 1e6 / n as f64
+    }
+}
+
+/// Closed loop over `connections`, each sending its own requests one after the other, up to
+/// `total` requests (numbered `first`, `first + 1`, … across the connections) or `max_time`.
+/// Only `expect` counts as success. The connections are handed back afterwards with their
+/// state (a later run continues their counters).
+// The load generator measures wall time on purpose.
+#[allow(clippy::disallowed_methods)]
+pub async fn load_connections(
+    base: &str,
+    connections: &mut Vec<Connection>,
+    expect: u16,
+    first: u64,
+    total: u64,
+    max_time: Duration,
+) -> StrictResult {
+    use std::collections::BTreeMap;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections.len())
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_default();
+    let next = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + max_time;
+    let mut tasks = Vec::new();
+    for connection in std::mem::take(connections) {
+        let (client, next) = (client.clone(), next.clone());
+        let base = base.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let Connection {
+                token,
+                next: mut prepare_next,
+            } = connection;
+            let mut latencies = Vec::new();
+            let (mut ok, mut errors) = (0u64, 0u64);
+            let mut unexpected: BTreeMap<String, u64> = BTreeMap::new();
+            let mut sample: Option<String> = None;
+            let mut preparing = Duration::ZERO;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total || Instant::now() >= deadline {
+                    break;
+                }
+                let began = Instant::now();
+                let prepared = prepare_next(first + i);
+                preparing += began.elapsed();
+                let prepared = match prepared {
+                    Ok(p) => p,
+                    Err(e) => {
+                        errors += 1;
+                        *unexpected.entry("client".into()).or_default() += 1;
+                        sample.get_or_insert(format!("client: {e}"));
+                        continue;
+                    }
+                };
+                let mut request = client
+                    .post(format!("{base}{}", prepared.path))
+                    .bearer_auth(&token)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json");
+                for (name, value) in prepared.headers {
+                    request = request.header(name, value);
+                }
+                match request.body(prepared.body).send().await {
+                    Ok(resp) if resp.status().as_u16() == expect => {
+                        let _ = resp.bytes().await;
+                        ok += 1;
+                        let micros = began.elapsed().as_micros();
+                        latencies.push(u32::try_from(micros).unwrap_or(u32::MAX));
+                    }
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let body = resp.bytes().await.unwrap_or_default();
+                        let code = serde_json::from_slice::<Value>(&body)
+                            .ok()
+                            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        errors += 1;
+                        *unexpected.entry(format!("{status} {code}")).or_default() += 1;
+                        sample.get_or_insert_with(|| {
+                            let text = String::from_utf8_lossy(&body);
+                            format!("{status}: {}", text.chars().take(300).collect::<String>())
+                        });
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        *unexpected.entry("transport".into()).or_default() += 1;
+                        sample.get_or_insert(format!("transport: {e}"));
+                    }
+                }
+            }
+            let connection = Connection {
+                token,
+                next: prepare_next,
+            };
+            (
+                ok, errors, latencies, unexpected, sample, preparing, connection,
+            )
+        }));
+    }
+    let mut result = StrictResult::empty();
+    for task in tasks {
+        match task.await {
+            Ok((ok, errors, latencies, unexpected, sample, preparing, connection)) => {
+                connections.push(connection);
+                result.load.ok += ok;
+                result.load.errors += errors;
+                result.load.latencies.extend(latencies);
+                for (kind, n) in unexpected {
+                    *result.unexpected.entry(kind).or_default() += n;
+                }
+                if result.sample.is_none() {
+                    result.sample = sample;
+                }
+                result.prepare += preparing;
+            }
+            Err(e) => {
+                result.load.errors += 1;
+                *result.unexpected.entry("client".into()).or_default() += 1;
+                result
+                    .sample
+                    .get_or_insert(format!("a connection's task failed: {e}"));
+            }
+        }
+    }
+    result.load.elapsed = start.elapsed();
+    result.load.latencies.sort_unstable();
     result
 }
 

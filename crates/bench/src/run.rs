@@ -10,10 +10,14 @@
 //!   and password verifications against a real `shebao serve` child process, at full load
 //!   (closed loop, fixed count and time) and at half of that throughput (open loop, latency
 //!   counted from each request's scheduled start so a stall is not hidden);
+//! - **card present**: the same purchases from PSAM terminals (one per connection, request
+//!   MAC and counter, the card chip's cryptogram and counter), with the same count, time and
+//!   concurrency as the plain ones and interleaved with them (plain, card present, card
+//!   present, plain, half the count each), and their ratio to them (issue 14: ≥ 0.9);
 //! - **engine only**: purchases through the service with no HTTP;
 //! - **crediting** of a generated city; the server's peak RSS and database bytes per card.
 
-use crate::load::{MakeRequest, load};
+use crate::load::{LoadResult, MakeRequest, StrictResult, load};
 use crate::runtime::Runtime;
 use anyhow::Context;
 use serde_json::{Value, json};
@@ -107,7 +111,11 @@ fn shebao_command() -> anyhow::Result<Command> {
         .env("SHEBAO_ADMIN_TOKEN", BENCH_ADMIN)
         .env("SHEBAO_PIN_KEYS", BENCH_PIN_KEYS)
         .env("SHEBAO_LOG", "warn")
-        .env_remove("SHEBAO_DATABASE_URL");
+        .env_remove("SHEBAO_DATABASE_URL")
+        // The city keys are the ones the server creates in its data dir, which the
+        // card-present run signs with.
+        .env_remove("SHEBAO_KEY_FILE")
+        .env_remove("SHEBAO_REQUIRE_PSAM");
     Ok(command)
 }
 
@@ -172,6 +180,88 @@ fn row(what: impl Into<String>, value: impl Into<String>, note: impl Into<String
 
 fn per_s(v: f64) -> String {
     format!("{:.0} /s", v)
+}
+
+/// CPU time (user + system, all threads) of the server and of this process, and the
+/// requests it was spent on.
+#[derive(Default, Clone, Copy)]
+struct CpuUse {
+    server: Duration,
+    client: Duration,
+    requests: u64,
+}
+
+impl CpuUse {
+    /// The CPU time so far of process `server` and of this one.
+    fn now(server: u32) -> CpuUse {
+        CpuUse {
+            server: process_cpu(&server.to_string()),
+            client: process_cpu("self"),
+            requests: 0,
+        }
+    }
+
+    /// Adds what was spent between `before` and `after` on `requests` requests.
+    fn add(&mut self, after: CpuUse, before: CpuUse, requests: u64) {
+        self.server += after.server.saturating_sub(before.server);
+        self.client += after.client.saturating_sub(before.client);
+        self.requests += requests;
+    }
+
+    fn per_request(&self) -> String {
+        let n = self.requests.max(1) as f64;
+        format!(
+            "{:.0} + {:.0} µs",
+            self.server.as_secs_f64() * 1e6 / n,
+            self.client.as_secs_f64() * 1e6 / n
+        )
+    }
+}
+
+/// utime + stime of `/proc/PID/stat` (every thread), at the kernel's usual 100 ticks a second.
+fn process_cpu(pid: &str) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// Every card-present purchase should be answered 201: another answer is a bug (a MAC, a
+/// counter or a cryptogram refused). Any is reported; more than one in a thousand fails the run.
+fn check_card_present(r: crate::load::StrictResult) -> anyhow::Result<crate::load::StrictResult> {
+    if r.load.errors == 0 {
+        return Ok(r);
+    }
+    let kinds: Vec<String> = r
+        .unexpected
+        .iter()
+        .map(|(kind, n)| format!("{n} × {kind}"))
+        .collect();
+    let sample = r.sample.clone().unwrap_or_default();
+    eprintln!(
+        "[bench] WARNING: {} card-present purchases were not answered 201: {}; first: {sample}",
+        r.load.errors,
+        kinds.join(", ")
+    );
+    let attempts = r.load.ok + r.load.errors;
+    if r.load.errors * 1_000 > attempts {
+        anyhow::bail!(
+            "card-present purchases failed: {} of {attempts} not answered 201 ({}); first: {sample}",
+            r.load.errors,
+            kinds.join(", ")
+        );
+    }
+    Ok(r)
 }
 
 /// The whole run; prints one table.
@@ -332,25 +422,109 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             json!({"password": BENCH_PASSWORD}),
         )
     });
+    // The PSAM terminals of the card-present run, made before anything is measured.
+    let terminals = crate::terminals::prepare(
+        &api,
+        BENCH_ADMIN,
+        &dir,
+        options.connections,
+        accounts,
+        BENCH_PASSWORD,
+    )
+    .await;
+    let mut terminals = match terminals {
+        Ok(t) => Some(t),
+        Err(e) => {
+            server.stop();
+            return Err(e.context("preparing the PSAM terminals"));
+        }
+    };
     let mut offset = 0u64;
     for (name, make) in [("purchases", purchase), ("password verifications", verify)] {
-        eprintln!("[bench] {name} over HTTP, full load");
-        let shifted: MakeRequest = {
-            let make = make.clone();
-            let base = offset;
-            Arc::new(move |i| make(base + i))
+        let mut card_present = None;
+        let full = match (name, terminals.as_mut()) {
+            // Plain and card-present purchases (one PSAM pharmacy per connection), the same
+            // count, time and concurrency each, in halves ordered plain, card present, card
+            // present, plain: on a shared machine a drift in the background load then weighs
+            // on both alike.
+            ("purchases", Some(terminals)) => {
+                let (half_count, half_time) = (
+                    options.requests.div_ceil(2),
+                    Duration::from_secs_f64(options.seconds as f64 / 2.0),
+                );
+                let mut plain = LoadResult::empty();
+                let mut present = StrictResult::empty();
+                let mut segments = Vec::new();
+                // CPU time of (server, this process) per kind, to tell where extra cost goes
+                // on a machine whose cores the client and the server share.
+                let mut cpu = [CpuUse::default(), CpuUse::default()];
+                for segment in ["plain", "card present", "card present", "plain"] {
+                    let before = CpuUse::now(server.child.id());
+                    if segment == "plain" {
+                        eprintln!("[bench] purchases over HTTP, full load (half of it)");
+                        let shifted: MakeRequest = {
+                            let make = make.clone();
+                            let base = offset;
+                            Arc::new(move |i| make(base + i))
+                        };
+                        let r = load(
+                            &api,
+                            Some(&pharmacy),
+                            shifted,
+                            options.connections,
+                            half_count,
+                            half_time,
+                            None,
+                        )
+                        .await;
+                        offset += half_count;
+                        segments.push(format!("plain {:.0}", r.throughput()));
+                        cpu[0].add(CpuUse::now(server.child.id()), before, r.ok + r.errors);
+                        plain = plain.merge(r);
+                    } else {
+                        eprintln!(
+                            "[bench] card-present purchases (PSAM terminals) over HTTP, full load (half of it)"
+                        );
+                        let r = terminals.run(&api, half_count, half_time).await;
+                        segments.push(format!("card present {:.0}", r.load.throughput()));
+                        cpu[1].add(
+                            CpuUse::now(server.child.id()),
+                            before,
+                            r.load.ok + r.load.errors,
+                        );
+                        present = present.merge(r);
+                    }
+                }
+                match check_card_present(present) {
+                    Ok(r) => card_present = Some((r, segments, cpu)),
+                    Err(e) => {
+                        server.stop();
+                        return Err(e);
+                    }
+                }
+                plain
+            }
+            _ => {
+                eprintln!("[bench] {name} over HTTP, full load");
+                let shifted: MakeRequest = {
+                    let make = make.clone();
+                    let base = offset;
+                    Arc::new(move |i| make(base + i))
+                };
+                let r = load(
+                    &api,
+                    Some(&pharmacy),
+                    shifted,
+                    options.connections,
+                    options.requests,
+                    Duration::from_secs(options.seconds),
+                    None,
+                )
+                .await;
+                offset += options.requests;
+                r
+            }
         };
-        let full = load(
-            &api,
-            Some(&pharmacy),
-            shifted,
-            options.connections,
-            options.requests,
-            Duration::from_secs(options.seconds),
-            None,
-        )
-        .await;
-        offset += options.requests;
         let half_rate = full.throughput() / 2.0;
         eprintln!("[bench] {name} over HTTP, half load ({half_rate:.0}/s)");
         let shifted: MakeRequest = {
@@ -388,6 +562,49 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 "ratio: HTTP purchases / bare HTTP floor",
                 format!("{:.2}", full.throughput() / floor.throughput().max(1e-9)),
                 "target ≥ 0.5",
+            ));
+        }
+        if let Some((cp, segments, cpu)) = card_present {
+            let r = &cp.load;
+            let unexpected = if cp.unexpected.is_empty() {
+                String::new()
+            } else {
+                let kinds: Vec<String> = cp
+                    .unexpected
+                    .iter()
+                    .map(|(kind, n)| format!("{n} × {kind}"))
+                    .collect();
+                format!(" ({})", kinds.join(", "))
+            };
+            rows.push(row(
+                "HTTP card-present purchases (PSAM terminals), full load",
+                per_s(r.throughput()),
+                format!(
+                    "{} × 201, {} other{unexpected}; {} PSAM pharmacies, one per connection, disjoint cards; p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms; client signing {:.1} µs per request; halves in order (/s): {}",
+                    r.ok,
+                    r.errors,
+                    options.connections,
+                    r.percentile_ms(0.5),
+                    r.percentile_ms(0.99),
+                    r.percentile_ms(0.999),
+                    cp.prepare_us(),
+                    segments.join(", ")
+                ),
+            ));
+            let ratio = r.throughput() / full.throughput().max(1e-9);
+            let verdict = if ratio >= 0.9 { "met" } else { "MISSED" };
+            eprintln!(
+                "[bench] card-present / plain purchases: {ratio:.2} (target ≥ 0.9: {verdict})"
+            );
+            let [plain_cpu, present_cpu] = cpu;
+            rows.push(row(
+                "ratio: HTTP card-present / plain purchases",
+                format!("{ratio:.2}"),
+                format!(
+                    "target ≥ 0.9: {verdict}; CPU per purchase, server + client (bench): plain {}, card present {}",
+                    plain_cpu.per_request(),
+                    present_cpu.per_request()
+                ),
             ));
         }
     }
@@ -447,7 +664,11 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                             &actor,
                             shebao_service::NewPurchase {
                                 client_txn_id: format!("g{i}"),
-                                card_no: format!("S{:08}", (i.wrapping_mul(7_919) % accounts) + 1),
+                                card_no: Some(format!(
+                                    "S{:08}",
+                                    (i.wrapping_mul(7_919) % accounts) + 1
+                                )),
+                                ecard_code: None,
                                 amount_fen: 1,
                                 password: Some(zeroize::Zeroizing::new(BENCH_PASSWORD.to_owned())),
                                 card_auth: None,
