@@ -298,7 +298,7 @@ impl Service {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 // R-KM-1: a PSAM terminal proves the card is present before it learns more.
                 let usage = CardUse::plain(CardOperation::Activation);
-                check_card_auth(&*city_keys, tx, &actor, &card, card_auth.as_ref(), usage)?;
+                check_card_auth(&*city_keys, &actor, &mut card, card_auth.as_ref(), usage)?;
                 settle(tx, &mut card, now, &policy)?;
                 require_usable(&card)?;
                 if !card.is_collected() {

@@ -3,7 +3,6 @@
 
 use crate::error::ServiceError;
 use crate::model::Actor;
-use crate::store::Tx;
 use shebao_domain::Card;
 use shebao_keys::{CardOperation, Diversifier, KeyStore, Mac, Purpose, card_message};
 
@@ -34,15 +33,15 @@ impl CardUse<'_> {
 
 /// The cryptogram is verified under the card's key (the city card key dispersed by the card's
 /// serial, every held version) over `CARD_NO|COUNTER|OPERATION|CLIENT_TXN_ID|AMOUNT_FEN`, and
-/// the card's counter must rise; it is advanced in `tx`, so an `Err` from the operation later
-/// rolls it back with everything else. Called before the operation writes anything. Staff and
+/// the card's counter must rise; it is advanced on `card` (locked for the change), which the
+/// operation stores with its own update of the card — an `Err` later rolls it back with
+/// everything else. Called before the operation writes anything. Staff and
 /// terminals without a PSAM (bearer-token terminals, where the server still takes them) send
 /// none and are not asked for one.
 pub(crate) fn check_card_auth(
     keys: &dyn KeyStore,
-    tx: &mut dyn Tx,
     actor: &Actor,
-    card: &Card,
+    card: &mut Card,
     auth: Option<&CardAuth>,
     usage: CardUse<'_>,
 ) -> Result<(), ServiceError> {
@@ -77,11 +76,12 @@ pub(crate) fn check_card_auth(
     if !verified {
         return Err(bad());
     }
-    if !tx.take_chip_counter(&card.card_no, counter)? {
+    if counter <= card.chip_counter {
         return Err(ServiceError::invalid(
             "card_replayed",
             "the card's counter is not above its last use",
         ));
     }
+    card.chip_counter = counter;
     Ok(())
 }

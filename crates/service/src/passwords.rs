@@ -217,7 +217,7 @@ impl Service {
                 // password change (the financial password is the bank's own).
                 if matches!(account, Account::Social) {
                     let usage = CardUse::plain(CardOperation::SsPassword);
-                    check_card_auth(&*city_keys, tx, &actor, &card, card_auth.as_ref(), usage)?;
+                    check_card_auth(&*city_keys, &actor, &mut card, card_auth.as_ref(), usage)?;
                 }
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;

@@ -155,12 +155,11 @@ fn card_for_care(
 ) -> Result<(shebao_domain::Card, shebao_domain::Person), ServiceError> {
     let mut card = match card {
         CardRef::Number(card_no) => {
-            let card = load_card(tx, card_no, Lock::ForUpdate)?;
+            let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
             check_card_auth(
                 present.keys,
-                tx,
                 present.actor,
-                &card,
+                &mut card,
                 present.auth,
                 present.usage,
             )?;

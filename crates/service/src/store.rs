@@ -144,9 +144,6 @@ pub trait CardStore {
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;
     /// All cards of a person, newest first.
     fn cards_of(&mut self, id: &IdNumber) -> Result<Vec<Card>, StoreError>;
-    /// Records `counter` as the card chip's last counter if it is above the one recorded;
-    /// answers whether it was (R-KM-1, card present).
-    fn take_chip_counter(&mut self, card_no: &CardNo, counter: i64) -> Result<bool, StoreError>;
 }
 
 /// Self-service sessions and the web-login throttle (D-4).

@@ -15,7 +15,7 @@ macro_rules! card_select {
             "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
             "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
             "fin_locked_until, balance_fen, loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, ",
-            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at FROM cards ",
+            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter FROM cards ",
             $tail
         )
     };
@@ -85,6 +85,7 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
             .map(|c| CardNo::parse(&c).ok_or_else(|| corrupt("successor card number")))
             .transpose()?,
         ecard_active_at: row.opt_time(27)?,
+        chip_counter: row.int(28)?,
     })
 }
 
@@ -130,6 +131,7 @@ fn card_values(c: &Card) -> Vec<Value> {
         c.replacement.as_ref().and_then(|r| r.collected_at).into(),
         c.replaced_by.as_ref().map(|c| c.as_str()).into(),
         c.ecard_active_at.into(),
+        c.chip_counter.into(),
     ]
 }
 
@@ -139,9 +141,9 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             "INSERT INTO cards (card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ss_activation_at, \
              ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen, \
              loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, repl_replaces, repl_reason, repl_ready_on, \
-             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at) \
+             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-             $24, $25, $26, $27, $28)",
+             $24, $25, $26, $27, $28, $29)",
             &card_values(c),
         )?;
         Ok(())
@@ -179,7 +181,7 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
              ss_failures = $6, ss_locked_at = $7, fin_activated_at = $8, fin_password = $9, fin_failures = $10, \
              fin_locked_until = $11, balance_fen = $12, loss_kind = $13, loss_reported_at = $14, loss_lapses_at = $15, \
              loss_channel = $16, fin_lost_at = $17, repl_replaces = $18, repl_reason = $19, repl_ready_on = $20, \
-             repl_fee_fen = $21, repl_collected_at = $22, replaced_by = $23, ecard_active_at = $24 WHERE card_no = $1",
+             repl_fee_fen = $21, repl_collected_at = $22, replaced_by = $23, ecard_active_at = $24, chip_counter = $25 WHERE card_no = $1",
             &values,
         )?;
         expect_one_row(changed, "update card")
@@ -193,13 +195,5 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             .iter()
             .map(card_from)
             .collect()
-    }
-
-    fn take_chip_counter(&mut self, card_no: &CardNo, counter: i64) -> Result<bool, StoreError> {
-        let changed = self.0.exec(
-            "UPDATE cards SET chip_counter = $2 WHERE card_no = $1 AND chip_counter < $2",
-            &[card_no.as_str().into(), counter.into()],
-        )?;
-        Ok(changed == 1)
     }
 }

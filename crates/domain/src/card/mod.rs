@@ -190,6 +190,10 @@ pub struct Card {
     /// state of this one, so loss, locks and replacement reach it as they reach the plastic
     /// card. Set while it is active (since when).
     pub ecard_active_at: Option<Timestamp>,
+    /// The card chip's counter at its last use by a PSAM terminal (R-KM-1, card present): the
+    /// next use must be above it. Kept on the card row, so advancing it costs no statement
+    /// beyond the operation's own update of the card.
+    pub chip_counter: i64,
 }
 
 /// What time did to a card since it was last stored.
@@ -242,6 +246,7 @@ impl Card {
             replacement: None,
             replaced_by: None,
             ecard_active_at: None,
+            chip_counter: 0,
         }
     }
 
