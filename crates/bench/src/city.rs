@@ -251,3 +251,61 @@ fn seed_one(
     tx.insert_card(&card)?;
     Ok(())
 }
+
+/// The bearer token of electronic-card holder `j` of [`seed_holders`]: `shb_` and 64 hex
+/// digits, as the server's own tokens.
+pub fn holder_token(j: u64) -> String {
+    format!("shb_{:032x}{j:032x}", 0xbe_c0de_u128)
+}
+
+/// Makes the holders of `cards` (card sequence numbers, as `S{seq:08}`) ready to show payment
+/// codes, as if each had logged in on their phone: a query password of their own (one argon2id
+/// hash for all, made once), the electronic card active since now, and a self-service session
+/// (token [`holder_token`]`(j)` for `cards[j]`) valid until `session_expires_at`. Written
+/// straight to the tables, in batches: an argon2id login per holder would cost more than the
+/// benchmark itself.
+pub async fn seed_holders(
+    runtime: &Runtime,
+    cards: &[u64],
+    session_expires_at: jiff::Timestamp,
+) -> Result<(), ServiceError> {
+    let hash = shebao_service::keys::hash_query_password("bench-query-1")
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let now = runtime.service.clock().now();
+    for (batch, chunk) in cards.chunks(SEED_BATCH_ROWS as usize).enumerate() {
+        let first = batch as u64 * SEED_BATCH_ROWS;
+        let (chunk, hash) = (chunk.to_vec(), hash.clone());
+        runtime
+            .seeding
+            .write(move |tx| {
+                for (k, &seq) in chunk.iter().enumerate() {
+                    let card_no = CardNo::from_sequence(seq)
+                        .ok_or_else(|| ServiceError::Internal(format!("card {seq}")))?;
+                    let mut card = tx
+                        .card(&card_no, shebao_service::store::Lock::ForUpdate)?
+                        .ok_or_else(|| ServiceError::Internal(format!("no card {seq}")))?;
+                    let mut person = tx
+                        .person(&card.id_number, shebao_service::store::Lock::ForUpdate)?
+                        .ok_or_else(|| ServiceError::Internal(format!("no holder of {seq}")))?;
+                    person.query_password_hash = Some(hash.clone());
+                    tx.update_person(&person)?;
+                    card.ecard_active_at = Some(now);
+                    tx.update_card(&card)?;
+                    let digest =
+                        shebao_service::keys::token_digest(&holder_token(first + k as u64));
+                    tx.insert_session(
+                        &shebao_service::model::Session {
+                            id: digest[..16].to_owned(),
+                            id_number: card.id_number.clone(),
+                            created_at: now,
+                            expires_at: session_expires_at,
+                        },
+                        &digest,
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(())
+}

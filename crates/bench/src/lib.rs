@@ -11,6 +11,7 @@
 //!   storage engine for bulk seeding.
 
 pub mod city;
+pub mod ecard;
 pub mod load;
 pub mod raw;
 pub mod run;

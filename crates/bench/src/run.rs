@@ -14,6 +14,11 @@
 //!   MAC and counter, the card chip's cryptogram and counter), with the same count, time and
 //!   concurrency as the plain ones and interleaved with them (plain, card present, card
 //!   present, plain, half the count each), and their ratio to them (issue 14: ≥ 0.9);
+//! - **electronic card**: purchases by single-use payment code (`ecard_code` instead of
+//!   `card_no`), one holder and card per code, the codes made by the holders (`POST
+//!   /self/ecard/code`) just before each timed half and not timed; two halves between the
+//!   card-present ones (plain, card present, code, code, card present, plain), and their ratio
+//!   to plain purchases (issue 15: ≥ 0.9);
 //! - **engine only**: purchases through the service with no HTTP;
 //! - **crediting** of a generated city; the server's peak RSS and database bytes per card.
 
@@ -236,9 +241,13 @@ fn process_cpu(pid: &str) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// Every card-present purchase should be answered 201: another answer is a bug (a MAC, a
-/// counter or a cryptogram refused). Any is reported; more than one in a thousand fails the run.
-fn check_card_present(r: crate::load::StrictResult) -> anyhow::Result<crate::load::StrictResult> {
+/// Every card-present (or code) purchase should be answered 201: another answer is a bug (a
+/// MAC, a counter, a cryptogram or a code refused). Any is reported; more than one in a
+/// thousand fails the run.
+fn check_strict(
+    r: crate::load::StrictResult,
+    what: &str,
+) -> anyhow::Result<crate::load::StrictResult> {
     if r.load.errors == 0 {
         return Ok(r);
     }
@@ -249,19 +258,23 @@ fn check_card_present(r: crate::load::StrictResult) -> anyhow::Result<crate::loa
         .collect();
     let sample = r.sample.clone().unwrap_or_default();
     eprintln!(
-        "[bench] WARNING: {} card-present purchases were not answered 201: {}; first: {sample}",
+        "[bench] WARNING: {} {what} purchases were not answered 201: {}; first: {sample}",
         r.load.errors,
         kinds.join(", ")
     );
     let attempts = r.load.ok + r.load.errors;
     if r.load.errors * 1_000 > attempts {
         anyhow::bail!(
-            "card-present purchases failed: {} of {attempts} not answered 201 ({}); first: {sample}",
+            "{what} purchases failed: {} of {attempts} not answered 201 ({}); first: {sample}",
             r.load.errors,
             kinds.join(", ")
         );
     }
     Ok(r)
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 /// The whole run; prints one table.
@@ -357,6 +370,19 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         }
     };
     eprintln!("[bench] seeding {} accounts", options.accounts);
+    // Each code half pays at most this many codes, one per holder.
+    let codes_per_half = options.requests.div_ceil(2).min(options.accounts / 2);
+    let holder_cards: Vec<u64> = {
+        let accounts = options.accounts.max(1);
+        let step = if gcd(104_729, accounts) == 1 {
+            104_729
+        } else {
+            1
+        };
+        (0..2 * codes_per_half)
+            .map(|j| (j.wrapping_mul(step) % accounts) + 1)
+            .collect()
+    };
     let seeded_in = {
         let runtime = Runtime::open(&dir, url.as_deref(), BENCH_PIN_KEYS).await?;
         let start = Instant::now();
@@ -371,6 +397,17 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e}"));
         let took = start.elapsed();
+        // The electronic-card holders: one per code the code halves may pay, cards spread over
+        // the city as the plain run spreads its purchases.
+        let seeded = match seeded {
+            Ok(_) => {
+                eprintln!("[bench] {} electronic-card holders", holder_cards.len());
+                crate::city::seed_holders(&runtime, &holder_cards, "2026-12-31T00:00:00Z".parse()?)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+            Err(e) => Err(e),
+        };
         runtime.close().await;
         seeded?;
         took
@@ -442,6 +479,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     let mut offset = 0u64;
     for (name, make) in [("purchases", purchase), ("password verifications", verify)] {
         let mut card_present = None;
+        let mut by_code = None;
         let full = match (name, terminals.as_mut()) {
             // Plain and card-present purchases (one PSAM pharmacy per connection), the same
             // count, time and concurrency each, in halves ordered plain, card present, card
@@ -454,11 +492,74 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 );
                 let mut plain = LoadResult::empty();
                 let mut present = StrictResult::empty();
+                let mut code = StrictResult::empty();
                 let mut segments = Vec::new();
                 // CPU time of (server, this process) per kind, to tell where extra cost goes
                 // on a machine whose cores the client and the server share.
-                let mut cpu = [CpuUse::default(), CpuUse::default()];
-                for segment in ["plain", "card present", "card present", "plain"] {
+                let mut cpu = [CpuUse::default(), CpuUse::default(), CpuUse::default()];
+                // The holders whose codes are still to be made, and the code requests so far.
+                let (mut holders_used, mut code_requests) = (0u64, 0u64);
+                let mut codes_made = Vec::new();
+                for segment in [
+                    "plain",
+                    "card present",
+                    "code",
+                    "code",
+                    "card present",
+                    "plain",
+                ] {
+                    if segment == "code" {
+                        // Only as many codes as the half can pay: 1.5 × what the plain half
+                        // before managed in the same time, at most one per holder left.
+                        let rate = plain.throughput();
+                        let wanted = ((rate * half_time.as_secs_f64() * 1.5) as u64)
+                            .max(options.connections as u64)
+                            .min(codes_per_half);
+                        let tokens: Vec<String> = (holders_used..holders_used + wanted)
+                            .map(crate::city::holder_token)
+                            .collect();
+                        holders_used += wanted;
+                        eprintln!("[bench] making {wanted} payment codes (not timed)");
+                        let made = Instant::now();
+                        let codes =
+                            match crate::ecard::make_codes(&api, tokens, options.connections).await
+                            {
+                                Ok(c) => c,
+                                Err(e) => {
+                                    server.stop();
+                                    return Err(e);
+                                }
+                            };
+                        codes_made.push(format!(
+                            "{} in {:.1} s",
+                            codes.len(),
+                            made.elapsed().as_secs_f64()
+                        ));
+                        eprintln!(
+                            "[bench] purchases by electronic-card code over HTTP, full load (half of it)"
+                        );
+                        let before = CpuUse::now(server.child.id());
+                        let n = codes.len() as u64;
+                        let r = crate::ecard::pay_codes(
+                            &api,
+                            &pharmacy,
+                            codes,
+                            BENCH_PASSWORD,
+                            options.connections,
+                            code_requests,
+                            half_time,
+                        )
+                        .await;
+                        code_requests += n;
+                        segments.push(format!("code {:.0}", r.load.throughput()));
+                        cpu[2].add(
+                            CpuUse::now(server.child.id()),
+                            before,
+                            r.load.ok + r.load.errors,
+                        );
+                        code = code.merge(r);
+                        continue;
+                    }
                     let before = CpuUse::now(server.child.id());
                     if segment == "plain" {
                         eprintln!("[bench] purchases over HTTP, full load (half of it)");
@@ -495,8 +596,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                         present = present.merge(r);
                     }
                 }
-                match check_card_present(present) {
-                    Ok(r) => card_present = Some((r, segments, cpu)),
+                match check_strict(present, "card-present")
+                    .and_then(|p| Ok((p, check_strict(code, "electronic-card code")?)))
+                {
+                    Ok((p, c)) => {
+                        card_present = Some((p, segments, cpu));
+                        by_code = Some((c, codes_made));
+                    }
                     Err(e) => {
                         server.stop();
                         return Err(e);
@@ -596,7 +702,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             eprintln!(
                 "[bench] card-present / plain purchases: {ratio:.2} (target ≥ 0.9: {verdict})"
             );
-            let [plain_cpu, present_cpu] = cpu;
+            let [plain_cpu, present_cpu, code_cpu] = cpu;
             rows.push(row(
                 "ratio: HTTP card-present / plain purchases",
                 format!("{ratio:.2}"),
@@ -606,6 +712,45 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                     present_cpu.per_request()
                 ),
             ));
+            if let Some((c, made)) = by_code.take() {
+                let r = &c.load;
+                let unexpected = if c.unexpected.is_empty() {
+                    String::new()
+                } else {
+                    let kinds: Vec<String> = c
+                        .unexpected
+                        .iter()
+                        .map(|(kind, n)| format!("{n} × {kind}"))
+                        .collect();
+                    format!(" ({})", kinds.join(", "))
+                };
+                rows.push(row(
+                    "HTTP purchases by electronic-card code, full load",
+                    per_s(r.throughput()),
+                    format!(
+                        "{} × 201, {} other{unexpected}; {} connections, one pharmacy, one code per holder and card, codes made just before each half (not timed: {}); p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms",
+                        r.ok,
+                        r.errors,
+                        options.connections,
+                        made.join(", "),
+                        r.percentile_ms(0.5),
+                        r.percentile_ms(0.99),
+                        r.percentile_ms(0.999),
+                    ),
+                ));
+                let ratio = r.throughput() / full.throughput().max(1e-9);
+                let verdict = if ratio >= 0.9 { "met" } else { "MISSED" };
+                eprintln!("[bench] code / plain purchases: {ratio:.2} (target ≥ 0.9: {verdict})");
+                rows.push(row(
+                    "ratio: HTTP purchases by code / plain purchases",
+                    format!("{ratio:.2}"),
+                    format!(
+                        "target ≥ 0.9: {verdict}; CPU per purchase, server + client (bench): plain {}, code {}",
+                        plain_cpu.per_request(),
+                        code_cpu.per_request()
+                    ),
+                ));
+            }
         }
     }
     let rss = server.peak_rss();
