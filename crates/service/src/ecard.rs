@@ -120,28 +120,46 @@ impl Service {
         let expires_at = now
             .checked_add(self.policy.ecard_code_validity)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let id = crate::support::hex_upper(
-            &*random_bytes::<10>().map_err(|e| ServiceError::Internal(e.to_string()))?,
-        );
-        let code = make_code(&*self.city_keys, &id, expires_at)?;
-        self.db
-            .write(move |tx| {
-                let card = tx
-                    .cards_of(&id_number)?
-                    .into_iter()
-                    .find(|c| c.status.is_current())
-                    .ok_or_else(|| ServiceError::not_found("no current card"))?;
-                if card.ecard_active_at.is_none() || card.status == CardStatus::Replaced {
-                    return Err(ServiceError::NotActivated(
-                        "the electronic card is not activated: activate it first".into(),
-                    ));
+        // Two codes of one microsecond share an id only if 24 random bits agree too: then the
+        // insert is refused as a duplicate and a new id is drawn.
+        for _ in 0..4 {
+            // The id orders by time (the microsecond it was made, then 24 random bits), so new
+            // codes and the payments that use them touch the newest pages of the codes' index
+            // rather than a random page each; the MAC, not the id, is what cannot be forged.
+            let random = random_bytes::<3>().map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let micros = u64::try_from(now.as_microsecond()).unwrap_or_default();
+            let id = format!("{micros:014X}{}", crate::support::hex_upper(&*random));
+            let code = make_code(&*self.city_keys, &id, expires_at)?;
+            let id_number = id_number.clone();
+            let made = self
+                .db
+                .write(move |tx| {
+                    let card = tx
+                        .cards_of(&id_number)?
+                        .into_iter()
+                        .find(|c| c.status.is_current())
+                        .ok_or_else(|| ServiceError::not_found("no current card"))?;
+                    if card.ecard_active_at.is_none() || card.status == CardStatus::Replaced {
+                        return Err(ServiceError::NotActivated(
+                            "the electronic card is not activated: activate it first".into(),
+                        ));
+                    }
+                    // Expired codes are forgotten as new ones are made.
+                    tx.drop_ecard_codes(&id_number, Some(now))?;
+                    tx.insert_ecard_code(&code_record(id, &card, now, expires_at))?;
+                    Ok(())
+                })
+                .await;
+            match made {
+                Err(ServiceError::Store(crate::error::StoreError::Duplicate(_))) => continue,
+                other => {
+                    other?;
+                    return Ok(EcardCode { code, expires_at });
                 }
-                // Expired codes are forgotten as new ones are made.
-                tx.drop_ecard_codes(&id_number, Some(now))?;
-                tx.insert_ecard_code(&code_record(id, &card, now, expires_at))?;
-                Ok(())
-            })
-            .await?;
-        Ok(EcardCode { code, expires_at })
+            }
+        }
+        Err(ServiceError::Internal(
+            "no free payment-code id in 4 draws".into(),
+        ))
     }
 }

@@ -1,7 +1,8 @@
 //! The electronic card's payment codes (R-KM-2, D-16; API.md "The electronic social security
 //! card").
 //!
-//! A code is `EC1.<id>.<expires>.<mac>`: a random 80-bit id (20 hex digits), the Unix second it
+//! A code is `EC1.<id>.<expires>.<mac>`: an id of 20 hex digits (the microsecond it was made and
+//! 24 random bits, unique; not a secret), the Unix second it
 //! expires, and MAC(city ecard key, `EC1|<id>|<expires>`) (GB/T 15852.1 with SM4, as every MAC
 //! of the key system) — 42 printable ASCII characters, for a QR code. A forged or altered code
 //! fails its MAC before any database read; an expired one is refused by its own expiry. The
