@@ -34,6 +34,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The admin token of the benchmark's own server.
+/// Idle time before each timed half of the interleaved purchase runs: the SQLite engine's
+/// checkpointer runs when the writer idles, so no half inherits the WAL of the phase before it
+/// (the codes made in a burst just before a code half, above all). Every half gets the same.
+const SETTLE: Duration = Duration::from_secs(5);
+
 const BENCH_ADMIN: &str = "shb_bench_admin_token_0123456789abcdef";
 /// Fixed PIN keys for the benchmark's throwaway data.
 const BENCH_PIN_KEYS: &str =
@@ -538,6 +543,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                         eprintln!(
                             "[bench] purchases by electronic-card code over HTTP, full load (half of it)"
                         );
+                        tokio::time::sleep(SETTLE).await;
                         let before = CpuUse::now(server.child.id());
                         let n = codes.len() as u64;
                         let r = crate::ecard::pay_codes(
@@ -560,6 +566,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                         code = code.merge(r);
                         continue;
                     }
+                    tokio::time::sleep(SETTLE).await;
                     let before = CpuUse::now(server.child.id());
                     if segment == "plain" {
                         eprintln!("[bench] purchases over HTTP, full load (half of it)");
