@@ -171,6 +171,19 @@ pub struct StrictResult {
 }
 
 impl StrictResult {
+    /// The unexpected answers as ` (N × KIND, …)`, or nothing when there were none.
+    pub fn unexpected_summary(&self) -> String {
+        if self.unexpected.is_empty() {
+            return String::new();
+        }
+        let kinds: Vec<String> = self
+            .unexpected
+            .iter()
+            .map(|(kind, n)| format!("{n} × {kind}"))
+            .collect();
+        format!(" ({})", kinds.join(", "))
+    }
+
     /// No requests yet, to [`StrictResult::merge`] segments into.
     pub fn empty() -> StrictResult {
         StrictResult {

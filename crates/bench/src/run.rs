@@ -679,16 +679,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         }
         if let Some((cp, segments, cpu)) = card_present {
             let r = &cp.load;
-            let unexpected = if cp.unexpected.is_empty() {
-                String::new()
-            } else {
-                let kinds: Vec<String> = cp
-                    .unexpected
-                    .iter()
-                    .map(|(kind, n)| format!("{n} × {kind}"))
-                    .collect();
-                format!(" ({})", kinds.join(", "))
-            };
+            let unexpected = cp.unexpected_summary();
             rows.push(row(
                 "HTTP card-present purchases (PSAM terminals), full load",
                 per_s(r.throughput()),
@@ -721,16 +712,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             ));
             if let Some((c, made)) = by_code.take() {
                 let r = &c.load;
-                let unexpected = if c.unexpected.is_empty() {
-                    String::new()
-                } else {
-                    let kinds: Vec<String> = c
-                        .unexpected
-                        .iter()
-                        .map(|(kind, n)| format!("{n} × {kind}"))
-                        .collect();
-                    format!(" ({})", kinds.join(", "))
-                };
+                let unexpected = c.unexpected_summary();
                 rows.push(row(
                     "HTTP purchases by electronic-card code, full load",
                     per_s(r.throughput()),

@@ -19,14 +19,6 @@ on_both_engines!(
     a_code_is_accepted_at_most_once_however_payments_interleave,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
-fn holder_evidence() -> Value {
-    json!({"holder_present": true, "holder_id_checked": true})
-}
-
 /// A holder with an activated card holding 50 yuan, signed in to self-service.
 struct Holder {
     id: String,

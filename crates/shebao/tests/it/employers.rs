@@ -20,10 +20,6 @@ on_both_engines!(
     crediting_reads_every_page_of_months,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
 /// An employer with a previous-year average monthly wage of 7 123.45 yuan.
 async fn employer(app: &TestApp, clerk: &str) -> String {
     let (s, v) = app

@@ -330,6 +330,16 @@ pub fn id_number(birth: &str, seq: u32) -> String {
         .to_owned()
 }
 
+/// The contract's error code of an answer.
+pub fn code(v: &Value) -> Option<&str> {
+    v["error"]["code"].as_str()
+}
+
+/// The holder in person, ID checked (R-LK-2, R-LK-4).
+pub fn holder_evidence() -> Value {
+    json!({"holder_present": true, "holder_id_checked": true})
+}
+
 /// Distinct people for one test.
 pub fn nth_id(n: u32) -> String {
     id_number("19800101", n)

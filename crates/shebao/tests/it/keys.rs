@@ -24,10 +24,6 @@ on_both_engines!(
 const ROOT: &str = "00112233445566778899AABBCCDDEEFF";
 const CITY: &str = "450600";
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
 /// A server whose key file holds the city keys derived from the test root.
 fn keyed_config(engine: Engine) -> shebao::Config {
     let mut config = config(engine, "national");

@@ -21,14 +21,6 @@ on_both_engines!(
     calendar_cli_loads_a_year_into_the_database,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
-fn holder_evidence() -> Value {
-    json!({"holder_present": true, "holder_id_checked": true})
-}
-
 /// The holder in person with ID and the pickup certificate (领卡证明, R-LS-5, 001).
 fn pickup_evidence() -> Value {
     json!({"holder_present": true, "holder_id_checked": true, "pickup_certificate": true})

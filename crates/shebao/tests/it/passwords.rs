@@ -1,7 +1,7 @@
 use crate::helpers::*;
 use crate::on_both_engines;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 on_both_engines!(
     initial_password_is_not_enabled,
@@ -15,10 +15,6 @@ on_both_engines!(
     fin_lock_lifts_at_shanghai_midnight,
     accounts_are_independent,
 );
-
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
 
 // R-PW-3, D-2: 123456 not enabled: verify answers 200 without checking or counting.
 async fn initial_password_is_not_enabled(engine: Engine) {

@@ -15,10 +15,6 @@ on_both_engines!(
     emergency_filing_is_due_within_three_working_days,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
 async fn buy(
     app: &TestApp,
     pharmacy: &str,

@@ -25,14 +25,6 @@ on_both_engines!(
     a_move_keeps_the_card_only_within_the_province,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
-fn in_person() -> Value {
-    json!({"holder_present": true, "holder_id_checked": true})
-}
-
 async fn activate(app: &TestApp, token: &str, card: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("/cards/{card}/activation"), token, body)
         .await
@@ -52,7 +44,7 @@ async fn guangxi_bank_branches_reset_the_password_elsewhere_not(engine: Engine) 
             .post(
                 &format!("/cards/{card}/ss-password/reset"),
                 &bank,
-                json!({"new_password": "642097", "evidence": in_person()}),
+                json!({"new_password": "642097", "evidence": holder_evidence()}),
             )
             .await;
         if bank_may {
@@ -75,7 +67,7 @@ async fn guangxi_bank_branches_reset_the_password_elsewhere_not(engine: Engine) 
             .post(
                 &format!("/cards/{card}/ss-password/reset"),
                 &clerk,
-                json!({"new_password": "731946", "evidence": in_person()}),
+                json!({"new_password": "731946", "evidence": holder_evidence()}),
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{policy}: the window always may");
@@ -271,7 +263,7 @@ async fn an_uncollected_replacement_is_used_nowhere(engine: Engine) {
         .post(
             &format!("/cards/{card}/replacement"),
             &clerk,
-            json!({"reason": "damaged", "evidence": in_person()}),
+            json!({"reason": "damaged", "evidence": holder_evidence()}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -309,14 +301,14 @@ async fn collection_needs_the_pickup_certificate(engine: Engine) {
         .post(
             &format!("/cards/{card}/replacement"),
             &clerk,
-            json!({"reason": "data_error", "evidence": in_person()}),
+            json!({"reason": "data_error", "evidence": holder_evidence()}),
         )
         .await;
     let new = v["new_card_no"].as_str().unwrap().to_owned();
     app.set_clock("2026-03-23T01:00:00Z").await;
     let path = format!("/cards/{new}/collection");
     let (s, v) = app
-        .post(&path, &clerk, json!({"evidence": in_person()}))
+        .post(&path, &clerk, json!({"evidence": holder_evidence()}))
         .await;
     assert_eq!(
         (s, code(&v)),
@@ -435,7 +427,7 @@ async fn the_kiosk_and_the_hospital_terminals(engine: Engine) {
         app.post(
             &format!("/cards/{card}/loss"),
             &kiosk,
-            json!({"kind": "formal", "evidence": in_person()})
+            json!({"kind": "formal", "evidence": holder_evidence()})
         )
         .await
         .0,
@@ -912,7 +904,11 @@ async fn xian_asks_the_employer_letter(engine: Engine) {
         .await;
     let reset = |card: &str| format!("/cards/{card}/ss-password/reset");
     let (s, v) = app
-        .post(&reset(&employee), &clerk, json!({"evidence": in_person()}))
+        .post(
+            &reset(&employee),
+            &clerk,
+            json!({"evidence": holder_evidence()}),
+        )
         .await;
     assert_eq!(
         (s, code(&v)),
@@ -942,9 +938,13 @@ async fn xian_asks_the_employer_letter(engine: Engine) {
         "{v}"
     );
     assert_eq!(
-        app.post(&reset(&resident), &clerk, json!({"evidence": in_person()}))
-            .await
-            .0,
+        app.post(
+            &reset(&resident),
+            &clerk,
+            json!({"evidence": holder_evidence()})
+        )
+        .await
+        .0,
         StatusCode::OK
     );
     // Under the national rules nobody is asked for it.
@@ -955,7 +955,11 @@ async fn xian_asks_the_employer_letter(engine: Engine) {
         .await;
     assert_eq!(
         national
-            .post(&reset(&card), &clerk, json!({"evidence": in_person()}))
+            .post(
+                &reset(&card),
+                &clerk,
+                json!({"evidence": holder_evidence()})
+            )
             .await
             .0,
         StatusCode::OK

@@ -21,10 +21,6 @@ on_both_engines!(
     racing_repeats_of_one_txn_id_get_the_first_answer,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
 /// The national policy with other D-14 ceilings, written to a file the server loads.
 pub fn policy_with_limits(legacy_max: i64, balance_max: i64) -> String {
     let text = include_str!("../../../../policies/national.toml")

@@ -14,10 +14,6 @@ on_both_engines!(
     the_admin_token_lasts_while_its_variable_does,
 );
 
-fn code(v: &Value) -> Option<&str> {
-    v["error"]["code"].as_str()
-}
-
 fn initial(id: &str) -> String {
     id[10..].replace('X', "0")
 }
@@ -30,12 +26,6 @@ async fn login(app: &TestApp, id: &str, password: &str) -> (StatusCode, Value) {
         Some(json!({"id_number": id, "query_password": password})),
     )
     .await
-}
-
-const IN_PERSON: &str = r#"{"holder_present": true, "holder_id_checked": true}"#;
-
-fn in_person() -> Value {
-    serde_json::from_str(IN_PERSON).unwrap()
 }
 
 // D-19, R-PW-8: someone who knows the ID number logs in first with the initial query password
@@ -66,7 +56,7 @@ async fn a_clerk_gives_the_holder_self_service_back(engine: Engine) {
     );
     let reset = format!("/persons/{id}/query-password/reset");
     let (s, v) = app
-        .post(&reset, &hotline, json!({"evidence": in_person()}))
+        .post(&reset, &hotline, json!({"evidence": holder_evidence()}))
         .await;
     assert_eq!(
         (s, code(&v)),
@@ -97,7 +87,7 @@ async fn a_clerk_gives_the_holder_self_service_back(engine: Engine) {
         "a refused reset changes nothing"
     );
     let (s, v) = app
-        .post(&reset, &clerk, json!({"evidence": in_person()}))
+        .post(&reset, &clerk, json!({"evidence": holder_evidence()}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
