@@ -26,6 +26,14 @@ fn message(id: &str, expires: i64) -> Vec<u8> {
     format!("{PREFIX}|{id}|{expires}").into_bytes()
 }
 
+/// 409 `code_used`: a payment used the code already.
+fn code_used() -> ServiceError {
+    ServiceError::conflict(
+        "code_used",
+        "this payment code was used already: the holder shows a new one",
+    )
+}
+
 pub(crate) fn invalid_code() -> ServiceError {
     ServiceError::invalid(
         "invalid_code",
@@ -93,10 +101,7 @@ pub(crate) fn open_code(
 pub(crate) fn card_of_code(tx: &mut dyn Tx, id: &str) -> Result<CardNo, ServiceError> {
     let code = tx.ecard_code(id)?.ok_or_else(invalid_code)?;
     if code.used_at.is_some() {
-        return Err(ServiceError::conflict(
-            "code_used",
-            "this payment code was used already: the holder shows a new one",
-        ));
+        return Err(code_used());
     }
     Ok(code.card_no)
 }
@@ -130,10 +135,7 @@ pub(crate) fn use_code(tx: &mut dyn Tx, id: &str, now: Timestamp) -> Result<(), 
     if tx.use_ecard_code(id, now)? {
         Ok(())
     } else {
-        Err(ServiceError::conflict(
-            "code_used",
-            "this payment code was used already: the holder shows a new one",
-        ))
+        Err(code_used())
     }
 }
 
