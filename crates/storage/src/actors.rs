@@ -6,6 +6,97 @@ use jiff::Timestamp;
 use shebao_service::model::{Actor, ActorSource, Psam};
 use shebao_service::store::*;
 
+/// Advances a PSAM terminal's counter if the new one is above it (R-KM-1).
+const TAKE_COUNTER: &str = "UPDATE actors SET psam_counter = $2, psam_used_at = $3 \
+     WHERE id = $1 AND psam_no IS NOT NULL AND psam_counter < $2";
+
+/// The PSAM terminals' request counters as SQLite's one writer keeps them (R-KM-1): the last
+/// committed counter of every terminal it has seen, and the claims taken in the group being
+/// built. A claim is decided here, in memory; each terminal's highest claim of the group is
+/// written once, in the group's transaction, just before its `COMMIT` ([`Self::write`]), so a
+/// claim is exactly as durable as the operation that took it and a purchase pays no
+/// statement for its terminal's counter. A job that rolls back to its savepoint gives its
+/// claims back ([`Self::rollback_job`]). The keeper is exact because the writer is the only
+/// writer of the database file: no one else moves a counter behind it.
+#[derive(Default)]
+pub struct TerminalCounters {
+    committed: std::collections::HashMap<String, i64>,
+    /// Claims of this group: actor → (counter, at), not yet written.
+    group: std::collections::HashMap<String, (i64, Timestamp)>,
+    /// What the running job's claims replaced, to undo on its rollback.
+    undo: Vec<(String, Option<(i64, Timestamp)>)>,
+}
+
+impl TerminalCounters {
+    /// The last counter taken by a kept job or a commit, if this terminal is known.
+    fn last(&self, actor_id: &str) -> Option<i64> {
+        self.group
+            .get(actor_id)
+            .map(|(c, _)| *c)
+            .or_else(|| self.committed.get(actor_id).copied())
+    }
+
+    fn learn(&mut self, actor_id: &str, committed: i64) {
+        if !self.committed.contains_key(actor_id) {
+            self.committed.insert(actor_id.to_owned(), committed);
+        }
+    }
+
+    fn take(&mut self, actor_id: &str, counter: i64, at: Timestamp) {
+        let before = self.group.insert(actor_id.to_owned(), (counter, at));
+        self.undo.push((actor_id.to_owned(), before));
+    }
+
+    /// A job begins (its savepoint is set).
+    pub fn begin_job(&mut self) {
+        self.undo.clear();
+    }
+
+    /// The job rolled back to its savepoint: its claims are given back.
+    pub fn rollback_job(&mut self) {
+        while let Some((actor_id, before)) = self.undo.pop() {
+            match before {
+                Some(b) => self.group.insert(actor_id, b),
+                None => self.group.remove(&actor_id),
+            };
+        }
+    }
+
+    /// Writes each terminal's highest claim of the group, in the group's transaction. A
+    /// counter the database does not take as written means the keeper was wrong: the group
+    /// must not commit.
+    pub fn write(&mut self, conn: &mut impl SqlConn) -> Result<(), StoreError> {
+        self.undo.clear();
+        for (actor_id, (counter, at)) in &self.group {
+            let changed = conn.exec(
+                TAKE_COUNTER,
+                &[actor_id.as_str().into(), (*counter).into(), (*at).into()],
+            )?;
+            if changed != 1 {
+                return Err(corrupt(format!(
+                    "terminal {actor_id}: the stored counter is not below {counter}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The group committed: its claims are the committed counters now.
+    pub fn committed(&mut self) {
+        for (actor_id, (counter, _)) in self.group.drain() {
+            self.committed.insert(actor_id, counter);
+        }
+    }
+
+    /// The group did not commit: its claims are void, and what is known is forgotten (read
+    /// again from the database on next use).
+    pub fn aborted(&mut self) {
+        self.group.clear();
+        self.undo.clear();
+        self.committed.clear();
+    }
+}
+
 /// The actor columns, in the order `actor_from` reads them.
 macro_rules! actor_select {
     ($tail:literal) => {
@@ -71,13 +162,38 @@ impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let counter = i64::try_from(counter).map_err(|_| corrupt("terminal counter too large"))?;
+        if let Some(known) = self.0.terminal_counters().map(|k| k.last(actor_id)) {
+            // The one writer's keeper (SQLite): the claim is decided in memory and written
+            // with the group's commit (`TerminalCounters`, R-KM-1).
+            let last = match known {
+                Some(last) => last,
+                None => {
+                    let rows = self.0.query(
+                        "SELECT psam_counter FROM actors WHERE id = $1 AND psam_no IS NOT NULL",
+                        &[actor_id.into()],
+                    )?;
+                    let Some(last) = rows.first().map(|r| r.int(0)).transpose()? else {
+                        return Ok(false);
+                    };
+                    last
+                }
+            };
+            let keeper = self
+                .0
+                .terminal_counters()
+                .ok_or_else(|| corrupt("the terminal counters' keeper went away"))?;
+            keeper.learn(actor_id, last);
+            if counter <= last {
+                return Ok(false);
+            }
+            keeper.take(actor_id, counter, at);
+            return Ok(true);
+        }
         // The row lock serialises two requests with one counter: the second sees the first's
         // counter and changes nothing (R-KM-1).
-        let changed = self.0.exec(
-            "UPDATE actors SET psam_counter = $2, psam_used_at = $3 \
-             WHERE id = $1 AND psam_no IS NOT NULL AND psam_counter < $2",
-            &[actor_id.into(), counter.into(), at.into()],
-        )?;
+        let changed = self
+            .0
+            .exec(TAKE_COUNTER, &[actor_id.into(), counter.into(), at.into()])?;
         Ok(changed == 1)
     }
 

@@ -191,4 +191,11 @@ pub trait SqlConn {
     /// Runs a statement; returns the rows it changed.
     fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError>;
     fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// The engine's own keeper of PSAM terminal counters, if it has one: SQLite's one writer
+    /// keeps them in memory and writes each terminal's counter once per group commit
+    /// (`actors::TerminalCounters`). PostgreSQL has none: several servers may share its
+    /// database, so every claim is a row-locked `UPDATE`.
+    fn terminal_counters(&mut self) -> Option<&mut crate::actors::TerminalCounters> {
+        None
+    }
 }

@@ -7,6 +7,7 @@
 //! and only after it does any job's caller hear back. Readers run on their own connections
 //! against WAL snapshots and never wait for the writer.
 
+use crate::actors::TerminalCounters;
 use crate::common::SqlTx;
 use crate::migrations;
 use crate::sql::{Row, SqlConn, Value};
@@ -31,10 +32,12 @@ fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// A connection plus the `$n` → `?n` rewrite of each statement, done once.
+/// A connection plus the `$n` → `?n` rewrite of each statement, done once; the writer's
+/// also keeps the terminal counters.
 struct SqliteConn {
     conn: Connection,
     rewritten: HashMap<&'static str, String>,
+    counters: Option<TerminalCounters>,
 }
 
 impl SqliteConn {
@@ -43,6 +46,35 @@ impl SqliteConn {
         SqliteConn {
             conn,
             rewritten: HashMap::new(),
+            counters: None,
+        }
+    }
+
+    fn writer(conn: Connection) -> Self {
+        SqliteConn {
+            counters: Some(TerminalCounters::default()),
+            ..SqliteConn::new(conn)
+        }
+    }
+
+    /// Writes the group's terminal counters into its transaction (before its `COMMIT`).
+    fn write_counters(&mut self) -> Result<(), StoreError> {
+        let Some(mut counters) = self.counters.take() else {
+            return Ok(());
+        };
+        let written = counters.write(self);
+        self.counters = Some(counters);
+        written
+    }
+
+    /// After the group's `COMMIT` (or its failure).
+    fn counters_settled(&mut self, committed: bool) {
+        if let Some(c) = &mut self.counters {
+            if committed {
+                c.committed();
+            } else {
+                c.aborted();
+            }
         }
     }
 }
@@ -109,6 +141,10 @@ impl SqlConn for SqliteConn {
             out.push(Row(values));
         }
         Ok(out)
+    }
+
+    fn terminal_counters(&mut self) -> Option<&mut TerminalCounters> {
+        self.counters.as_mut()
     }
 }
 
@@ -242,7 +278,7 @@ pub fn start(
             .name("sqlite-writer".into())
             .spawn(move || {
                 writer_loop(
-                    SqliteConn::new(writer_conn),
+                    SqliteConn::writer(writer_conn),
                     write_queue,
                     batch_max,
                     checkpoint_tick,
@@ -282,10 +318,16 @@ fn run_in_savepoint(conn: &mut SqliteConn, job: Job) -> Reply {
     if let Err(err) = conn.control("SAVEPOINT job") {
         return Box::new(move |_| drop(err));
     }
+    if let Some(c) = &mut conn.counters {
+        c.begin_job();
+    }
     let outcome = catch_unwind(AssertUnwindSafe(|| job(&mut SqlTx(conn))));
     let keep = matches!(outcome, Ok((true, _)));
     if !keep {
         let _ = conn.control("ROLLBACK TO job");
+        if let Some(c) = &mut conn.counters {
+            c.rollback_job();
+        }
     }
     let _ = conn.control("RELEASE job");
     match outcome {
@@ -344,7 +386,7 @@ fn writer_loop(
             .into_iter()
             .map(|job| run_in_savepoint(&mut conn, job))
             .collect();
-        let failure = match conn.control("COMMIT") {
+        let failure = match conn.write_counters().and_then(|()| conn.control("COMMIT")) {
             Ok(()) => None,
             Err(e) => {
                 let _ = conn.conn.execute_batch("ROLLBACK");
@@ -352,6 +394,7 @@ fn writer_loop(
                 Some(e.to_string())
             }
         };
+        conn.counters_settled(failure.is_none());
         for reply in replies {
             reply(failure.clone().map(StoreError::Database));
         }

@@ -16,6 +16,7 @@ on_both_engines!(
     visits_activations_and_password_changes_need_the_card,
     a_replay_is_refused_after_a_restart,
     two_requests_with_one_counter_exactly_one_passes,
+    a_terminals_parallel_requests_take_each_counter_once_and_durably,
     psam_numbers_are_checked_and_listed_with_their_last_use,
     require_psam_refuses_bearer_only_terminals,
 );
@@ -638,6 +639,96 @@ async fn two_requests_with_one_counter_exactly_one_passes(engine: Engine) {
         app.count("SELECT count(*) FROM ledger WHERE kind = 'purchase'"),
         5
     );
+}
+
+// R-KM-1: one terminal's requests in flight together (on SQLite they meet in one group
+// commit, whose counters the writer keeps in memory and writes once): purchases that pay,
+// purchases the card refuses (rolled back, their counter then taken on its own) and reads.
+// Each counter lets at most one request through, a refused purchase moves nothing, and after
+// a restart the highest counter is the stored one and every counter sent is a replay. (The
+// password checks are of cards whose password is not enabled: 200, nothing counted, D-2.)
+async fn a_terminals_parallel_requests_take_each_counter_once_and_durably(engine: Engine) {
+    let config = keyed_config(engine);
+    let app = TestApp::start(engine, config.clone()).await;
+    let clerk = app.actor("clerk").await;
+    let mut cards = Vec::new();
+    for i in 0..6 {
+        cards.push(funded_card(&app, &clerk, &nth_id(20 + i)).await);
+    }
+    let t = Terminal::new(&app, "pharmacy", "4506000000000051").await;
+    let requests = (1..=18u64).map(|counter| {
+        let card = &cards[usize::try_from(counter / 3).unwrap() % cards.len()];
+        let txn = format!("par-{counter}");
+        let (method, path, body) = match counter % 3 {
+            0 => {
+                let auth = card_auth(card, 1, CardOperation::Purchase, Some(&txn), Some(100));
+                let body = json!({"client_txn_id": txn, "card_no": card.no, "amount_fen": 100, "card_auth": auth});
+                (Method::POST, "/purchases".to_owned(), Some(body))
+            }
+            1 => {
+                let body = json!({"client_txn_id": txn, "card_no": card.no, "amount_fen": 100,
+                    "card_auth": {"counter": 1, "cryptogram": "00000000"}});
+                (Method::POST, "/purchases".to_owned(), Some(body))
+            }
+            _ => (
+                Method::POST,
+                format!("/cards/{}/ss-password/verify", card.no),
+                Some(json!({"password": "135790"})),
+            ),
+        };
+        let t = &t;
+        let app = &app;
+        async move {
+            let answer = t.send_at(app, method, &path, body, counter).await;
+            (counter, answer)
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    let mut paid = 0;
+    for (counter, (s, v)) in &answers {
+        let replayed = *s == StatusCode::UNAUTHORIZED && code(v) == Some("replayed");
+        let expected = match counter % 3 {
+            0 => *s == StatusCode::CREATED,
+            1 => *s == StatusCode::UNPROCESSABLE_ENTITY && code(v) == Some("bad_card_auth"),
+            _ => *s == StatusCode::OK,
+        };
+        assert!(expected || replayed, "counter {counter}: {s} {v}");
+        if *s == StatusCode::CREATED {
+            paid += 1;
+        }
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM ledger WHERE kind = 'purchase'"),
+        paid
+    );
+    let mut total = 0;
+    for card in &cards {
+        total += balance(&app, &clerk, card).await;
+    }
+    assert_eq!(total, 6 * 5_000 - 100 * paid);
+    app.stop().await;
+
+    let app = TestApp::start(engine, config).await;
+    let (_, v) = app.get("/admin/actors", ADMIN).await;
+    let stored = v["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["psam_no"] == "4506000000000051")
+        .map(|a| a["psam_counter"].clone());
+    assert_eq!(stored, Some(json!(18)));
+    let path = format!("/cards/{}/ss-password/verify", cards[0].no);
+    let check = || Some(json!({"password": "135790"}));
+    for counter in 1..=18 {
+        let (s, v) = t.send_at(&app, Method::POST, &path, check(), counter).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNAUTHORIZED, Some("replayed")),
+            "counter {counter}: {v}"
+        );
+    }
+    let (s, v) = t.send_at(&app, Method::POST, &path, check(), 19).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }
 
 // R-KM-1: psam_no is 16 digits, on a terminal role only, unique; the admin's list shows which
