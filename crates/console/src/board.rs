@@ -50,7 +50,10 @@ pub async fn dashboard(
     let board = match console.service.dashboard(&actor, days, LAPSE_WINDOW).await {
         Ok(b) => b,
         Err(e) => {
-            console.sessions.set_flash(&cur.key, error_flash(&e, lang));
+            console
+                .sessions
+                .set_flash(&cur, error_flash(&e, lang))
+                .await;
             return see_other("/console/search", &[]);
         }
     };

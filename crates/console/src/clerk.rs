@@ -39,16 +39,19 @@ pub struct LoginForm {
 }
 
 pub async fn login_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    if current(&console, &headers).is_some_and(|c| c.is_clerk) {
+    let current = current(&console, &headers).await;
+    if current.as_ref().is_some_and(|c| c.is_clerk) {
         return see_other("/console/search", &[]);
     }
     let (frame, cookie) = login_frame(
         &console,
         &headers,
+        current,
         "console",
         "login.clerk.title",
         "/console/login",
-    );
+    )
+    .await;
     render_with_cookie(
         &ClerkLogin {
             t: frame.t,
@@ -102,9 +105,9 @@ pub async fn login(State(console): State<Console>, posted: Posted<LoginForm>) ->
         });
     }
     // A new session id at login (no fixation); the anonymous one ends.
-    console.sessions.end(&cur.key);
+    console.sessions.end(&cur).await;
     let now = console.service.clock().now();
-    match console.sessions.start(Who::Clerk { token }, now) {
+    match console.sessions.start(Who::Clerk { token }, now).await {
         Some((id, _)) => see_other(
             "/console/search",
             &[session::session_cookie(&id, console.options.cookie_secure)],
@@ -129,7 +132,7 @@ impl CsrfForm for LogoutForm {
 /// ends nothing); the browser is told to drop the cookie either way.
 pub async fn logout(State(console): State<Console>, posted: Posted<LogoutForm>) -> Response {
     if let Some(cur) = posted.session {
-        console.sessions.end(&cur.key);
+        console.sessions.end(&cur).await;
     }
     see_other(
         "/console/login",
@@ -383,8 +386,8 @@ impl CsrfForm for EvidenceForm {
 
 /// A card form refused for its token goes back to the card's page.
 impl RefusedForm<ClerkSession> for EvidenceForm {
-    fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
-        refuse_to(console, &clerk.current, &card_path(params.get("card_no")))
+    async fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
+        refuse_to(console, &clerk.current, &card_path(params.get("card_no"))).await
     }
 }
 
@@ -532,7 +535,7 @@ async fn act(
         Err(e) if ecard_on => ecard_refusal(&e, lang),
         Err(e) => error_flash(&e, lang),
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other(&back, &[])
 }
 
@@ -598,7 +601,8 @@ pub async fn file(
     };
     console
         .sessions
-        .set_flash(&cur.key, filing_flash(filed, lang));
+        .set_flash(&cur, filing_flash(filed, lang))
+        .await;
     see_other(&back, &[])
 }
 

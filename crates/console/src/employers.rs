@@ -241,9 +241,9 @@ impl CsrfForm for Fields {
 /// path that is no employer's goes to the employer search without a word, as it would with a
 /// good token.
 impl RefusedForm<ClerkSession> for Fields {
-    fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
+    async fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
         match employer_path(params.get("id")) {
-            Some(page) => refuse_to(console, &clerk.current, &page),
+            Some(page) => refuse_to(console, &clerk.current, &page).await,
             None => see_other("/console/employers", &[]),
         }
     }
@@ -358,7 +358,7 @@ pub async fn receipts(
             Err(e) => error_flash(&e, lang),
         },
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other(&back, &[])
 }
 
@@ -393,7 +393,7 @@ pub async fn payment(
             Err(e) => error_flash(&e, lang),
         },
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other(&back, &[])
 }
 
@@ -426,9 +426,9 @@ impl CsrfForm for ApplyForm {
 
 /// Refused for its token: back to the employer's page, as the other employer forms.
 impl RefusedForm<ClerkSession> for ApplyForm {
-    fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
+    async fn refused(console: &Console, clerk: ClerkSession, params: &PathParams) -> Response {
         match employer_path(params.get("id")) {
-            Some(page) => refuse_to(console, &clerk.current, &page),
+            Some(page) => refuse_to(console, &clerk.current, &page).await,
             None => see_other("/console/employers", &[]),
         }
     }

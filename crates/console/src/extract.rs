@@ -49,7 +49,11 @@ pub trait CsrfForm: DeserializeOwned + Send {
 /// What a form posted with a token that is not its session's answers: the page it was posted
 /// from, saying so (`refuse_to`), for most forms. `params` are the route's path parameters.
 pub trait RefusedForm<S>: CsrfForm {
-    fn refused(console: &Console, session: S, params: &PathParams) -> Response;
+    fn refused(
+        console: &Console,
+        session: S,
+        params: &PathParams,
+    ) -> impl Future<Output = Response> + Send;
 }
 
 /// A clerk's form whose token is the clerk session's.
@@ -87,15 +91,18 @@ impl PathParams {
 
 /// The `err.csrf` flash on `page`, the page the form was posted from: what a stale or forged
 /// form is answered, and nothing else happens.
-pub fn refuse_to(console: &Console, current: &Current, page: &str) -> Response {
-    console.sessions.set_flash(
-        &current.key,
-        Flash {
-            ok: false,
-            key: "err.csrf",
-            detail: None,
-        },
-    );
+pub async fn refuse_to(console: &Console, current: &Current, page: &str) -> Response {
+    console
+        .sessions
+        .set_flash(
+            current,
+            Flash {
+                ok: false,
+                key: "err.csrf",
+                detail: None,
+            },
+        )
+        .await;
     see_other(page, &[])
 }
 
@@ -106,13 +113,14 @@ impl ClerkSession {
     async fn resolve(console: &Console, parts: &Parts) -> Result<Self, Response> {
         let lang = session::lang(&parts.headers);
         let login = || see_other("/console/login", &[]);
-        let Some(current) = current(console, &parts.headers).filter(|c| c.is_clerk) else {
+        let current = match lookup(console, parts, lang, "console", "/console/search").await? {
+            Some(c) if c.is_clerk => c,
+            _ => return Err(login()),
+        };
+        let Some(digest) = current.token_digest.clone() else {
             return Err(login());
         };
-        let Some(token) = current.token.as_ref() else {
-            return Err(login());
-        };
-        match console.service.authenticate(token).await {
+        match console.service.authenticate_digest(digest).await {
             Ok(actor) if matches!(actor.role, Role::Clerk | Role::Admin) => Ok(ClerkSession {
                 current,
                 actor,
@@ -126,7 +134,7 @@ impl ClerkSession {
                 &e,
             )),
             _ => {
-                console.sessions.end(&current.key);
+                console.sessions.end(&current).await;
                 Err(login())
             }
         }
@@ -139,13 +147,14 @@ impl<const BEFORE_FIRST_CHANGE: bool> HolderSession<BEFORE_FIRST_CHANGE> {
     async fn resolve(console: &Console, parts: &Parts) -> Result<Self, Response> {
         let lang = session::lang(&parts.headers);
         let login = || see_other("/portal/login", &[]);
-        let Some(current) = current(console, &parts.headers).filter(|c| c.is_holder) else {
+        let current = match lookup(console, parts, lang, "portal", "/portal/home").await? {
+            Some(c) if c.is_holder => c,
+            _ => return Err(login()),
+        };
+        let Some(digest) = current.token_digest.clone() else {
             return Err(login());
         };
-        let Some(token) = current.token.as_ref() else {
-            return Err(login());
-        };
-        match console.service.authenticate(token).await {
+        match console.service.authenticate_digest(digest).await {
             Ok(actor) if actor.role == Role::Cardholder => {
                 if actor.must_change_password && !BEFORE_FIRST_CHANGE {
                     return Err(see_other("/portal/password", &[]));
@@ -164,7 +173,7 @@ impl<const BEFORE_FIRST_CHANGE: bool> HolderSession<BEFORE_FIRST_CHANGE> {
                 &e,
             )),
             _ => {
-                console.sessions.end(&current.key);
+                console.sessions.end(&current).await;
                 Err(login())
             }
         }
@@ -197,7 +206,7 @@ impl<F: RefusedForm<ClerkSession>> FromRequest<Console> for ClerkForm<F> {
         let clerk = ClerkSession::resolve(console, &parts).await?;
         if !token_is_sessions(&clerk.current, &form) {
             let params = path_params(&mut parts, console).await;
-            return Err(F::refused(console, clerk, &params));
+            return Err(F::refused(console, clerk, &params).await);
         }
         Ok(ClerkForm { clerk, form })
     }
@@ -214,7 +223,7 @@ where
         let holder = HolderSession::resolve(console, &parts).await?;
         if !token_is_sessions(&holder.current, &form) {
             let params = path_params(&mut parts, console).await;
-            return Err(F::refused(console, holder, &params));
+            return Err(F::refused(console, holder, &params).await);
         }
         Ok(HolderForm { holder, form })
     }
@@ -225,13 +234,32 @@ impl<F: CsrfForm> FromRequest<Console> for Posted<F> {
 
     async fn from_request(request: Request, console: &Console) -> Result<Self, Response> {
         let (form, parts) = read_form::<F>(request, console).await?;
-        let session = current(console, &parts.headers).filter(|c| token_is_sessions(c, &form));
+        let session = current(console, &parts.headers)
+            .await
+            .filter(|c| token_is_sessions(c, &form));
         Ok(Posted {
             form,
             session,
             lang: session::lang(&parts.headers),
         })
     }
+}
+
+/// The browser's session for a page that needs one logged in: a database that cannot be asked
+/// is the page that says it cannot be shown now, not the login page.
+async fn lookup(
+    console: &Console,
+    parts: &Parts,
+    lang: Lang,
+    area: &'static str,
+    here: &str,
+) -> Result<Option<Current>, Response> {
+    let now = console.service.clock().now();
+    console
+        .sessions
+        .current(&parts.headers, now)
+        .await
+        .map_err(|e| unavailable(lang, area, None, here, &e))
 }
 
 /// The one CSRF check: the form's token is its session's (constant time, never empty).

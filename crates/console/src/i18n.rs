@@ -87,6 +87,15 @@ impl Tr {
 }
 
 /// `(key, zh-CN, en)`.
+/// The catalogue's own copy of `key`: a flash read back from the database names its key as
+/// text.
+pub fn known_key(key: &str) -> Option<&'static str> {
+    CATALOGUE
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(k, _, _)| *k)
+}
+
 pub const CATALOGUE: &[(&str, &str, &str)] = &[
     // Frame
     ("app.console", "社保服务窗口", "Service window"),

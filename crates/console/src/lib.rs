@@ -65,8 +65,8 @@ pub(crate) struct Console {
 /// The console's routes, to merge into the server's router.
 pub fn router(service: Arc<Service>, options: ConsoleOptions) -> Router {
     let state = Console {
+        sessions: Arc::new(Sessions::new(service.clone())),
         service,
-        sessions: Arc::new(Sessions::default()),
         options,
     };
     Router::new()

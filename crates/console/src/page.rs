@@ -64,7 +64,7 @@ impl Frame {
             area,
             title: t.get(title_key).to_owned(),
             csrf: current.map(|c| c.csrf.clone()).unwrap_or_default(),
-            logged_in: current.is_some_and(|c| c.token.is_some()),
+            logged_in: current.is_some_and(|c| c.token_digest.is_some()),
             flash,
             lang_href: format!("/lang/{}?back={}", lang.other().code(), here),
         }
@@ -223,29 +223,39 @@ pub async fn switch_language(
     )
 }
 
-/// The current session, if any, for a page request.
-pub fn current(console: &Console, headers: &HeaderMap) -> Option<Current> {
-    console
+/// The current session, if any, for a login page or form: one the database cannot be asked
+/// about counts as one before login (the login itself will say the service cannot answer).
+pub async fn current(console: &Console, headers: &HeaderMap) -> Option<Current> {
+    match console
         .sessions
         .current(headers, console.service.clock().now())
+        .await
+    {
+        Ok(current) => current,
+        Err(e) => {
+            tracing::warn!(error = %e, "a console session could not be looked up");
+            console.sessions.anonymous(headers)
+        }
+    }
 }
 
-/// The frame of a login page: the browser's session if it has one, else a new anonymous
-/// session whose CSRF token the form carries; with the cookie to set, if new.
-pub fn login_frame(
+/// The frame of a login page: the browser's session `current` if it has one, else a new
+/// anonymous session whose CSRF token the form carries; with the cookie to set, if new.
+pub async fn login_frame(
     console: &Console,
     headers: &HeaderMap,
+    current: Option<Current>,
     area: &'static str,
     title_key: &str,
     here: &str,
 ) -> (Frame, Option<String>) {
     let lang = session::lang(headers);
-    if let Some(cur) = current(console, headers) {
+    if let Some(cur) = current {
         return (Frame::new(lang, area, title_key, Some(&cur), here), None);
     }
     let mut frame = Frame::new(lang, area, title_key, None, here);
     let now = console.service.clock().now();
-    match console.sessions.start(session::Who::Anonymous, now) {
+    match console.sessions.start(session::Who::Anonymous, now).await {
         Some((id, csrf)) => {
             frame.csrf = csrf;
             (

@@ -39,16 +39,19 @@ use zeroize::Zeroizing;
 const TRAIL_ROWS: usize = 100;
 
 pub async fn login_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    if current(&console, &headers).is_some_and(|c| c.is_holder) {
+    let current = current(&console, &headers).await;
+    if current.as_ref().is_some_and(|c| c.is_holder) {
         return see_other("/portal/home", &[]);
     }
     let (frame, cookie) = login_frame(
         &console,
         &headers,
+        current,
         "portal",
         "portal.login.title",
         "/portal/login",
-    );
+    )
+    .await;
     render_with_cookie(
         &HolderLogin {
             t: frame.t,
@@ -92,19 +95,23 @@ pub async fn login(State(console): State<Console>, posted: Posted<LoginForm>) ->
     {
         Ok(result) => {
             // A new session id at login (no fixation); the anonymous one ends.
-            console.sessions.end(&cur.key);
+            console.sessions.end(&cur).await;
             let now = console.service.clock().now();
             let to = if result.must_change_password {
                 "/portal/password"
             } else {
                 "/portal/home"
             };
-            match console.sessions.start(
-                Who::Holder {
-                    token: Zeroizing::new(result.token.to_string()),
-                },
-                now,
-            ) {
+            match console
+                .sessions
+                .start(
+                    Who::Holder {
+                        token: Zeroizing::new(result.token.to_string()),
+                    },
+                    now,
+                )
+                .await
+            {
                 Some((id, _)) => see_other(
                     to,
                     &[session::session_cookie(&id, console.options.cookie_secure)],
@@ -154,9 +161,17 @@ impl CsrfForm for LogoutForm {
 }
 
 /// As the clerk's: the server's session ends only with its own token; the cookie goes anyway.
+/// The holder's service session ends too (R-PW-8: logout ends the session), so the token the
+/// browser session acted with is dead on every server.
 pub async fn logout(State(console): State<Console>, posted: Posted<LogoutForm>) -> Response {
     if let Some(cur) = posted.session {
-        console.sessions.end(&cur.key);
+        if let Some(digest) = cur.token_digest.clone().filter(|_| cur.is_holder)
+            && let Ok(actor) = console.service.authenticate_digest(digest).await
+            && let Err(e) = console.service.logout(&actor).await
+        {
+            tracing::warn!(error = %e, "the holder's service session was not ended");
+        }
+        console.sessions.end(&cur).await;
     }
     see_other(
         "/portal/login",
@@ -212,7 +227,7 @@ impl CsrfForm for PasswordForm {
 
 /// The password page shows its refusals itself, a stale token's too.
 impl RefusedForm<PasswordPageSession> for PasswordForm {
-    fn refused(_: &Console, holder: PasswordPageSession, _: &PathParams) -> Response {
+    async fn refused(_: &Console, holder: PasswordPageSession, _: &PathParams) -> Response {
         password_page_for(
             holder,
             Some(Flash {
@@ -249,14 +264,17 @@ pub async fn change_password(
     };
     match outcome {
         Ok(()) => {
-            console.sessions.set_flash(
-                &holder.current.key,
-                Flash {
-                    ok: true,
-                    key: "portal.pw.done",
-                    detail: None,
-                },
-            );
+            console
+                .sessions
+                .set_flash(
+                    &holder.current,
+                    Flash {
+                        ok: true,
+                        key: "portal.pw.done",
+                        detail: None,
+                    },
+                )
+                .await;
             see_other("/portal/home", &[])
         }
         Err(flash) => password_page_for(holder, Some(flash)),
@@ -446,8 +464,8 @@ impl CsrfForm for LossForm {
 
 /// The portal's forms are on the home page, and go back there refused.
 impl RefusedForm<HolderSession> for LossForm {
-    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
-        refuse_to(console, &holder.current, "/portal/home")
+    async fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home").await
     }
 }
 
@@ -490,7 +508,7 @@ pub async fn report_loss(State(console): State<Console>, posted: HolderForm<Loss
             },
         }
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other("/portal/home", &[])
 }
 
@@ -507,8 +525,8 @@ impl CsrfForm for EcardForm {
 }
 
 impl RefusedForm<HolderSession> for EcardForm {
-    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
-        refuse_to(console, &holder.current, "/portal/home")
+    async fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home").await
     }
 }
 
@@ -566,7 +584,7 @@ async fn set_ecard(console: Console, posted: HolderForm<EcardForm>, on: bool) ->
             }
         },
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other("/portal/home", &[])
 }
 
@@ -609,11 +627,14 @@ pub async fn ecard(State(console): State<Console>, holder: HolderSession) -> Res
                 key: "portal.ecard.not_active",
                 detail: None,
             };
-            console.sessions.set_flash(&cur.key, flash);
+            console.sessions.set_flash(&cur, flash).await;
             return see_other("/portal/home", &[]);
         }
         Err(e) => {
-            console.sessions.set_flash(&cur.key, error_flash(&e, lang));
+            console
+                .sessions
+                .set_flash(&cur, error_flash(&e, lang))
+                .await;
             return see_other("/portal/home", &[]);
         }
     };
@@ -657,8 +678,8 @@ impl CsrfForm for FilingForm {
 }
 
 impl RefusedForm<HolderSession> for FilingForm {
-    fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
-        refuse_to(console, &holder.current, "/portal/home")
+    async fn refused(console: &Console, holder: HolderSession, _: &PathParams) -> Response {
+        refuse_to(console, &holder.current, "/portal/home").await
     }
 }
 
@@ -687,7 +708,7 @@ pub async fn file(State(console): State<Console>, posted: HolderForm<FilingForm>
         admitted_on,
     };
     let flash = filing_flash(console.service.file(&actor, filing).await, lang);
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     see_other("/portal/home", &[])
 }
 

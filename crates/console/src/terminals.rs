@@ -65,7 +65,10 @@ pub async fn list(
             return unavailable(lang, "console", Some(&cur), &here, &e);
         }
         Err(e) => {
-            console.sessions.set_flash(&cur.key, error_flash(&e, lang));
+            console
+                .sessions
+                .set_flash(&cur, error_flash(&e, lang))
+                .await;
             return see_other("/console/search", &[]);
         }
     };
@@ -118,8 +121,8 @@ impl CsrfForm for RevokeForm {
 
 /// Refused for its token: back to the list, saying so; nothing is revoked.
 impl RefusedForm<ClerkSession> for RevokeForm {
-    fn refused(console: &Console, clerk: ClerkSession, _params: &PathParams) -> Response {
-        refuse_to(console, &clerk.current, HERE)
+    async fn refused(console: &Console, clerk: ClerkSession, _params: &PathParams) -> Response {
+        refuse_to(console, &clerk.current, HERE).await
     }
 }
 
@@ -152,7 +155,7 @@ pub async fn revoke(
             Err(e) => error_flash(&e, lang),
         },
     };
-    console.sessions.set_flash(&cur.key, flash);
+    console.sessions.set_flash(&cur, flash).await;
     let after = (!form.after.is_empty()).then_some(form.after.as_str());
     see_other(&page_path(after), &[])
 }

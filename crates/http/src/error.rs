@@ -6,6 +6,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shebao_service::ServiceError;
+use shebao_service::store::StoreError;
+
+/// Seconds a client waits before repeating a request the database could not take: about one
+/// failover step of the cluster (CLUSTER.md: a new primary in 5-15 s).
+const RETRY_AFTER_S: &str = "2";
 use utoipa::ToSchema;
 
 #[derive(Debug)]
@@ -29,7 +34,7 @@ pub struct ErrorDetail {
     /// `account_locked`, `not_activated`, `evidence_required`, `card_lost`, `filing_required`,
     /// `filing_too_late`, `forbidden`, `not_found`, `already_exists`, `too_many_attempts`,
     /// `old_card_mismatch`, `sms_mismatch`, the key system's `bad_mac`, `replayed` (401), `psam_required` (403), `card_auth_required`, `bad_card_auth`, `card_replayed` (422), `bad_request` (JSON, a path or a query string that
-    /// does not parse), `method_not_allowed`, `too_large`, `unauthorized`, `internal`, and the
+    /// does not parse), `method_not_allowed`, `too_large`, `unauthorized`, `unavailable` (503, with `Retry-After`), `internal`, and the
     /// field codes `invalid_*` (`invalid_amount`, `invalid_name`, `invalid_limit`, …).
     pub code: String,
     /// What went wrong, in English.
@@ -204,6 +209,26 @@ impl IntoResponse for ApiError {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
+                return response;
+            }
+            // A database that cannot be reached or did not answer a commit in time (API.md
+            // "Running on a cluster"); a stopping engine likewise. Never 500: the terminal
+            // retries, and every money movement is idempotent by its client id.
+            ServiceError::Store(e @ (StoreError::Unavailable(_) | StoreError::Stopped)) => {
+                tracing::warn!(error = %e, "database unavailable");
+                detail.code = "unavailable".into();
+                detail.message = "the database is not answering; nothing was acknowledged. \
+                    Repeat the request after Retry-After seconds (a payment with the same \
+                    client_txn_id is never paid twice)"
+                    .into();
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(ErrorBody { error: detail }),
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
                 return response;
             }
             ServiceError::Store(e) => {

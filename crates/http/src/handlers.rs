@@ -26,6 +26,50 @@ pub async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+/// What `/ready` answers a load balancer that asked while the database did not answer: ask
+/// again after this many seconds (as a write the database could not take is told).
+const NOT_READY_RETRY_AFTER_S: u64 = 2;
+
+#[utoipa::path(get, path = "/ready", tag = "system",
+    description = "Readiness (API.md \"Running on a cluster\"): 200 `{\"status\":\"ready\"}` only when the database answers a trivial read within 2 s; otherwise 503 `unavailable` with `Retry-After`. Also served at `/ready` beside `/health`. No token: it tells nothing but whether this server can serve.",
+    responses((status = 200, description = "The database answers"),
+        (status = 503, body = ErrorBody, description = "unavailable: the database did not answer in time (the cause is logged, never sent)",
+            headers(("Retry-After" = u64, description = "Seconds to wait before asking again")))))]
+pub async fn ready(State(s): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match s.service.ready().await {
+        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            let mut response = crate::error::error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database does not answer: try again later or another server",
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(NOT_READY_RETRY_AFTER_S),
+            );
+            response
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    description = "Metrics in the Prometheus text format (issue 16): requests by route template and status, their latency, password locks by reason, batch job runs, the storage's commit batches and latency, database errors and reconnects. Labels are route templates, status codes and closed words, never a card number, an ID number, a name or a token. No token, as for `/health`: it holds no personal data, and is meant to be scraped from the operators' network (keep it off a public listener: see the README). Also served at `/metrics`.",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain; version=0.0.4", body = String)))]
+pub async fn metrics(State(s): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        (s.metrics)(),
+    )
+        .into_response()
+}
+
 #[utoipa::path(post, path = "/admin/actors", tag = "admin", request_body = NewActorRequest,
     description = "Creates an actor and answers its token once. A pharmacy, hospital, bank or kiosk terminal may hold a PSAM (`psam_no`, R-KM-1): its every request is then verified by MAC and counter, and its operations on a physical card need the chip's `card_auth`.",
     responses((status = 201, body = NewActorResponse), (status = 403, body = ErrorBody),

@@ -30,7 +30,13 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
+    /// Renders `GET /metrics` (the binary's Prometheus recorder).
+    pub metrics: MetricsText,
 }
+
+/// Renders the server's metrics in the Prometheus text format (issue 16); the binary owns
+/// the recorder, this crate only serves what it renders.
+pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -73,6 +79,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use handlers::*;
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
         .routes(routes!(create_actor, list_actors))
         .routes(routes!(revoke_actor))
         .routes(routes!(move_clock))
@@ -147,8 +155,9 @@ fn psam_alternatives(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// The whole application: `/api/v1/…`, the OpenAPI document, and `/health`.
-pub fn app(service: Arc<Service>) -> Router {
+/// The whole application: `/api/v1/…`, the OpenAPI document, and `/health`, `/ready` and
+/// `/metrics` at the root too (where load balancers and Prometheus look for them).
+pub fn app(service: Arc<Service>, metrics: MetricsText) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
     let api = api.route(
@@ -158,10 +167,12 @@ pub fn app(service: Arc<Service>) -> Router {
             async move { Json(doc.as_ref().clone()) }
         }),
     );
-    let state = AppState { service };
+    let state = AppState { service, metrics };
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(handlers::health))
+        .route("/ready", get(handlers::ready))
+        .route("/metrics", get(handlers::metrics))
         .fallback(|| async {
             error::error_response(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
                 .into_response()

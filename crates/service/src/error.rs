@@ -5,7 +5,7 @@
 pub use crate::words::LockReason;
 
 /// What a storage engine reports ([`ServiceError::Store`] carries it).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness constraint refused the write.
     #[error("already exists: {0}")]
@@ -17,6 +17,10 @@ pub enum StoreError {
     Database(String),
     #[error("the storage engine has stopped")]
     Stopped,
+    /// The database could not be reached, or did not answer a commit in time: nothing is
+    /// acknowledged, and a write's outcome is not known (its idempotent retry is safe). 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 use crate::Service;
 use crate::crediting::CREDIT_BATCH_ROWS_DEFAULT;
 use crate::error::ServiceError;
+use crate::meter;
 use crate::model::{Actor, JobRun, JobStatus};
 use crate::model::{AuditAction, Outcome};
 use crate::support::{Audit, require_role};
@@ -65,6 +66,8 @@ impl Service {
             )
         })?;
         let started_at = self.clock.now();
+        // The metrics' duration is real time, whatever the (possibly simulated) clock says.
+        let timer = std::time::Instant::now();
         let mut run = JobRun {
             name: name.to_owned(),
             started_at,
@@ -139,6 +142,11 @@ impl Service {
                 Ok(())
             })
             .await?;
+        meter::job_ran(
+            name,
+            if outcome.is_ok() { "ok" } else { "failed" },
+            timer.elapsed().as_secs_f64(),
+        );
         outcome.map(|_| run)
     }
 

@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("model", 0),
     ("words", 0),
     ("claim", 0),
+    ("meter", 0),
     // The error type, then the storage boundary that answers with it.
     ("error", 1),
     ("store", 2),
@@ -54,6 +55,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("settlement", USE_CASES),
     ("terminal", USE_CASES),
     ("ecard", USE_CASES),
+    ("console_sessions", USE_CASES),
+    ("health", USE_CASES),
     // Batch jobs, which run use cases.
     ("jobs", 7),
     ("lib", ROOT),

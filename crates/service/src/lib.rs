@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 mod input;
 pub mod keys;
+pub mod meter;
 pub mod model;
 pub mod policy;
 pub mod secret;
@@ -17,11 +18,13 @@ mod admin;
 mod calendar;
 mod cards;
 mod chip;
+mod console_sessions;
 mod crediting;
 mod dashboard;
 mod ecard;
 mod ecode;
 mod employers;
+mod health;
 mod jobs;
 #[cfg(test)]
 mod layers;
@@ -44,6 +47,7 @@ pub use dashboard::{DASHBOARD_DAYS_MAX, DailyLocks, Dashboard};
 pub use ecard::EcardCode;
 pub use employers::{ContributionLine, DeadlineSummary, EmployerView, NewPayment, ReceiptsOutcome};
 pub use error::{LockReason, ServiceError};
+pub use health::READY_READ_TIMEOUT;
 pub use input::{AUDIT_LIMIT_MAX, LIST_LIMIT_DEFAULT};
 pub use jobs::JOB_NAMES;
 pub use loss::ReplacementIssued;
@@ -245,6 +249,13 @@ mod tests {
             revoked_at: None,
             psam: None,
         }
+    }
+
+    // API.md "Actors", issue 16: a revocation reaches every server within 10 s, so no server
+    // trusts a cached token longer by default.
+    #[test]
+    fn the_default_age_bound_is_within_ten_seconds() {
+        assert!(TOKEN_CACHE_AGE_DEFAULT <= Duration::from_secs(10));
     }
 
     // API.md "Actors": a cached token is trusted for the age bound only, and forgetting an

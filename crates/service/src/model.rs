@@ -100,6 +100,32 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// A browser's logged-in session of the console or the portal (issue 16), kept in the
+/// database so that any server sharing it serves the browser's next page. It is found by the
+/// SM3 digest of the cookie's value and names who is logged in by the digest of their API
+/// token (a clerk's actor token, a cardholder's self-service session token): neither the
+/// cookie nor the token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    pub kind: ConsoleKind,
+    /// The SM3 digest of the API token the session acts with (`keys::token_digest`).
+    pub token_digest: String,
+    pub created_at: Timestamp,
+    /// Renewed by use; at or after it the session is gone.
+    pub expires_at: Timestamp,
+    /// A message for the session's next page, shown once.
+    pub flash: Option<ConsoleFlash>,
+}
+
+/// A message for a console session's next page: the catalogue's key and extra words (a
+/// service message, a new card number; never a password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleFlash {
+    pub ok: bool,
+    pub key: String,
+    pub detail: Option<String>,
+}
+
 /// Declares a closed vocabulary stored as text: the enum, its names, and the parse back.
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
@@ -134,6 +160,16 @@ macro_rules! vocabulary {
             }
         }
     };
+}
+
+vocabulary! {
+    /// Who a console session belongs to.
+    ConsoleKind {
+        /// A window clerk (or an admin) of `/console`.
+        Clerk = "clerk",
+        /// A cardholder of `/portal`.
+        Holder = "holder",
+    }
 }
 
 vocabulary! {

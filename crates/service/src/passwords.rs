@@ -14,7 +14,7 @@ use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
 use crate::store::Committed;
 use crate::store::Lock;
-use crate::support::{Account, Audit, load_card, load_person, require_role, settle};
+use crate::support::{Account, Audit, count_lock, load_card, load_person, require_role, settle};
 use shebao_domain::{Card, Evidence, PasswordAttempt, Role};
 use shebao_keys::CardOperation;
 use zeroize::Zeroizing;
@@ -68,7 +68,8 @@ impl Service {
         let card_no = parse_card_no(card_no)?;
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
-        self.db
+        let result = self
+            .db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 let settled = settle(tx, &mut card, now, &policy)?;
@@ -131,7 +132,8 @@ impl Service {
                     Err(refusal) => Committed::Refusal(refusal),
                 })
             })
-            .await
+            .await;
+        count_lock(result, account, "verify")
     }
 
     /// R-PW-3, R-PW-6, R-ACT-5, D-7: the holder sets or changes the social-security password.
@@ -210,7 +212,7 @@ impl Service {
         let now = self.clock.now();
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         let city_keys = self.city_keys.clone();
-        self.db
+        let result = self.db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
                 // R-KM-1: a PSAM terminal proves the card is present for a social-security
@@ -293,7 +295,8 @@ impl Service {
                 audit.record(tx, &actor, now)?;
                 Ok(Committed::Answer(PasswordChanged { warning }))
             })
-            .await
+            .await;
+        count_lock(result, account, "change")
     }
 
     /// R-LK-2, R-LK-4, R-PW-7, R-PW-10: a clerk unlocks and resets the social-security

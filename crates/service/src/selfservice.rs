@@ -343,7 +343,13 @@ impl Service {
 
     /// Resolves a bearer token to its actor: an actor token, or a live self-service session.
     pub async fn authenticate(&self, token: &str) -> Result<Actor, ServiceError> {
-        let digest = token_digest(token);
+        self.authenticate_digest(token_digest(token)).await
+    }
+
+    /// The same from the token's digest (`keys::token_digest`): what a console session keeps
+    /// of the token it acts with (issue 16), so a revoked actor or an ended or expired
+    /// self-service session is refused there as anywhere.
+    pub async fn authenticate_digest(&self, digest: String) -> Result<Actor, ServiceError> {
         let invalid = || ServiceError::Unauthorized("the token is not valid or has expired".into());
         // Staff and terminal actors are remembered for a short while (the cache's age bound),
         // so a pharmacy's sale does not pay for a database read to say who it is; a revocation

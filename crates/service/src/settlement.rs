@@ -26,8 +26,8 @@ use crate::months::unit_lock_for_care;
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
-    Audit, check_resident_channel, load_card, load_person, migrate_legacy, require_role,
-    require_usable, settle, ss_attempt,
+    Account, Audit, check_resident_channel, count_lock, load_card, load_person, migrate_legacy,
+    require_role, require_usable, settle, ss_attempt,
 };
 use jiff::civil::Date;
 use shebao_domain::settlement::{split_purchase, split_visit};
@@ -291,7 +291,7 @@ impl Service {
         let request = format!("purchase {} {}", card_ref.describe(), amount.0);
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         let (city_keys, card_auth) = (self.city_keys.clone(), input.card_auth);
-        write_once_per_txn_id(&self.db, move |tx| {
+        let result = write_once_per_txn_id(&self.db, move |tx| {
             if let Some(Settled::Purchase {
                 paid_from_account,
                 cash_due,
@@ -403,7 +403,8 @@ impl Service {
             }))
         })
         .await?
-        .into_result()
+        .into_result();
+        count_lock(result, Account::Social, "purchase")
     }
 
     /// `POST /visits` (R-MS-2, R-MS-3, R-ACT-3): no password; the fund pays.
@@ -452,7 +453,7 @@ impl Service {
             .ok_or_else(|| ServiceError::Internal("a hospital actor always has a region".into()))?;
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
         let (city_keys, card_auth) = (self.city_keys.clone(), input.card_auth);
-        write_once_per_txn_id(&self.db, move |tx| {
+        let result = write_once_per_txn_id(&self.db, move |tx| {
                 if let Some(Settled::Visit {
                     fund_pays,
                     holder_pays,
@@ -575,7 +576,8 @@ impl Service {
                 }))
             })
             .await?
-            .into_result()
+            .into_result();
+        count_lock(result, Account::Social, "visit")
     }
 
     /// `POST /filings` (R-MS-3): long-term residence, emergency (within N working days of

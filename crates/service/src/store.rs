@@ -158,9 +158,29 @@ pub trait SessionStore {
     ) -> Result<u64, StoreError>;
     /// Ends one session (by id).
     fn delete_session(&mut self, session_id: &str) -> Result<u64, StoreError>;
-    /// Removes sessions expired at `now` and login throttles quiet since `quiet_since`.
+    /// Removes sessions (self-service and console) expired at `now` and login throttles quiet
+    /// since `quiet_since`.
     fn sweep_sessions(&mut self, now: Timestamp, quiet_since: Timestamp)
     -> Result<u64, StoreError>;
+    /// Console sessions (issue 16), by the digest of their cookie's value.
+    fn insert_console_session(
+        &mut self,
+        key_digest: &str,
+        session: &crate::model::ConsoleSession,
+    ) -> Result<(), StoreError>;
+    fn console_session(
+        &mut self,
+        key_digest: &str,
+    ) -> Result<Option<crate::model::ConsoleSession>, StoreError>;
+    /// Sets a console session's expiry and flash if the session is still there (one that
+    /// ended is never brought back); returns how many rows changed.
+    fn update_console_session(
+        &mut self,
+        key_digest: &str,
+        expires_at: Timestamp,
+        flash: Option<&crate::model::ConsoleFlash>,
+    ) -> Result<u64, StoreError>;
+    fn delete_console_session(&mut self, key_digest: &str) -> Result<u64, StoreError>;
     /// The web-login throttle of an ID number, registered or not (D-4). `Lock::ForUpdate`
     /// makes sure the row exists and locks it, so racing logins count one by one.
     fn login_throttle(

@@ -4,6 +4,7 @@
 
 use crate::error::ServiceError;
 use crate::keys::{PinContext, PinKeyring, random_bytes};
+use crate::meter::{self, LockCause};
 use crate::model::{
     ActivationChannel, Actor, AuditAction, AuditRecord, Authorisation, LedgerEntry, LedgerKind,
     Outcome,
@@ -386,6 +387,13 @@ impl Account {
             Account::Financial => Ok(()),
         }
     }
+    /// The rule that locks this account after too many wrong passwords (R-LK-1, R-LK-3).
+    pub(crate) fn lock_cause(self) -> LockCause {
+        match self {
+            Account::Social => LockCause::SsPasswordTries,
+            Account::Financial => LockCause::FinPasswordTries,
+        }
+    }
     pub(crate) fn tries_max(self, policy: &Policy) -> u32 {
         match self {
             Account::Social => policy.ss_password_tries_max,
@@ -433,6 +441,24 @@ impl Account {
         };
         verifier.is_some_and(|v| keys.is_stale(v))
     }
+}
+
+/// Counts a password lock for the metrics (issue 16) once it is durable: `result` is a use
+/// case's answer after its commit, and a wrong password with no try left is the attempt that
+/// locked (R-LK-1, R-LK-3). `operation` names the use case (`verify`, `change`, `purchase`,
+/// `visit`).
+pub(crate) fn count_lock<T>(
+    result: Result<T, ServiceError>,
+    account: Account,
+    operation: &'static str,
+) -> Result<T, ServiceError> {
+    if let Err(ServiceError::WrongPassword {
+        remaining_tries: Some(0),
+    }) = &result
+    {
+        meter::password_locked(account.lock_cause(), operation);
+    }
+    result
 }
 
 /// One social-security password attempt for a use case other than `verify` (a purchase):

@@ -6,8 +6,10 @@ pub mod keytool;
 
 use anyhow::Context;
 use jiff::Timestamp;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use shebao_service::clock::{Clock, SimClock, SystemClock};
 use shebao_service::keys::{PinKeyring, new_token, write_private_file};
+use shebao_service::meter;
 use shebao_service::store::Database;
 use shebao_service::{Service, StartupAdmin};
 use shebao_storage::{EngineLimits, EngineThreads};
@@ -113,7 +115,7 @@ impl Runtime {
         let (limits, url, path) = (
             config.limits,
             config.database_url.clone(),
-            config.data_dir.join("shebao.sqlite"),
+            database_path(&config.data_dir),
         );
         // The PostgreSQL client blocks on its own runtime: start engines off the async threads.
         let (engine, threads) = tokio::task::spawn_blocking(move || match url {
@@ -213,6 +215,8 @@ impl Server {
                 shebao_service::ADMIN_TOKEN_CHARS_MIN
             );
         }
+        // Before the storage engine starts, so the engine's first metrics are seen too.
+        let metrics = metrics();
         let runtime = Runtime::open(&config).await?;
         let admin_token = match admin_token(&runtime.service, &config).await {
             Ok(token) => token,
@@ -228,7 +232,7 @@ impl Server {
         let (stop, stopped) = oneshot::channel::<()>();
         // The browser console and portal (issue 5) beside the API, on the same service.
         let console = shebao_console::router(runtime.service.clone(), config.console);
-        let app = shebao_http::app(runtime.service.clone())
+        let app = shebao_http::app(runtime.service.clone(), Arc::new(|| metrics.render()))
             .merge(console)
             .layer(axum::middleware::from_fn(log_request));
         let task = tokio::spawn(async move {
@@ -299,8 +303,75 @@ async fn log_request(
         .unwrap_or_else(|| "(unmatched)".into());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    tracing::debug!(%method, route, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, "request");
+    let (status, elapsed) = (response.status().as_u16(), started.elapsed());
+    shebao_service::meter::http_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
     response
+}
+
+/// The process's metrics recorder (issue 16): the Prometheus renderer behind `GET /metrics`,
+/// installed on first use (`Server::start` asks before the storage engine starts, so the
+/// engine's metrics are seen from its first commit) and kept for the process. Every histogram
+/// of `shebao_service::meter::HISTOGRAMS` is rendered as a histogram with its buckets.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = meter::HISTOGRAMS
+            .iter()
+            .try_fold(PrometheusBuilder::new(), |builder, (name, buckets)| {
+                builder.set_buckets_for_metric(Matcher::Full((*name).to_owned()), buckets)
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "metrics: histogram buckets refused; histograms render as summaries");
+                PrometheusBuilder::new()
+            });
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        match metrics::set_global_recorder(recorder) {
+            Ok(()) => meter::describe(),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: another recorder is installed; /metrics shows nothing")
+            }
+        }
+        // Histograms are drained into their buckets by the upkeep (the exporter's own listener
+        // would run it; ours is the axum route): every few seconds, on a thread of its own,
+        // whatever runtime comes and goes.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "metrics: no upkeep thread");
+        }
+        handle
+    })
+}
+
+/// How often the metrics' upkeep runs (the exporter's default).
+const METRICS_UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Where the embedded database lives in a data dir.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("shebao.sqlite")
+}
+
+/// `shebao backup DEST` (issue 16): a consistent, checked, owner-only copy of the embedded
+/// database in `data_dir`, taken beside a running server (see `shebao_storage::backup`).
+pub fn backup(data_dir: &Path, dest: &Path) -> anyhow::Result<shebao_storage::backup::BackupMade> {
+    if dest.exists() {
+        anyhow::bail!(
+            "{} exists: a backup is never written over a file",
+            dest.display()
+        );
+    }
+    let database = database_path(data_dir);
+    shebao_storage::backup::backup_sqlite(&database, dest)
+        .with_context(|| format!("backing up {} to {}", database.display(), dest.display()))
 }
 
 /// The default data directory.

@@ -66,6 +66,19 @@ enum Command {
         /// national, guangxi, shenyang, or a path to a TOML file.
         name: String,
     },
+    /// Copies the embedded database to DEST (a file that must not exist yet), also while a
+    /// server runs on it: a consistent snapshot, checked, owner-only (0600). The README says
+    /// how to restore it. A PostgreSQL database is backed up with PostgreSQL's own tools.
+    Backup {
+        /// Data directory of the server whose database is copied.
+        #[arg(long, default_value = "./shebao-data", env = "SHEBAO_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Set when the server runs on PostgreSQL: then there is nothing for this command to copy.
+        #[arg(long, env = "SHEBAO_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// The backup file to write.
+        dest: PathBuf,
+    },
     /// Prints the OpenAPI document.
     Openapi,
     /// Batch jobs: monthly-deadline (assess new months, record unit locks) and crediting
@@ -259,15 +272,36 @@ fn config(common: Common) -> Config {
     config
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+/// The log on stderr (issue 16): `SHEBAO_LOG_FORMAT=json` gives one JSON object per line (for
+/// a log pipeline); otherwise text, coloured only when stderr is a terminal (and `NO_COLOR`
+/// is not set): a log redirected to a file or a journal holds no escape codes.
+fn init_log() {
+    use std::io::IsTerminal;
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SHEBAO_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    let format = std::env::var("SHEBAO_LOG_FORMAT").unwrap_or_default();
+    match format.trim() {
+        "json" => log.json().flatten_event(true).init(),
+        other => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            log.with_ansi(colour).init();
+            if !other.is_empty() && other != "text" {
+                tracing::warn!(
+                    format = other,
+                    "SHEBAO_LOG_FORMAT is `json` or `text`: logging text"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_log();
     match Cli::parse().command {
         Command::Serve {
             common,
@@ -322,6 +356,27 @@ async fn main() -> anyhow::Result<()> {
         Command::Policy { name } => {
             let policy = shebao_service::policy::load(&name).context("loading the policy")?;
             println!("{policy:#?}");
+            Ok(())
+        }
+        Command::Backup {
+            data_dir,
+            database_url,
+            dest,
+        } => {
+            if database_url.is_some() {
+                anyhow::bail!(
+                    "`shebao backup` copies the embedded SQLite database; this server uses PostgreSQL (--database-url / SHEBAO_DATABASE_URL): back it up with pg_basebackup or pg_dump"
+                );
+            }
+            let (from, to) = (shebao::database_path(&data_dir), dest.clone());
+            let made =
+                tokio::task::spawn_blocking(move || shebao::backup(&data_dir, &dest)).await??;
+            println!(
+                "backed up {} to {}: {} bytes, integrity ok",
+                from.display(),
+                to.display(),
+                made.bytes
+            );
             Ok(())
         }
         Command::Openapi => {

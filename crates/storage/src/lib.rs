@@ -11,6 +11,7 @@
 #[macro_use]
 mod common;
 mod actors;
+pub mod backup;
 mod cards;
 mod contributions;
 mod dashboard;
@@ -39,6 +40,9 @@ pub struct EngineLimits {
     pub reader_threads: usize,
     /// PostgreSQL only: connections that run write jobs.
     pub pg_writer_connections: usize,
+    /// PostgreSQL only: how long a commit may take before its jobs are answered 503, outcome
+    /// unknown (a synchronous standby that never confirms must not hang a terminal).
+    pub pg_commit_timeout: std::time::Duration,
 }
 
 impl Default for EngineLimits {
@@ -49,6 +53,7 @@ impl Default for EngineLimits {
             read_queue_max: 4096,
             reader_threads: 2,
             pg_writer_connections: 4,
+            pg_commit_timeout: std::time::Duration::from_secs(5),
         }
     }
 }

@@ -337,6 +337,24 @@ CREATE TABLE ecard_codes (
 CREATE INDEX ecard_codes_by_person ON ecard_codes (id_number);
 ";
 
+/// V9 (issue 16: stateless servers): the console's and the portal's browser sessions, so that
+/// every server sharing the database serves a logged-in browser. A session is found by the
+/// SM3 digest of its cookie and names the digest of the API token it acts with; neither the
+/// cookie nor the token is stored. The flash is one message for the next page.
+const V9_CONSOLE_SESSIONS: &str = "
+CREATE TABLE console_sessions (
+    key_digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    token_digest TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    flash_ok BIGINT,
+    flash_key TEXT,
+    flash_detail TEXT
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -378,6 +396,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
         ),
         (7, "psam", vec![V7_PSAM], vec![V7_PSAM]),
         (8, "ecard", vec![V8_ECARD], vec![V8_ECARD]),
+        (
+            9,
+            "console_sessions",
+            vec![V9_CONSOLE_SESSIONS],
+            vec![V9_CONSOLE_SESSIONS],
+        ),
     ]
 }
 

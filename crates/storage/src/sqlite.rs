@@ -382,11 +382,15 @@ fn writer_loop(
             }
             continue;
         }
+        let jobs = batch.len();
         let replies: Vec<Reply> = batch
             .into_iter()
             .map(|job| run_in_savepoint(&mut conn, job))
             .collect();
-        let failure = match conn.write_counters().and_then(|()| conn.control("COMMIT")) {
+        let started = std::time::Instant::now();
+        let committed = conn.write_counters().and_then(|()| conn.control("COMMIT"));
+        shebao_service::meter::commit("sqlite", jobs, started.elapsed().as_secs_f64());
+        let failure = match committed {
             Ok(()) => None,
             Err(e) => {
                 let _ = conn.conn.execute_batch("ROLLBACK");

@@ -15,6 +15,8 @@ async fn openapi_lists_the_contract(engine: Engine) {
         "/admin/actors",
         "/admin/clock",
         "/health",
+        "/ready",
+        "/metrics",
         "/persons",
         "/persons/{id_number}",
         "/cards",
@@ -51,6 +53,14 @@ async fn openapi_lists_the_contract(engine: Engine) {
     );
     let (s, h) = app.call(Method::GET, "/health", None, None).await;
     assert_eq!((s, h), (StatusCode::OK, json!({"status": "ok"})));
+    // Issue 16: the metrics are documented as Prometheus text, not JSON.
+    assert!(
+        paths["/metrics"]["get"]["responses"]["200"]["content"]
+            .as_object()
+            .is_some_and(|c| c.keys().any(|k| k.starts_with("text/plain"))),
+        "{}",
+        paths["/metrics"]
+    );
 }
 
 async fn admin_and_clock(engine: Engine) {

@@ -155,6 +155,17 @@ impl Browser {
         b
     }
 
+    /// The same browser (its cookie) sending its next requests to another server.
+    fn elsewhere(&self, app: &TestApp) -> Browser {
+        Browser {
+            origin: app.base.trim_end_matches("/api/v1").to_owned(),
+            client: self.client.clone(),
+            cookie: self.cookie.clone(),
+            csrf: self.csrf.clone(),
+            lang: self.lang,
+        }
+    }
+
     /// The flash message of the page at `path` (after a form's redirect).
     async fn flash(&mut self, path: &str) -> String {
         let (s, page) = self.get(path).await;
@@ -1704,4 +1715,108 @@ async fn the_terminal_list_shows_psams_and_revokes_a_terminal(engine: Engine) {
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(app.count(revocations), 1);
     app.stop().await;
+}
+
+mod two_servers {
+    use super::*;
+
+    /// Two servers on one PostgreSQL database (each with its own data dir and clock).
+    async fn two_servers() -> (TestApp, TestApp) {
+        let config = config(Engine::Postgres, "national");
+        let a = TestApp::start(Engine::Postgres, config.clone()).await;
+        let mut second = config.clone();
+        second.data_dir = config.data_dir.join("second");
+        let b = TestApp::start(Engine::Postgres, second).await;
+        (a, b)
+    }
+
+    // Issue 16, API.md "Running on a cluster": console sessions live in the database. A
+    // clerk's session made on one server is served by the other, its flash set on one shows
+    // on the other's next page, the table holds neither the cookie nor the clerk's token (only
+    // digests), a logout on one ends it on both, and an idle session expires (8 h for a
+    // clerk) and is removed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clerks_console_session_is_served_by_every_server() {
+        let (a, b) = two_servers().await;
+        let clerk = a.actor("clerk").await;
+        let card = a.card_for(&clerk, &nth_id(1), json!({})).await;
+        let page = format!("/console/cards/{card}");
+        let mut on_a = Browser::clerk(&a, &clerk).await;
+        let mut on_b = on_a.elsewhere(&b);
+        let (s, html) = on_b.get(&page).await;
+        assert_eq!(s, StatusCode::OK, "b serves the session made on a: {html}");
+        assert!(html.contains(&card));
+        assert_eq!(on_b.csrf, on_a.csrf, "one session, one form token");
+        // A forged form on b: its refusal is the flash of the next page, on a.
+        let (s, to) = on_b
+            .post(
+                &format!("/console/cards/{card}/reset"),
+                &[("csrf", "forged"), ("holder_present", "on")],
+            )
+            .await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, page.as_str()));
+        assert_eq!(on_a.flash(&page).await, "页面已过期，请刷新后重试。");
+        let (_, html) = on_b.get(&page).await;
+        assert!(!html.contains("id=\"flash\""), "a flash is shown once");
+        // Only digests are stored.
+        let cookie = on_a.cookie.clone();
+        assert_eq!(a.count("SELECT count(*) FROM console_sessions"), 1);
+        assert_eq!(
+            a.count(&format!(
+                "SELECT count(*) FROM console_sessions t WHERE strpos(t::text, '{cookie}') > 0 OR strpos(t::text, '{clerk}') > 0"
+            )),
+            0,
+            "the cookie or the token is in the table"
+        );
+        // A logout on b ends the session on a.
+        let csrf = on_b.csrf.clone();
+        let (s, to) = on_b.post("/console/logout", &[("csrf", &csrf)]).await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+        let (s, to) = on_a.get("/console/search").await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+        assert_eq!(a.count("SELECT count(*) FROM console_sessions"), 0);
+        // An idle clerk session ends after 8 h.
+        let mut again = Browser::clerk(&a, &clerk).await;
+        let (s, _) = again.elsewhere(&b).get("/console/search").await;
+        assert_eq!(s, StatusCode::OK);
+        a.advance("PT8H1M").await;
+        let (s, to) = again.get("/console/search").await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/console/login"));
+        assert_eq!(
+            a.count("SELECT count(*) FROM console_sessions"),
+            0,
+            "removed"
+        );
+        b.stop().await;
+        a.stop().await;
+    }
+
+    // The portal's session likewise: logged in on a, served on b; a logout on b ends the
+    // browser's session and the holder's service session behind it (R-PW-8).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_holders_portal_session_is_served_by_every_server() {
+        let (a, b) = two_servers().await;
+        let clerk = a.actor("clerk").await;
+        let id = nth_id(2);
+        a.card_for(&clerk, &id, json!({})).await;
+        let mut on_a = Browser::holder(&a, &id).await;
+        let service_sessions = a.count("SELECT count(*) FROM sessions");
+        let mut on_b = on_a.elsewhere(&b);
+        let (s, html) = on_b.get("/portal/home").await;
+        assert_eq!(s, StatusCode::OK, "{html}");
+        let csrf = on_b.csrf.clone();
+        let (s, to) = on_b.post("/portal/logout", &[("csrf", &csrf)]).await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/portal/login"));
+        // The cookie kept (the browser was told to drop it), back on a: nothing opens.
+        let (s, to) = on_a.get("/portal/home").await;
+        assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/portal/login"));
+        assert_eq!(a.count("SELECT count(*) FROM console_sessions"), 0);
+        assert_eq!(
+            a.count("SELECT count(*) FROM sessions"),
+            service_sessions - 1,
+            "the portal's service session ended with it"
+        );
+        b.stop().await;
+        a.stop().await;
+    }
 }

@@ -30,7 +30,8 @@ struct Child {
     log: std::thread::JoinHandle<Vec<u8>>,
 }
 
-fn start(engine: Engine) -> (Child, shebao::Config) {
+/// `log_format`: `SHEBAO_LOG_FORMAT` (`None`: the text log).
+fn start(engine: Engine, log_format: Option<&str>) -> (Child, shebao::Config) {
     let cfg = config(engine, "national");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shebao"));
     cmd.arg("serve")
@@ -43,8 +44,12 @@ fn start(engine: Engine) -> (Child, shebao::Config) {
         .env("SHEBAO_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("SHEBAO_PIN_KEYS", PIN_KEY)
         .env("SHEBAO_LOG", "trace")
+        .env_remove("SHEBAO_LOG_FORMAT")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(format) = log_format {
+        cmd.env("SHEBAO_LOG_FORMAT", format);
+    }
     if let Some(url) = &cfg.database_url {
         cmd.arg("--database-url").arg(url);
     }
@@ -355,8 +360,8 @@ fn stop(mut child: Child) -> Vec<u8> {
     child.log.join().unwrap()
 }
 
-async fn nothing_secret_is_logged_or_stored(engine: Engine) {
-    let (child, cfg) = start(engine);
+async fn nothing_secret_is_logged_or_stored(engine: Engine, log_format: Option<&str>) {
+    let (child, cfg) = start(engine, log_format);
     let base = child.base.clone();
     let tokens = a_day_of_work(&base).await;
     let log = stop(child);
@@ -369,6 +374,18 @@ async fn nothing_secret_is_logged_or_stored(engine: Engine) {
         String::from_utf8_lossy(&log).contains("route"),
         "request lines were logged"
     );
+    // Issue 16: a log that is not a terminal holds no escape codes, and a JSON log is one
+    // object a line (the secrets are searched in it all the same).
+    assert!(!log.contains(&0x1b), "an escape code in the piped log");
+    if log_format == Some("json") {
+        for line in String::from_utf8_lossy(&log).lines() {
+            let parsed: Result<serde_json::Value, _> = serde_json::from_str(line);
+            assert!(
+                parsed.is_ok_and(|v| v.is_object()),
+                "not a JSON object: {line}"
+            );
+        }
+    }
     let mut secrets = secrets(&tokens);
     // R-KM-1: the city keys the server generated at first start appear nowhere either.
     let keys = std::fs::read_to_string(cfg.data_dir.join("city-keys")).unwrap();
@@ -434,10 +451,21 @@ async fn nothing_secret_is_logged_or_stored(engine: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_secret_is_logged_or_stored_sqlite() {
-    nothing_secret_is_logged_or_stored(Engine::Sqlite).await
+    nothing_secret_is_logged_or_stored(Engine::Sqlite, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_secret_is_logged_or_stored_postgres() {
-    nothing_secret_is_logged_or_stored(Engine::Postgres).await
+    nothing_secret_is_logged_or_stored(Engine::Postgres, None).await
+}
+
+// The same with the JSON log (SHEBAO_LOG_FORMAT=json, issue 16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_secret_is_logged_or_stored_in_json_sqlite() {
+    nothing_secret_is_logged_or_stored(Engine::Sqlite, Some("json")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_secret_is_logged_or_stored_in_json_postgres() {
+    nothing_secret_is_logged_or_stored(Engine::Postgres, Some("json")).await
 }

@@ -423,15 +423,21 @@ mod at_rest {
 mod two_servers {
     use super::*;
 
-    // API.md "Actors": a revoked token stops working within 10 s on every server sharing the
-    // database: the other server's cache trusts an entry for its age bound only (1 s here).
+    // API.md "Actors", issue 16 ("revocation reaches every server within 10 s"): a revoked
+    // token stops working within 10 s on every server sharing the database. The other server
+    // runs with the default age bound of its token cache (5 s): its cache trusts an entry for
+    // that long only, measured in real time (the cache's clock is the monotonic one, not the
+    // simulated clock), so this test waits for real.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_revocation_reaches_the_other_server() {
         let config = config(Engine::Postgres, "national");
         let a = TestApp::start(Engine::Postgres, config.clone()).await;
         let mut second = config.clone();
         second.data_dir = config.data_dir.join("second");
-        second.token_cache_age = std::time::Duration::from_secs(1);
+        assert_eq!(
+            second.token_cache_age,
+            shebao_service::TOKEN_CACHE_AGE_DEFAULT
+        );
         let b = TestApp::start(Engine::Postgres, second).await;
         let clerk = a.actor("clerk").await;
         let card = a.card_for(&clerk, &nth_id(1), json!({})).await;
@@ -471,8 +477,9 @@ mod two_servers {
             }
             assert_eq!(s, StatusCode::OK);
             assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "b still takes the revoked token"
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "b still takes the revoked token after {:?}",
+                started.elapsed()
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
