@@ -157,10 +157,22 @@ fn fresh_pg_database_now(url: &str, name: &str) -> anyhow::Result<String> {
     let mut client = postgres::Client::connect(url, postgres::NoTls)?;
     client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))?;
     client.batch_execute(&format!("CREATE DATABASE {name}"))?;
-    let (base, _) = url
+    with_database(url, name)
+}
+
+/// `url` naming the database `name` instead, its parameters kept (a cluster's multi-host URL
+/// keeps `target_session_attrs=read-write`).
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let (base, _) = path
         .rsplit_once('/')
         .context("a database URL ends in /dbname")?;
-    Ok(format!("{base}/{name}"))
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    Ok(format!("{base}/{name}{query}"))
 }
 
 fn drop_pg_database(url: &str, name: &str) {
