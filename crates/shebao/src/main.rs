@@ -25,8 +25,14 @@ struct Common {
     #[arg(long, default_value = "national", env = "SHEBAO_POLICY")]
     policy: String,
     /// Use PostgreSQL (e.g. postgres://user@127.0.0.1/shebao) instead of the embedded database.
+    /// A cluster: several hosts and `target_session_attrs=read-write`
+    /// (postgres://u@h1:5432,h2:5432,h3:5432/shebao?target_session_attrs=read-write&connect_timeout=2).
     #[arg(long, env = "SHEBAO_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL: milliseconds a commit may take before its requests are answered 503
+    /// unavailable, outcome unknown (a synchronous standby that never confirms).
+    #[arg(long, default_value_t = 5000, env = "SHEBAO_PG_COMMIT_TIMEOUT_MS", value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pg_commit_timeout_ms: u64,
 }
 
 #[derive(Subcommand)]
@@ -257,6 +263,7 @@ fn config(common: Common) -> Config {
     let mut config = Config::new(common.data_dir);
     config.policy = common.policy;
     config.database_url = common.database_url;
+    config.limits.pg_commit_timeout = std::time::Duration::from_millis(common.pg_commit_timeout_ms);
     config.admin_token = std::env::var("SHEBAO_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.trim().is_empty());
