@@ -243,16 +243,20 @@ impl Connection {
     #[allow(clippy::type_complexity)]
     fn open(
         &mut self,
-    ) -> Result<(&mut Client, &CancelToken, &mut HashMap<&'static str, Statement>), StoreError>
-    {
+    ) -> Result<
+        (
+            &mut Client,
+            &CancelToken,
+            &mut HashMap<&'static str, Statement>,
+        ),
+        StoreError,
+    > {
         if self.client.as_ref().is_some_and(|(c, _)| c.is_closed()) {
             self.lost();
         }
         if self.client.is_none() {
             if self.retry_at.is_some_and(|at| Instant::now() < at) {
-                return Err(StoreError::Unavailable(
-                    "reconnecting to PostgreSQL".into(),
-                ));
+                return Err(StoreError::Unavailable("reconnecting to PostgreSQL".into()));
             }
             match connect(&self.url) {
                 Ok(c) => {
