@@ -284,18 +284,7 @@ async fn the_cluster_survives_a_dead_primary_and_dead_standbys() {
     let pharmacy = a.actor("pharmacy").await;
     let mut cards = Vec::new();
     for i in 0..4u32 {
-        let id = nth_id(100 + i);
-        let card = a
-            .card_for(&clerk, &id, json!({"legacy_card": {"number": format!("YB{}", &id[14..]), "balance_fen": 100_000}}))
-            .await;
-        let (s, v) = a
-            .post(
-                &format!("/cards/{card}/activation"),
-                &clerk,
-                json!({"channel": "service_center"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
+        let card = a.funded_card(&clerk, &nth_id(100 + i), 100_000).await;
         cards.push(card);
     }
     let guarded = a

@@ -762,21 +762,7 @@ async fn the_holder_files_out_of_area_care_online(engine: Engine) {
     let clerk = app.actor("clerk").await;
     let far_hospital = app.actor_in("hospital", Some("310000")).await;
     let id = nth_id(1);
-    let card = app
-        .card_for(
-            &clerk,
-            &id,
-            json!({"legacy_card": {"number": format!("YB{}", &id[14..]), "balance_fen": 5_000}}),
-        )
-        .await;
-    let (s, v) = app
-        .post(
-            &format!("/cards/{card}/activation"),
-            &clerk,
-            json!({"channel": "service_center"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let card = app.funded_card(&clerk, &id, 5_000).await;
     // Admitted on Friday 2026-04-03 before Qingming: due by Thursday Apr 9.
     app.set_clock("2026-04-09T15:00:00Z").await;
     let mut b = Browser::holder(&app, &id).await;

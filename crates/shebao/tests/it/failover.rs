@@ -10,26 +10,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-/// An activated card with a 50-yuan balance; returns its number.
-async fn funded_card(app: &TestApp, clerk: &str, id: &str) -> String {
-    let card = app
-        .card_for(
-            clerk,
-            id,
-            json!({"legacy_card": {"number": format!("YB{}", &id[14..]), "balance_fen": 5_000}}),
-        )
-        .await;
-    let (s, v) = app
-        .post(
-            &format!("/cards/{card}/activation"),
-            clerk,
-            json!({"channel": "service_center"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    card
-}
-
 /// A purchase; the status, the `Retry-After` header and the body.
 async fn purchase(
     app: &TestApp,
@@ -113,7 +93,7 @@ async fn lost_connections_are_replaced_without_a_restart() {
     let app = TestApp::spawn(Engine::Postgres).await;
     let clerk = app.actor("clerk").await;
     let pharmacy = app.actor("pharmacy").await;
-    let card = funded_card(&app, &clerk, &nth_id(1)).await;
+    let card = app.funded_card(&clerk, &nth_id(1), 5_000).await;
     assert_eq!(
         purchase_until_paid(&app, &pharmacy, &card, "before").await,
         0
@@ -155,7 +135,7 @@ async fn a_commit_that_does_not_answer_in_time_is_unavailable_and_its_retry_pays
     let app = TestApp::start(Engine::Postgres, config).await;
     let clerk = app.actor("clerk").await;
     let pharmacy = app.actor("pharmacy").await;
-    let card = funded_card(&app, &clerk, &nth_id(2)).await;
+    let card = app.funded_card(&clerk, &nth_id(2), 5_000).await;
     sql(
         &app,
         "CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS \

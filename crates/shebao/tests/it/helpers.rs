@@ -217,6 +217,29 @@ impl TestApp {
         v["card_no"].as_str().unwrap().to_owned()
     }
 
+    /// An activated card whose balance of `balance_fen` moved over from the person's old
+    /// medical card (R-ACT-5); returns the card number.
+    pub async fn funded_card(&self, clerk: &str, id_number: &str, balance_fen: i64) -> String {
+        let legacy = format!("YB{}", &id_number[14..]);
+        let card = self
+            .card_for(
+                clerk,
+                id_number,
+                json!({"legacy_card": {"number": legacy, "balance_fen": balance_fen}}),
+            )
+            .await;
+        let (s, v) = self
+            .post(
+                &format!("/cards/{card}/activation"),
+                clerk,
+                json!({"channel": "service_center"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["balance_fen"], balance_fen);
+        card
+    }
+
     /// A card whose social-security account is active with `password` enabled.
     pub async fn card_with_ss_password(
         &self,

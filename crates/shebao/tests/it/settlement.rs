@@ -30,27 +30,6 @@ async fn buy(
     app.post("/purchases", pharmacy, body).await
 }
 
-/// An activated card with a 50-yuan balance (moved over from the old medical card).
-async fn funded_card(app: &TestApp, clerk: &str, id: &str) -> String {
-    let card = app
-        .card_for(
-            clerk,
-            id,
-            json!({"legacy_card": {"number": format!("YB{}", &id[14..]), "balance_fen": 5_000}}),
-        )
-        .await;
-    let (s, v) = app
-        .post(
-            &format!("/cards/{card}/activation"),
-            clerk,
-            json!({"channel": "service_center"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["balance_fen"], 5_000);
-    card
-}
-
 // R-MS-1, D-2, STYLE 11: paid from the personal account as far as it goes, the rest in cash;
 // no password while none is enabled; a repeated client id returns the first answer.
 async fn purchases_pay_from_the_account_then_cash(engine: Engine) {
@@ -58,7 +37,7 @@ async fn purchases_pay_from_the_account_then_cash(engine: Engine) {
     let clerk = app.actor("clerk").await;
     let pharmacy = app.actor("pharmacy").await;
     let other_pharmacy = app.actor("pharmacy").await;
-    let card = funded_card(&app, &clerk, &nth_id(1)).await;
+    let card = app.funded_card(&clerk, &nth_id(1), 5_000).await;
     let (s, v) = buy(&app, &pharmacy, "sale-1", &card, 3_000, None).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(
@@ -154,7 +133,7 @@ async fn purchase_checks_run_in_order_and_change_nothing(engine: Engine) {
     let (s, v) = buy(&app, &pharmacy, "x", &inactive, 100, None).await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, Some("not_activated")));
 
-    let card = funded_card(&app, &clerk, &nth_id(1)).await;
+    let card = app.funded_card(&clerk, &nth_id(1), 5_000).await;
     let (s, v) = app
         .put(
             &format!("/cards/{card}/ss-password"),
@@ -344,7 +323,7 @@ async fn out_of_area_inpatient_needs_a_filing(engine: Engine) {
     let far_hospital = app.actor_in("hospital", Some("310000")).await;
     let far_pharmacy = app.actor_in("pharmacy", Some("310000")).await;
     let id = nth_id(1);
-    let card = funded_card(&app, &clerk, &id).await;
+    let card = app.funded_card(&clerk, &id, 5_000).await;
     let visit = |txn: &str, kind: &str, admitted: &str| json!({"client_txn_id": txn, "card_no": card, "kind": kind, "cost_fen": 20_000, "admitted_on": admitted});
     let (s, _) = app
         .post(
@@ -442,7 +421,7 @@ async fn emergency_filing_is_due_within_three_working_days(engine: Engine) {
     let clerk = app.actor("clerk").await;
     let far_hospital = app.actor_in("hospital", Some("310000")).await;
     let id = nth_id(1);
-    let card = funded_card(&app, &clerk, &id).await;
+    let card = app.funded_card(&clerk, &id, 5_000).await;
     let other = nth_id(2);
     app.person(&clerk, &other, json!({})).await;
     let emergency = |who: &str| json!({"id_number": who, "kind": "emergency", "region": "310000", "admitted_on": "2026-04-03"});
