@@ -97,6 +97,7 @@ pub async fn seed(
                     region: None,
                     prev_year_avg_wage_fen: Some(700_000),
                 },
+                None,
             )
             .await?;
         employer_ids.push(employer);
@@ -183,6 +184,7 @@ pub async fn crediting(
                         paid_on: "2026-03-10".into(),
                         reference: None,
                     },
+                    None,
                 )
                 .await?;
         }

@@ -384,7 +384,11 @@ pub async fn payment(
     let flash = match payment_row(&fields, 1, "record_no") {
         None => form_refusal("emp.no_rows", None, t),
         Some(Err((_, key))) => form_refusal(key, None, t),
-        Some(Ok(row)) => match console.service.record_tax_payment(&actor, &id, row).await {
+        Some(Ok(row)) => match console
+            .service
+            .record_tax_payment(&actor, &id, row, None)
+            .await
+        {
             Ok(_) => Flash {
                 ok: true,
                 key: "emp.payment.done",

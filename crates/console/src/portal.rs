@@ -258,6 +258,7 @@ pub async fn change_password(
                 &holder.actor,
                 form.old_password.into_inner(),
                 form.new_password.into_inner(),
+                None,
             )
             .await
             .map_err(|e| error_flash(&e, lang))

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use shebao_service::ServiceError;
 use shebao_service::model::Actor;
+use shebao_service::request_key::RequestKey;
 
 /// Password fields of request bodies (zeroized, masked): the service's one `Secret`, which the
 /// console's forms use too.
@@ -105,5 +106,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 format!("the body is not the expected JSON: {e}"),
             )
         })
+    }
+}
+
+/// The optional `Idempotency-Key` header of a write whose repeat would otherwise do it again
+/// (issue 16; `shebao_service::request_key`). Empty, longer than 64 characters or not
+/// printable ASCII → 422 `invalid_idempotency_key`.
+pub struct IdempotencyKey(pub Option<RequestKey>);
+
+/// The header's name, and its description in the OpenAPI document.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(IdempotencyKey(None));
+        };
+        let text = value.to_str().unwrap_or("\u{0}");
+        RequestKey::parse(text)
+            .map(|k| IdempotencyKey(Some(k)))
+            .map_err(|e| ApiError(e).into_response())
     }
 }

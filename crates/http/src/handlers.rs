@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Authed, JsonBody};
+use crate::extract::{Authed, IdempotencyKey, JsonBody};
 use crate::wire::*;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -70,7 +70,7 @@ pub async fn metrics(State(s): State<AppState>) -> axum::response::Response {
         .into_response()
 }
 
-#[utoipa::path(post, path = "/admin/actors", tag = "admin", request_body = NewActorRequest,
+#[utoipa::path(post, path = "/admin/actors", tag = "admin", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key makes no second actor; it answers with the same id and a new token, and the first token stops working. The same key with another request → 409 idempotency_key_reused; the first actor revoked since → 409 revoked")), request_body = NewActorRequest,
     description = "Creates an actor and answers its token once. A pharmacy, hospital, bank or kiosk terminal may hold a PSAM (`psam_no`, R-KM-1): its every request is then verified by MAC and counter, and its operations on a physical card need the chip's `card_auth`.",
     responses((status = 201, body = NewActorResponse), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody, description = "already_exists (the PSAM number is another terminal's), keys_missing (the key store holds no psam key)"),
@@ -79,6 +79,7 @@ pub async fn metrics(State(s): State<AppState>) -> axum::response::Response {
 pub async fn create_actor(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<NewActorRequest>,
 ) -> ApiResult<(StatusCode, Json<NewActorResponse>)> {
     let (created, token) = s
@@ -92,6 +93,7 @@ pub async fn create_actor(
                 employer_id: req.employer_id,
                 psam_no: req.psam_no,
             },
+            key,
         )
         .await?;
     Ok((
@@ -230,11 +232,12 @@ pub async fn get_person(
     Ok(Json(PersonResponse::new(view, actor.role)))
 }
 
-#[utoipa::path(post, path = "/employers", tag = "employers", request_body = NewEmployerRequest,
+#[utoipa::path(post, path = "/employers", tag = "employers", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = NewEmployerRequest,
     responses((status = 201, body = EmployerResponse)), security(("bearer" = [])))]
 pub async fn create_employer(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<NewEmployerRequest>,
 ) -> ApiResult<(StatusCode, Json<EmployerResponse>)> {
     let e = s
@@ -246,6 +249,7 @@ pub async fn create_employer(
                 region: req.region,
                 prev_year_avg_wage_fen: req.prev_year_avg_wage_fen,
             },
+            key,
         )
         .await?;
     Ok((
@@ -348,13 +352,14 @@ pub async fn verify_ss(
     }))
 }
 
-#[utoipa::path(put, path = "/cards/{card_no}/ss-password", tag = "passwords", params(CardPath), request_body = ChangePasswordRequest,
+#[utoipa::path(put, path = "/cards/{card_no}/ss-password", tag = "passwords", params(CardPath, ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = ChangePasswordRequest,
     description = "Sets or changes the social-security password and enables it (R-PW-3, R-PW-6, D-7). Not on an inactive account (R-ACT-5).",
     responses((status = 200, body = PasswordChangedResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn change_ss(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     Path(p): Path<CardPath>,
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<Json<PasswordChangedResponse>> {
@@ -366,6 +371,7 @@ pub async fn change_ss(
             req.old_password.map(|x| x.0),
             req.new_password.0,
             req.card_auth.map(Into::into),
+            key,
         )
         .await?;
     Ok(Json(PasswordChangedResponse {
@@ -439,12 +445,13 @@ pub async fn verify_fin(
     }))
 }
 
-#[utoipa::path(put, path = "/cards/{card_no}/fin-password", tag = "passwords", params(CardPath), request_body = ChangePasswordRequest,
+#[utoipa::path(put, path = "/cards/{card_no}/fin-password", tag = "passwords", params(CardPath, ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = ChangePasswordRequest,
     responses((status = 200, body = PasswordChangedResponse), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 423, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn change_fin(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     Path(p): Path<CardPath>,
     JsonBody(req): JsonBody<ChangePasswordRequest>,
 ) -> ApiResult<Json<PasswordChangedResponse>> {
@@ -455,6 +462,7 @@ pub async fn change_fin(
             &p.card_no,
             req.old_password.map(|x| x.0),
             req.new_password.0,
+            key,
         )
         .await?;
     Ok(Json(PasswordChangedResponse {
@@ -539,16 +547,17 @@ pub async fn login(
     }))
 }
 
-#[utoipa::path(put, path = "/self/query-password", tag = "self-service", request_body = QueryPasswordRequest,
+#[utoipa::path(put, path = "/self/query-password", tag = "self-service", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = QueryPasswordRequest,
     description = "Changes the query password: 8-64 characters with a letter and a digit. Every other session of the person ends. The transaction passwords can never be set or read online.",
     responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn change_query_password(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(req): JsonBody<QueryPasswordRequest>,
 ) -> ApiResult<Json<OkResponse>> {
     s.service
-        .change_query_password(&actor, req.old_password.0, req.new_password.0)
+        .change_query_password(&actor, req.old_password.0, req.new_password.0, key)
         .await?;
     Ok(Json(OkResponse { ok: true }))
 }

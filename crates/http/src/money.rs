@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Authed, JsonBody, Secret};
+use crate::extract::{Authed, IdempotencyKey, JsonBody, Secret};
 use crate::wire::{LockMessageView, ts};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -167,7 +167,7 @@ pub async fn card_applications(
     Ok((StatusCode::CREATED, Json(done.into())))
 }
 
-#[utoipa::path(post, path = "/employers/{id}/payments", tag = "employers", params(("id" = String, Path)), request_body = PaymentRequest,
+#[utoipa::path(post, path = "/employers/{id}/payments", tag = "employers", params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = PaymentRequest,
     description = "The tax bureau's record of a payment (R-EM-1, R-EM-4). Paid on or before the due day, it shows the month was paid on time (no unit lock for it); its data reaches the bureau 45 working days after `paid_on`, and only then is the month credited.",
     responses((status = 201, body = EmployerDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "receipt_conflict"),
         (status = 422, body = ErrorBody, description = "invalid_month, invalid_amount, invalid_date")),
@@ -175,6 +175,7 @@ pub async fn card_applications(
 pub async fn record_payment(
     State(s): State<AppState>,
     Authed(actor): Authed,
+    IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<PaymentRequest>,
 ) -> ApiResult<(StatusCode, Json<EmployerDetail>)> {
@@ -189,6 +190,7 @@ pub async fn record_payment(
                 paid_on: req.paid_on,
                 reference: req.record_no,
             },
+            key,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(view.into())))

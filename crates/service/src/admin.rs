@@ -7,6 +7,7 @@ use crate::keys::{new_token, token_digest};
 use crate::model::AuditAction;
 use crate::model::operator;
 use crate::model::{Actor, ActorSource, AuditQuery, AuditRecord, Psam};
+use crate::request_key::{KeyedWrite, RequestKey};
 use crate::store::Lock;
 use crate::support::{Audit, require_role};
 use jiff::{Span, Timestamp};
@@ -55,9 +56,10 @@ impl Service {
         &self,
         actor: &Actor,
         input: NewActor,
+        key: Option<RequestKey>,
     ) -> Result<(Actor, Zeroizing<String>), ServiceError> {
         require_role(actor, &[Role::Admin])?;
-        self.create_actor_unchecked(Some(actor), input).await
+        self.create_actor_keyed(Some(actor), input, key).await
     }
 
     /// For the operator CLI and first start: no calling actor.
@@ -65,6 +67,18 @@ impl Service {
         &self,
         by: Option<&Actor>,
         input: NewActor,
+    ) -> Result<(Actor, Zeroizing<String>), ServiceError> {
+        self.create_actor_keyed(by, input, None).await
+    }
+
+    /// Issue 16: the repeat of a creation carried out under `key` makes no second actor. The
+    /// first answer's token is never kept, so the repeat gives the same actor a new token, and
+    /// the first stops working: whoever lost the first answer holds the only working one.
+    async fn create_actor_keyed(
+        &self,
+        by: Option<&Actor>,
+        input: NewActor,
+        key: Option<RequestKey>,
     ) -> Result<(Actor, Zeroizing<String>), ServiceError> {
         let role: Role = input.role.parse().map_err(|_| {
             ServiceError::invalid(
@@ -112,6 +126,36 @@ impl Service {
         let created = self
             .db
             .write(move |tx| {
+                let by = by.unwrap_or_else(|| operator(now));
+                let fields = [
+                    "POST /admin/actors",
+                    role.as_str(),
+                    name.as_str(),
+                    region.as_ref().map_or("", |r| r.as_str()),
+                    employer_id.as_deref().unwrap_or(""),
+                    psam.as_ref().map_or("", |p| p.psam_no.as_str()),
+                ];
+                let keyed = key.as_ref().map(|k| KeyedWrite::new(&by.id, k, &fields));
+                if let Some(k) = &keyed
+                    && let Some(id) = k.prior(tx)?
+                {
+                    let actor = tx
+                        .actor(&id)?
+                        .ok_or_else(|| ServiceError::Internal(format!("keyed actor {id} gone")))?;
+                    if actor.revoked_at.is_some() {
+                        return Err(ServiceError::conflict(
+                            "revoked",
+                            format!("actor {id}, made by the first request, is revoked"),
+                        ));
+                    }
+                    tx.set_actor_token(&id, &digest)?;
+                    Audit::new(AuditAction::ActorCreate)
+                        .detail(format!(
+                            "actor {id}: its creation repeated under the same Idempotency-Key, a new token replaces the first"
+                        ))
+                        .record(tx, &by, now)?;
+                    return Ok(actor);
+                }
                 if let Some(e) = &employer_id
                     && tx.employer(e, Lock::Read)?.is_none()
                 {
@@ -134,7 +178,9 @@ impl Service {
                 };
                 tx.insert_actor(&actor, &digest)
                     .map_err(duplicate_as_exists)?;
-                let by = by.unwrap_or_else(|| operator(now));
+                if let Some(k) = &keyed {
+                    k.record(tx, &actor.id, now)?;
+                }
                 let with_psam = actor
                     .psam
                     .as_ref()

@@ -56,11 +56,18 @@ pub(crate) fn make_code(
 
 /// The id of a genuine, unexpired code; no database is read. A code that is not one of ours
 /// (shape or MAC) → 422 `invalid_code`; expired → 422 `code_expired`.
-pub(crate) fn open_code(
-    keys: &dyn KeyStore,
-    text: &str,
-    now: Timestamp,
-) -> Result<String, ServiceError> {
+#[cfg(test)]
+fn open_code(keys: &dyn KeyStore, text: &str, now: Timestamp) -> Result<String, ServiceError> {
+    let (id, expires) = genuine_code(keys, text)?;
+    require_fresh(expires, now)?;
+    Ok(id)
+}
+
+/// The id of a genuine code and the second it expires at (UNIX), expired or not; no database
+/// is read. A code that is not one of ours (shape or MAC) → 422 `invalid_code`. A payment
+/// checks the expiry after it looked for its `client_txn_id`: the repeat of a payment made
+/// with the code answers as the first did, however late it comes.
+pub(crate) fn genuine_code(keys: &dyn KeyStore, text: &str) -> Result<(String, i64), ServiceError> {
     if text.len() > CODE_CHARS_MAX || !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid_code());
     }
@@ -85,13 +92,18 @@ pub(crate) fn open_code(
     if !genuine {
         return Err(invalid_code());
     }
+    Ok((id.to_ascii_uppercase(), expires))
+}
+
+/// 422 `code_expired` once a code's second of expiry is reached.
+pub(crate) fn require_fresh(expires: i64, now: Timestamp) -> Result<(), ServiceError> {
     if now.as_second() >= expires {
         return Err(ServiceError::invalid(
             "code_expired",
             "this payment code has expired: the holder shows a new one",
         ));
     }
-    Ok(id.to_ascii_uppercase())
+    Ok(())
 }
 
 /// The card a genuine code stands for: the holder's current card (a replacement since the code

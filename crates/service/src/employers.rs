@@ -13,6 +13,7 @@ use crate::input::{parse_date, parse_month};
 use crate::model::AuditAction;
 use crate::model::{Actor, Employer, EmployerMonthRecord, PaymentRecord, PaymentSource};
 use crate::months::{add, load_employer, roll_forward};
+use crate::request_key::{KeyedWrite, RequestKey};
 use crate::store::Lock;
 use crate::store::Tx;
 use crate::support::{Audit, require_role};
@@ -284,12 +285,14 @@ impl Service {
     }
 
     /// `POST /employers/{id}/payments`: the tax bureau's record of a payment (R-EM-1, R-EM-4).
-    /// A record number, when the tax bureau sends one, makes a repeat harmless.
+    /// A record number, when the tax bureau sends one, makes a repeat harmless; so does an
+    /// `Idempotency-Key` (issue 16) for a record without one.
     pub async fn record_tax_payment(
         &self,
         actor: &Actor,
         id: &str,
         input: NewPayment,
+        key: Option<RequestKey>,
     ) -> Result<EmployerView, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin])?;
         let now = self.clock.now();
@@ -301,6 +304,22 @@ impl Service {
                 let employer = load_employer(tx, &id, Lock::ForUpdate)?;
                 roll_forward(tx, &policy, &employer, today)?;
                 let mut months = tx.employer_months(&employer.id)?;
+                let (amount_text, month_text, paid_text) =
+                    (amount.0.to_string(), month.to_string(), paid_on.to_string());
+                let fields = [
+                    "POST /employers/payments",
+                    employer.id.as_str(),
+                    month_text.as_str(),
+                    amount_text.as_str(),
+                    paid_text.as_str(),
+                    reference.as_deref().unwrap_or(""),
+                ];
+                let keyed = key.as_ref().map(|k| KeyedWrite::new(&actor.id, k, &fields));
+                if let Some(k) = &keyed
+                    && k.prior(tx)?.is_some()
+                {
+                    return Ok(view(employer, months, today));
+                }
                 let payment = PaymentRecord {
                     seq: None,
                     employer_id: employer.id.clone(),
@@ -318,6 +337,9 @@ impl Service {
                             employer.id, amount.0
                         ))
                         .record(tx, &actor, now)?;
+                }
+                if let Some(k) = &keyed {
+                    k.record(tx, &employer.id, now)?;
                 }
                 Ok(view(employer, months, today))
             })

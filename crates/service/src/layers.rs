@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("input", 3),
     ("views", 3),
     ("policy", 3),
+    ("request_key", 3),
     // An employer's months, shared by several use cases.
     ("months", 4),
     // What every use case uses.

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod meter;
 pub mod model;
 pub mod policy;
+pub mod request_key;
 pub mod secret;
 pub mod store;
 pub mod words;

@@ -403,6 +403,20 @@ pub struct EcardCodeRecord {
     pub used_at: Option<Timestamp>,
 }
 
+/// A write carried out under a client's `Idempotency-Key` (issue 16): which actor sent it,
+/// the digest of what it asked for (never a password: those are left out of it), and what it
+/// made, so that its repeat answers as the first did and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestKeyRecord {
+    pub actor_id: String,
+    pub key: String,
+    /// SM3 of the request's operation and its non-secret fields, hex.
+    pub fingerprint: String,
+    /// What the request made or changed (an employer's id, an actor's id, a card number).
+    pub resource: String,
+    pub created_at: Timestamp,
+}
+
 /// A settled purchase or visit, with the amounts its answer carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settled {

@@ -12,6 +12,7 @@ use crate::error::ServiceError;
 use crate::input::{check_new_pin, parse_card_no, parse_pin};
 use crate::model::Actor;
 use crate::model::{AuditAction, Outcome};
+use crate::request_key::{KeyedWrite, RequestKey};
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{Account, Audit, count_lock, load_card, load_person, require_role, settle};
@@ -144,6 +145,7 @@ impl Service {
         old_password: Option<Zeroizing<String>>,
         new_password: Zeroizing<String>,
         card_auth: Option<CardAuth>,
+        key: Option<RequestKey>,
     ) -> Result<PasswordChanged, ServiceError> {
         // R-PW-6, D-17: at a window, a designated pharmacy or hospital terminal, a partner bank
         // branch, a self-service terminal, or by phone (the 12333 voice menu changes only an
@@ -171,6 +173,7 @@ impl Service {
             (old_password, new_password),
             Account::Social,
             card_auth,
+            key,
         )
         .await
     }
@@ -182,6 +185,7 @@ impl Service {
         card_no: &str,
         old_password: Option<Zeroizing<String>>,
         new_password: Zeroizing<String>,
+        key: Option<RequestKey>,
     ) -> Result<PasswordChanged, ServiceError> {
         require_role(actor, &[Role::Bank])?;
         self.change(
@@ -190,6 +194,7 @@ impl Service {
             (old_password, new_password),
             Account::Financial,
             None,
+            key,
         )
         .await
     }
@@ -201,6 +206,7 @@ impl Service {
         (old_password, new_password): (Option<Zeroizing<String>>, Zeroizing<String>),
         account: Account,
         card_auth: Option<CardAuth>,
+        key: Option<RequestKey>,
     ) -> Result<PasswordChanged, ServiceError> {
         let new_pin = parse_pin(Some(&new_password), "new_password")?;
         let old_pin = match old_password.as_deref() {
@@ -215,6 +221,23 @@ impl Service {
         let result = self.db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
+                // Issue 16: a repeat of a change carried out under this key answers as the
+                // first did (its warning is the new password's own) and changes nothing: the
+                // old password, now replaced, is not tried again, nor the card's cryptogram.
+                let operation = match account {
+                    Account::Social => "PUT ss-password",
+                    Account::Financial => "PUT fin-password",
+                };
+                let keyed = key
+                    .as_ref()
+                    .map(|k| KeyedWrite::new(&actor.id, k, &[operation, card_no.as_str()]));
+                if let Some(k) = &keyed
+                    && k.prior(tx)?.is_some()
+                {
+                    let person = load_person(tx, &card.id_number, Lock::Read)?;
+                    let warning = check_new_pin(&policy, &person, &new_pin)?;
+                    return Ok(Committed::Answer(PasswordChanged { warning }));
+                }
                 // R-KM-1: a PSAM terminal proves the card is present for a social-security
                 // password change (the financial password is the bank's own).
                 if matches!(account, Account::Social) {
@@ -293,6 +316,9 @@ impl Service {
                     None => audit.detail("password set and enabled"),
                 };
                 audit.record(tx, &actor, now)?;
+                if let Some(k) = &keyed {
+                    k.record(tx, card_no.as_str(), now)?;
+                }
                 Ok(Committed::Answer(PasswordChanged { warning }))
             })
             .await;

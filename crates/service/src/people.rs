@@ -6,6 +6,7 @@ use crate::input::{bounded_fen, check_new_pin, parse_id_number, parse_name, pars
 use crate::keys::PinContext;
 use crate::model::AuditAction;
 use crate::model::{Actor, Employer};
+use crate::request_key::{KeyedWrite, RequestKey};
 use crate::store::Lock;
 use crate::support::{Audit, require_role};
 use crate::views::{PersonView, legacy_view};
@@ -189,6 +190,7 @@ impl Service {
         &self,
         actor: &Actor,
         input: NewEmployer,
+        key: Option<RequestKey>,
     ) -> Result<Employer, ServiceError> {
         require_role(actor, &[Role::Clerk, Role::Admin])?;
         let now = self.clock.now();
@@ -209,6 +211,20 @@ impl Service {
         let (actor, policy) = (actor.clone(), self.policy.clone());
         self.db
             .write(move |tx| {
+                // Issue 16: the repeat of a registration carried out under this key answers
+                // with the employer it made, and makes no second one.
+                let wage = prev_year_avg_wage
+                    .map(|w| w.0.to_string())
+                    .unwrap_or_default();
+                let fields = ["POST /employers", name.as_str(), region.as_str(), &wage];
+                let keyed = key.as_ref().map(|k| KeyedWrite::new(&actor.id, k, &fields));
+                if let Some(k) = &keyed
+                    && let Some(id) = k.prior(tx)?
+                {
+                    return tx.employer(&id, Lock::Read)?.ok_or_else(|| {
+                        ServiceError::Internal(format!("keyed employer {id} gone"))
+                    });
+                }
                 let seq = tx.next_sequence("employer")?;
                 let employer = Employer {
                     id: format!("E{seq:06}"),
@@ -223,6 +239,9 @@ impl Service {
                 Audit::new(AuditAction::EmployerCreate)
                     .detail(format!("employer {}", employer.id))
                     .record(tx, &actor, now)?;
+                if let Some(k) = &keyed {
+                    k.record(tx, &employer.id, now)?;
+                }
                 Ok(employer)
             })
             .await

@@ -20,6 +20,7 @@ use crate::keys::{
 };
 use crate::model::{Actor, ActorSource, Session};
 use crate::model::{AuditAction, Outcome};
+use crate::request_key::{KeyedWrite, RequestKey};
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{Audit, load_person, require_role};
@@ -176,12 +177,15 @@ impl Service {
     }
 
     /// R-PW-8: change the query password (forced at first login). Every other session of the
-    /// person ends: whoever else knew the old one is out.
+    /// person ends: whoever else knew the old one is out. Under an `Idempotency-Key` (issue
+    /// 16) the repeat of a change carried out answers as the first did: the old password, now
+    /// replaced, is not tried again and the throttle counts nothing.
     pub async fn change_query_password(
         &self,
         actor: &Actor,
         old_password: Zeroizing<String>,
         new_password: Zeroizing<String>,
+        key: Option<RequestKey>,
     ) -> Result<(), ServiceError> {
         let id = own_id(actor)?;
         let now = self.clock.now();
@@ -234,6 +238,14 @@ impl Service {
         let actor = actor.clone();
         self.db
             .write_committed(move |tx| {
+                let keyed = key
+                    .as_ref()
+                    .map(|k| KeyedWrite::new(&actor.id, k, &["PUT /self/query-password"]));
+                if let Some(k) = &keyed
+                    && k.prior(tx)?.is_some()
+                {
+                    return Ok(Committed::Answer(()));
+                }
                 let mut throttle = tx.login_throttle(id.as_str(), Lock::ForUpdate)?;
                 throttled(&throttle, now, &policy)?;
                 match (right, hash) {
@@ -248,6 +260,9 @@ impl Service {
                             .person(&id)
                             .detail(format!("{ended} other sessions ended"))
                             .record(tx, &actor, now)?;
+                        if let Some(k) = &keyed {
+                            k.record(tx, id.as_str(), now)?;
+                        }
                         Ok(Committed::Answer(()))
                     }
                     _ => {

@@ -15,7 +15,9 @@
 
 use crate::Service;
 use crate::chip::{CardAuth, CardUse, check_card_auth};
-use crate::ecode::{card_of_code, follow_replacements, open_code, require_ecard, use_code};
+use crate::ecode::{
+    card_of_code, follow_replacements, genuine_code, require_ecard, require_fresh, use_code,
+};
 use crate::error::ServiceError;
 use crate::input::{parse_card_no, parse_date, parse_id_number, parse_pin, parse_region};
 use crate::model::{
@@ -167,7 +169,8 @@ fn card_for_care(
         }
         // R-KM-2, D-16: a code stands in for the chip; it reaches the holder's current card,
         // whose electronic form must be active.
-        CardRef::Code(id) => {
+        CardRef::Code { id, expires } => {
+            require_fresh(*expires, now)?;
             let card_no = card_of_code(tx, id)?;
             let first = load_card(tx, &card_no, Lock::ForUpdate)?;
             let card = follow_replacements(tx, first)?;
@@ -193,9 +196,13 @@ fn card_for_care(
 #[derive(Debug, Clone)]
 enum CardRef {
     Number(shebao_domain::CardNo),
-    /// The id of a genuine, unexpired electronic-card payment code (R-KM-2): its MAC and its
-    /// expiry are checked before any database read.
-    Code(String),
+    /// The id of a genuine electronic-card payment code (R-KM-2), whose MAC is checked before
+    /// any database read, and the second it expires at (checked after the `client_txn_id`
+    /// lookup, so that a late repeat of a payment by code gets the first answer).
+    Code {
+        id: String,
+        expires: i64,
+    },
 }
 
 impl CardRef {
@@ -203,11 +210,13 @@ impl CardRef {
         keys: &dyn shebao_keys::KeyStore,
         card_no: Option<&str>,
         ecard_code: Option<&str>,
-        now: jiff::Timestamp,
     ) -> Result<CardRef, ServiceError> {
         match (card_no, ecard_code) {
             (Some(no), None) => Ok(CardRef::Number(parse_card_no(no)?)),
-            (None, Some(code)) => Ok(CardRef::Code(open_code(keys, code, now)?)),
+            (None, Some(code)) => {
+                let (id, expires) = genuine_code(keys, code)?;
+                Ok(CardRef::Code { id, expires })
+            }
             _ => Err(ServiceError::invalid(
                 "invalid_card_no",
                 "send card_no or ecard_code: exactly one",
@@ -219,7 +228,7 @@ impl CardRef {
     fn describe(&self) -> String {
         match self {
             CardRef::Number(no) => no.to_string(),
-            CardRef::Code(id) => format!("ecard:{id}"),
+            CardRef::Code { id, .. } => format!("ecard:{id}"),
         }
     }
 
@@ -231,12 +240,12 @@ impl CardRef {
     ) -> Result<(), ServiceError> {
         match self {
             CardRef::Number(_) => Ok(()),
-            CardRef::Code(id) => use_code(tx, id, now),
+            CardRef::Code { id, .. } => use_code(tx, id, now),
         }
     }
 
     fn is_code(&self) -> bool {
-        matches!(self, CardRef::Code(_))
+        matches!(self, CardRef::Code { .. })
     }
 }
 
@@ -286,7 +295,6 @@ impl Service {
             &*self.city_keys,
             input.card_no.as_deref(),
             input.ecard_code.as_deref(),
-            now,
         )?;
         let request = format!("purchase {} {}", card_ref.describe(), amount.0);
         let (actor, policy, keys) = (actor.clone(), self.policy.clone(), self.keys.clone());
@@ -439,7 +447,6 @@ impl Service {
             &*self.city_keys,
             input.card_no.as_deref(),
             input.ecard_code.as_deref(),
-            now,
         )?;
         let request = format!(
             "visit {} {} {} {admitted_on}",

@@ -13,7 +13,7 @@ pub use crate::error::StoreError;
 use crate::model::{
     Actor, ActorSource, AssessmentRecord, AuditAction, AuditQuery, AuditRecord, CreditBatch,
     EcardCodeRecord, Employer, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry,
-    PaymentRecord, PaymentSource, Session, SettlementRecord,
+    PaymentRecord, PaymentSource, RequestKeyRecord, Session, SettlementRecord,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -61,6 +61,7 @@ pub trait Tx:
     + Payments
     + Settlements
     + EcardCodes
+    + RequestKeys
     + Jobs
     + CalendarStore
     + Dashboard
@@ -81,6 +82,7 @@ where
     T: Payments,
     T: Settlements,
     T: EcardCodes,
+    T: RequestKeys,
     T: Jobs,
     T: CalendarStore,
     T: Dashboard,
@@ -110,6 +112,8 @@ pub trait ActorStore {
         source: ActorSource,
         revoked_at: Option<Timestamp>,
     ) -> Result<(), StoreError>;
+    /// Gives an actor a new token (the old one stops working), by its digest.
+    fn set_actor_token(&mut self, id: &str, token_digest: &str) -> Result<(), StoreError>;
     /// The start-up admins (`SHEBAO_ADMIN_TOKEN`, the generated token, and those from before
     /// sources were recorded) that are not revoked, with their token digests.
     fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError>;
@@ -313,6 +317,18 @@ pub trait EcardCodes {
         id: &IdNumber,
         expired_before: Option<Timestamp>,
     ) -> Result<u64, StoreError>;
+}
+
+/// Writes carried out under a client's `Idempotency-Key`, recorded in the transaction of their
+/// effect (issue 16).
+pub trait RequestKeys {
+    fn request_key(
+        &mut self,
+        actor_id: &str,
+        key: &str,
+    ) -> Result<Option<RequestKeyRecord>, StoreError>;
+    /// A second record under the same actor and key is `StoreError::Duplicate`.
+    fn insert_request_key(&mut self, record: &RequestKeyRecord) -> Result<(), StoreError>;
 }
 
 /// Batch jobs' last runs.

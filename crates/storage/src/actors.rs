@@ -229,6 +229,14 @@ impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
         expect_one_row(changed, "update actor")
     }
 
+    fn set_actor_token(&mut self, id: &str, token_digest: &str) -> Result<(), StoreError> {
+        let changed = self.0.exec(
+            "UPDATE actors SET token_digest = $2 WHERE id = $1",
+            &[id.into(), token_digest.into()],
+        )?;
+        expect_one_row(changed, "update actor token")
+    }
+
     fn startup_admins(&mut self) -> Result<Vec<(Actor, String)>, StoreError> {
         const SQL: &str = actor_select!(
             "WHERE role = 'admin' AND source IN ('env', 'generated', 'startup') AND revoked_at IS NULL ORDER BY id"

@@ -22,6 +22,7 @@ mod journal;
 mod migrations;
 mod people;
 pub mod postgres;
+mod request_keys;
 mod sessions;
 mod settlements;
 mod sql;

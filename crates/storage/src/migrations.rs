@@ -355,6 +355,19 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
 ";
 
+/// V10 (issue 16: retries after a failover): the writes carried out under a client's
+/// `Idempotency-Key`, one row per actor and key, written in the transaction of the effect.
+const V10_REQUEST_KEYS: &str = "
+CREATE TABLE request_keys (
+    actor_id TEXT NOT NULL,
+    request_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (actor_id, request_key)
+);
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -401,6 +414,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "console_sessions",
             vec![V9_CONSOLE_SESSIONS],
             vec![V9_CONSOLE_SESSIONS],
+        ),
+        (
+            10,
+            "request_keys",
+            vec![V10_REQUEST_KEYS],
+            vec![V10_REQUEST_KEYS],
         ),
     ]
 }

@@ -192,6 +192,7 @@ async fn a_code_pays_once_and_expires(engine: Engine) {
     let h = holder(&app, &clerk, 3).await;
     activate(&app, &h).await;
     let c = new_code(&app, &h).await;
+    let first = c.clone();
     let (s, v) = pay(&app, &pharmacy, "e1", &c, 1_200).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["balance_fen"], 3_800);
@@ -236,6 +237,16 @@ async fn a_code_pays_once_and_expires(engine: Engine) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("code_expired")),
         "{v}"
     );
+    // Issue 16: a terminal that lost the answer in a failover repeats the payment after its
+    // code expired: it gets the first answer, not `code_expired` (which would make it ask
+    // the holder for cash a second time).
+    let (s, v) = pay(&app, &pharmacy, "e1", &first, 1_200).await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "a late repeat gets the first answer: {v}"
+    );
+    assert_eq!(v["balance_fen"], 3_800);
     let fresh = new_code(&app, &h).await;
     app.advance("PT59S").await;
     let (s, v) = app

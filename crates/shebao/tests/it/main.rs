@@ -27,6 +27,7 @@ mod ops;
 mod passwords;
 mod people;
 mod races;
+mod retries;
 mod selfservice;
 mod settlement;
 mod sources;
