@@ -359,6 +359,7 @@ impl Service {
                                 })?;
                                 let pin = old_pin.ok_or_else(|| ServiceError::Internal("old pin parsed above".into()))?;
                                 let (number, legacy_verifier) = verifier;
+                                crate::support::require_pin_key(&keys, &legacy_verifier)?;
                                 let attempt = card.ss.attempt_with(now, policy.ss_password_tries_max, &legacy_verifier, |v| {
                                     keys.verify(v, PinContext::Legacy(&number), &pin)
                                 });

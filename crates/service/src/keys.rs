@@ -164,6 +164,14 @@ impl PinKeyring {
         }
     }
 
+    /// Whether this server holds the key a verifier was sealed under. A password is never
+    /// compared, and never counted, against a verifier whose key is missing: during a
+    /// rotation over several servers, one that has not loaded the new key yet would otherwise
+    /// count the holder's right password as a wrong try.
+    pub fn holds(&self, verifier: &PinVerifier) -> bool {
+        self.keys.contains_key(&verifier.key_id)
+    }
+
     /// Whether a verifier should be rewritten under the current key.
     pub fn is_stale(&self, verifier: &PinVerifier) -> bool {
         verifier.key_id != self.current

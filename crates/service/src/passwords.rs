@@ -82,7 +82,7 @@ impl Service {
                     return Ok(Committed::Refusal(account.not_activated()));
                 }
                 let audit = Audit::new(account.actions()[0]).card(&card);
-                let attempt = account.attempt(&mut card, now, &policy, &keys, &pin);
+                let attempt = account.attempt(&mut card, now, &policy, &keys, &pin)?;
                 let answer = match attempt {
                     PasswordAttempt::Locked => {
                         if settled {
@@ -286,7 +286,7 @@ impl Service {
                             "old_password is required to change an enabled password",
                         ));
                     };
-                    match account.attempt(&mut card, now, &policy, &keys, old_pin) {
+                    match account.attempt(&mut card, now, &policy, &keys, old_pin)? {
                         PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
                         PasswordAttempt::Locked => {
                             return Ok(Committed::Refusal(account.locked_error(&card)));

@@ -336,7 +336,7 @@ impl Service {
                         "this card's password is enabled: the holder enters it (R-PW-5)",
                     ));
                 };
-                match ss_attempt(&mut card, now, &policy, &keys, pin) {
+                match ss_attempt(&mut card, now, &policy, &keys, pin)? {
                     PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
                     PasswordAttempt::Locked => return Err(ServiceError::password_locked()),
                     PasswordAttempt::Wrong { remaining } => {
@@ -507,7 +507,7 @@ impl Service {
                             "an out-of-area inpatient stay uses the card's password: the holder enters it (000 I)",
                         ));
                     };
-                    match ss_attempt(&mut card, now, &policy, &keys, pin) {
+                    match ss_attempt(&mut card, now, &policy, &keys, pin)? {
                         PasswordAttempt::Verified | PasswordAttempt::NotEnabled => {}
                         PasswordAttempt::Locked => return Err(ServiceError::password_locked()),
                         PasswordAttempt::Wrong { remaining } => {

@@ -400,7 +400,8 @@ impl Account {
             Account::Financial => policy.fin_password_tries_max,
         }
     }
-    /// One attempt, counted in the same step as the comparison.
+    /// One attempt, counted in the same step as the comparison; 503 `unavailable`, nothing
+    /// counted, if this server does not hold the verifier's PIN key ([`require_pin_key`]).
     pub(crate) fn attempt(
         self,
         card: &mut Card,
@@ -408,8 +409,18 @@ impl Account {
         policy: &Policy,
         keys: &PinKeyring,
         pin: &Pin,
-    ) -> PasswordAttempt {
+    ) -> Result<PasswordAttempt, ServiceError> {
         let tries_max = self.tries_max(policy);
+        let verifier = match self {
+            Account::Social => match &card.ss.password {
+                SsPassword::Enabled(v) => Some(v),
+                SsPassword::NotEnabled => None,
+            },
+            Account::Financial => card.fin.password.as_ref(),
+        };
+        if let Some(v) = verifier {
+            require_pin_key(keys, v)?;
+        }
         let context_owner = match self {
             Account::Social => card.id_number.as_str().to_owned(),
             Account::Financial => card.card_no.as_str().to_owned(),
@@ -419,10 +430,10 @@ impl Account {
             Account::Financial => PinContext::Financial(&context_owner),
         };
         let matches = |v: &shebao_domain::PinVerifier| keys.verify(v, context, pin);
-        match self {
+        Ok(match self {
             Account::Social => card.ss.attempt(now, tries_max, matches),
             Account::Financial => card.fin.attempt(now, tries_max, matches),
-        }
+        })
     }
     pub(crate) fn set_password(self, card: &mut Card, keys: &PinKeyring, pin: &Pin) {
         let verifier = keys.seal(self.context(card), pin);
@@ -469,10 +480,29 @@ pub(crate) fn ss_attempt(
     policy: &Policy,
     keys: &PinKeyring,
     pin: &Pin,
-) -> PasswordAttempt {
-    let attempt = Account::Social.attempt(card, now, policy, keys, pin);
+) -> Result<PasswordAttempt, ServiceError> {
+    let attempt = Account::Social.attempt(card, now, policy, keys, pin)?;
     if attempt == PasswordAttempt::Verified && Account::Social.stale_verifier(card, keys) {
         Account::Social.set_password(card, keys, pin);
     }
-    attempt
+    Ok(attempt)
+}
+
+/// 503 `unavailable` (with `Retry-After`) when this server does not hold the PIN key a
+/// verifier was sealed under: a key rotation that has not reached this server yet. Nothing is
+/// compared or counted; another server, or this one once the operator loaded the key, answers.
+pub(crate) fn require_pin_key(
+    keys: &PinKeyring,
+    verifier: &shebao_domain::PinVerifier,
+) -> Result<(), ServiceError> {
+    if keys.holds(verifier) {
+        return Ok(());
+    }
+    tracing::error!(key_id = %verifier.key_id, "a PIN verifier names a key this server does not hold: load it (a rotation in progress?)");
+    Err(ServiceError::Store(crate::error::StoreError::Unavailable(
+        format!(
+            "this server does not hold PIN key {} yet: nothing was counted; try again",
+            verifier.key_id
+        ),
+    )))
 }

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 on_both_engines!(
+    a_server_without_the_verifiers_pin_key_counts_nothing,
     initial_password_is_not_enabled,
     first_password_then_old_one_required,
     password_rules,
@@ -684,4 +685,81 @@ async fn accounts_are_independent(engine: Engine) {
         .0,
         StatusCode::OK
     );
+}
+
+// R-LK-1, README "Key rotation": a server that has not loaded the PIN key a verifier was
+// sealed under (a rotation reaching several servers one by one) never compares the password
+// and never counts it: 503 `unavailable`, and the holder's right password still works on a
+// server that holds the key.
+async fn a_server_without_the_verifiers_pin_key_counts_nothing(engine: Engine) {
+    const K1: &str = "k1 7f3c9a1e5b2d4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b4d";
+    const K2: &str = "k2 0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+    let mut config = crate::helpers::config(engine, "national");
+    config.pin_keys = Some(format!("{K1}\n{K2}"));
+    let app = TestApp::start(engine, config.clone()).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let card = app.funded_card(&clerk, &nth_id(1), 5_000).await;
+    let (s, v) = app
+        .put(
+            &format!("/cards/{card}/ss-password"),
+            &clerk,
+            json!({"new_password": "583920"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "sealed under k2, the current key: {v}");
+    app.stop().await;
+
+    let mut lagging = config.clone();
+    lagging.pin_keys = Some(K1.into());
+    let app = TestApp::start(engine, lagging).await;
+    let verify = format!("/cards/{card}/ss-password/verify");
+    for _ in 0..4 {
+        let (s, v) = app
+            .post(&verify, &pharmacy, json!({"password": "583920"}))
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+            "{v}"
+        );
+    }
+    let (s, v) = app
+        .post(
+            "/purchases",
+            &pharmacy,
+            json!({"client_txn_id": "k-1", "card_no": card, "amount_fen": 100, "password": "583920"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+        "{v}"
+    );
+    let v = app.card(&clerk, &card).await;
+    assert_eq!(
+        v["ss_account"]["remaining_tries"], 3,
+        "nothing counted: {v}"
+    );
+    assert_eq!(v["balance_fen"], 5_000, "no money moved: {v}");
+    app.stop().await;
+
+    let app = TestApp::start(engine, config).await;
+    let (s, v) = app
+        .post(&verify, &pharmacy, json!({"password": "583920"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(
+            "/purchases",
+            &pharmacy,
+            json!({"client_txn_id": "k-1", "card_no": card, "amount_fen": 100, "password": "583920"}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "the terminal's repeat is carried out now: {v}"
+    );
+    assert_eq!(v["balance_fen"], 4_900);
 }
