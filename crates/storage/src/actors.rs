@@ -10,6 +10,36 @@ use shebao_service::store::*;
 const TAKE_COUNTER: &str = "UPDATE actors SET psam_counter = $2, psam_used_at = $3 \
      WHERE id = $1 AND psam_no IS NOT NULL AND psam_counter < $2";
 
+/// Terminal counters [`TerminalCounters::write`] puts in one statement at most (three
+/// parameters each).
+const COUNTERS_PER_STATEMENT: usize = 64;
+
+/// `UPDATE … FROM (VALUES …)` for `rows` terminals (1 to [`COUNTERS_PER_STATEMENT`]): each
+/// row's counter is written only if it is above the stored one, so the changed-row count says
+/// whether every claim held. Built once per size and kept for the process (the statement
+/// cache is keyed by `&'static str`).
+fn take_counters_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=COUNTERS_PER_STATEMENT)
+            .map(|n| {
+                let values: Vec<String> = (0..n)
+                    .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                    .collect();
+                let sql = format!(
+                    "UPDATE actors SET psam_counter = v.column2, psam_used_at = v.column3 \
+                     FROM (VALUES {}) AS v \
+                     WHERE actors.id = v.column1 AND actors.psam_no IS NOT NULL \
+                     AND actors.psam_counter < v.column2",
+                    values.join(", ")
+                );
+                &*Box::leak(sql.into_boxed_str())
+            })
+            .collect()
+    });
+    all[rows - 1]
+}
+
 /// The PSAM terminals' request counters as SQLite's one writer keeps them (R-KM-1): the last
 /// committed counter of every terminal it has seen, and the claims taken in the group being
 /// built. A claim is decided here, in memory; each terminal's highest claim of the group is
@@ -62,19 +92,26 @@ impl TerminalCounters {
         }
     }
 
-    /// Writes each terminal's highest claim of the group, in the group's transaction. A
-    /// counter the database does not take as written means the keeper was wrong: the group
-    /// must not commit.
+    /// Writes each terminal's highest claim of the group, in the group's transaction: one
+    /// statement for up to [`COUNTERS_PER_STATEMENT`] terminals (a group's terminals are
+    /// usually all different, one per pharmacy). A counter the database does not take as
+    /// written means the keeper was wrong: the group must not commit.
     pub fn write(&mut self, conn: &mut impl SqlConn) -> Result<(), StoreError> {
         self.undo.clear();
-        for (actor_id, (counter, at)) in &self.group {
-            let changed = conn.exec(
-                TAKE_COUNTER,
-                &[actor_id.as_str().into(), (*counter).into(), (*at).into()],
-            )?;
-            if changed != 1 {
+        let claims: Vec<(&String, &(i64, Timestamp))> = self.group.iter().collect();
+        for chunk in claims.chunks(COUNTERS_PER_STATEMENT) {
+            let mut params = Vec::with_capacity(chunk.len() * 3);
+            for (actor_id, (counter, at)) in chunk {
+                params.push(actor_id.as_str().into());
+                params.push((*counter).into());
+                params.push((*at).into());
+            }
+            let changed = conn.exec(take_counters_sql(chunk.len()), &params)?;
+            if changed != chunk.len() as u64 {
+                let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
                 return Err(corrupt(format!(
-                    "terminal {actor_id}: the stored counter is not below {counter}"
+                    "terminals {ids:?}: {changed} of {} stored counters were below the claims",
+                    chunk.len()
                 )));
             }
         }
