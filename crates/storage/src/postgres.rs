@@ -170,7 +170,12 @@ pub fn start(
             .map_err(|e| StoreError::Database(e.to_string()))
     };
     for i in 0..writers {
-        let conn = Connection::new(url, first.take());
+        // Every worker connects at start (a lost connection later is opened again).
+        let client = match first.take() {
+            Some(c) => c,
+            None => connect(url)?,
+        };
+        let conn = Connection::new(url, client);
         let queue = write_queue.clone();
         let watch = Arc::new(CommitWatch::default());
         watches.push(watch.clone());
@@ -182,7 +187,7 @@ pub fn start(
         )?);
     }
     for i in 0..limits.reader_threads.max(1) {
-        let conn = Connection::new(url, Some(connect(url)?));
+        let conn = Connection::new(url, connect(url)?);
         let queue = read_queue.clone();
         threads.push(spawn(
             format!("pg-reader-{i}"),
@@ -226,13 +231,11 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(url: &str, client: Option<Client>) -> Connection {
+    fn new(url: &str, client: Client) -> Connection {
+        let cancel = client.cancel_token();
         Connection {
             url: url.to_owned(),
-            client: client.map(|c| {
-                let cancel = c.cancel_token();
-                (c, cancel)
-            }),
+            client: Some((client, cancel)),
             statements: HashMap::new(),
             backoff: RECONNECT_BACKOFF_MIN,
             retry_at: None,
