@@ -17,8 +17,9 @@
 //! - **electronic card**: purchases by single-use payment code (`ecard_code` instead of
 //!   `card_no`), one holder and card per code, the codes made by the holders (`POST
 //!   /self/ecard/code`) just before each timed half and not timed; two halves between the
-//!   card-present ones (plain, card present, code, code, card present, plain), and their ratio
-//!   to plain purchases (issue 15: ≥ 0.9);
+//!   card-present ones (plain, card present, code, code, card present, plain, after a warm-up
+//!   half of plain purchases that is not counted), and their ratio to plain purchases
+//!   (issue 15: ≥ 0.9);
 //! - **engine only**: purchases through the service with no HTTP;
 //! - **crediting** of a generated city; the server's peak RSS and database bytes per card.
 
@@ -517,6 +518,27 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 // The holders whose codes are still to be made, and the code requests so far.
                 let (mut holders_used, mut code_requests) = (0u64, 0u64);
                 let mut codes_made = Vec::new();
+                // A warm-up half, not measured: the server's page cache and the WAL start cold
+                // after seeding, and whichever half ran first paid for it (a first plain half
+                // at 6 673 /s, the last at 11 903 /s in one run).
+                eprintln!("[bench] warm-up: purchases over HTTP (not measured)");
+                let warm: MakeRequest = {
+                    let make = make.clone();
+                    let base = offset;
+                    Arc::new(move |i| make(base + i))
+                };
+                let w = load(
+                    &api,
+                    Some(&pharmacy),
+                    warm,
+                    options.connections,
+                    half_count,
+                    half_time,
+                    None,
+                )
+                .await;
+                offset += half_count;
+                segments.push(format!("warm-up plain {:.0} (not counted)", w.throughput()));
                 for segment in [
                     "plain",
                     "card present",
