@@ -151,8 +151,9 @@ pub fn db_reconnected(engine: &'static str) {
     metrics::counter!(DB_RECONNECTS_TOTAL, "engine" => engine).increment(1);
 }
 
-/// The database answered an error; `kind` is a closed word (`connection`, `timeout`,
-/// `serialization`, `constraint`, `other`, …), never the error's text.
+/// The database answered an error; `kind` is a closed word, never the error's text: the
+/// PostgreSQL engine says `unavailable` (a lost connection, a shutdown, a read-only server, a
+/// deadlock, a commit past its bound), `database`, `corrupt` or `stopped`.
 pub fn db_error(engine: &'static str, kind: &'static str) {
     metrics::counter!(DB_ERRORS_TOTAL, "engine" => engine, "kind" => kind).increment(1);
 }
