@@ -168,8 +168,10 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     )
     .map_err(db_err)?;
     // WAL: readers never block the writer; FULL: a commit survives power loss. A page cache of
-    // 64 MiB for the writer (4 MiB per reader) keeps the hot index pages in memory; savepoint
-    // journals stay in memory.
+    // 16 MiB for the writer (4 MiB per reader) keeps the hot index pages in memory; savepoint
+    // journals stay in memory. Not larger: at each COMMIT this SQLite scans its whole
+    // page-cache hash (`pcache1TruncateUnsafe`), which took 14 % of the server's CPU samples
+    // under purchase load with 64 MiB and 2.5 % with 16 MiB (docs/BENCHMARKS.md).
     conn.execute_batch(if read_only {
         // A reader's cache is dropped whenever the writer has committed since its last read:
         // a small one is as good as a large one under writes.
@@ -177,7 +179,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
          PRAGMA cache_size = -4096; PRAGMA temp_store = MEMORY;"
     } else {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
+         PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;"
     })
     .map_err(db_err)?;
     Ok(conn)
