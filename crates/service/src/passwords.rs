@@ -73,6 +73,7 @@ impl Service {
             .db
             .write_committed(move |tx| {
                 let mut card = load_card(tx, &card_no, Lock::ForUpdate)?;
+                let loaded = card.clone();
                 let settled = settle(tx, &mut card, now, &policy)?;
                 account.require_usable(&card)?;
                 if !account.is_active(&card) {
@@ -121,8 +122,13 @@ impl Service {
                     ),
                     _ => (Outcome::Ok, None),
                 };
-                // Every attempt that got this far is stored with its audit record (R-PW-9).
-                tx.update_card(&card)?;
+                // Every attempt that got this far is stored with its audit record (R-PW-9); the
+                // card's row only if the attempt changed it (a count, a lock, a rewritten
+                // verifier, a settled state): a right password on an uncounted account
+                // dirties no card page (issue 17).
+                if card != loaded {
+                    tx.update_card(&card)?;
+                }
                 let audit = audit.outcome(outcome);
                 match detail {
                     Some(d) => audit.detail(d).record(tx, &actor, now)?,
