@@ -40,7 +40,7 @@ pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339."),
+    info(title = "shebao", description = "Social security card platform (社会保障卡): cards, the two accounts, passwords and lockout. Errors are `{\"error\": {\"code\", \"message\"}}`; money is integer fen; instants RFC 3339. While the database cannot confirm a write (a failover, a commit past its bound), the answer is 503 `unavailable` with `Retry-After`: the outcome is unknown, and the client repeats the request. Money movements are safe to repeat by their `client_txn_id`; the writes a repeat would do twice (`POST /employers`, `POST /employers/{id}/payments`, `POST /admin/actors`, the password changes, `PUT /self/query-password`) take an `Idempotency-Key` header."),
     modifiers(&BearerAuth),
     tags((name = "people"), (name = "cards"), (name = "passwords"), (name = "self-service"), (name = "loss"), (name = "calendar"), (name = "audit"), (name = "admin"), (name = "employers"), (name = "settlement"), (name = "ecard"), (name = "system"))
 )]
