@@ -98,9 +98,9 @@ pub async fn pay_codes(
     let mut prepared: Vec<Connection> = (0..connections.max(1))
         .map(|_| {
             let (codes, password) = (codes.clone(), password.to_owned());
-            Connection {
-                token: token.to_owned(),
-                next: Box::new(move |n| {
+            Connection::new(
+                token.to_owned(),
+                Box::new(move |n| {
                     let code = usize::try_from(n - first)
                         .ok()
                         .and_then(|k| codes.get(k))
@@ -118,7 +118,7 @@ pub async fn pay_codes(
                         headers: Vec::new(),
                     })
                 }),
-            }
+            )
         })
         .collect();
     load_connections(api, &mut prepared, 201, first, total, max_time).await

@@ -73,8 +73,8 @@ pub async fn metrics(State(s): State<AppState>) -> axum::response::Response {
 #[utoipa::path(post, path = "/admin/actors", tag = "admin", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key makes no second actor; it answers with the same id and a new token, and the first token stops working. The same key with another request → 409 idempotency_key_reused; the first actor revoked since → 409 revoked")), request_body = NewActorRequest,
     description = "Creates an actor and answers its token once. A pharmacy, hospital, bank or kiosk terminal may hold a PSAM (`psam_no`, R-KM-1): its every request is then verified by MAC and counter, and its operations on a physical card need the chip's `card_auth`.",
     responses((status = 201, body = NewActorResponse), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "already_exists (the PSAM number is another terminal's), keys_missing (the key store holds no psam key)"),
-        (status = 422, body = ErrorBody, description = "invalid_role, invalid_name, invalid_region, invalid_employer, invalid_psam_no")),
+        (status = 409, body = ErrorBody, description = "already_exists (the PSAM number is another terminal's), keys_missing (the key store holds no psam key), idempotency_key_reused, revoked (a repeat whose actor was revoked since)"),
+        (status = 422, body = ErrorBody, description = "invalid_role, invalid_name, invalid_region, invalid_employer, invalid_psam_no, invalid_idempotency_key")),
     security(("bearer" = [])))]
 pub async fn create_actor(
     State(s): State<AppState>,
@@ -233,7 +233,10 @@ pub async fn get_person(
 }
 
 #[utoipa::path(post, path = "/employers", tag = "employers", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = NewEmployerRequest,
-    responses((status = 201, body = EmployerResponse)), security(("bearer" = [])))]
+    responses((status = 201, body = EmployerResponse),
+        (status = 409, body = ErrorBody, description = "idempotency_key_reused"),
+        (status = 422, body = ErrorBody, description = "invalid_name, invalid_region, invalid_amount, invalid_idempotency_key")),
+    security(("bearer" = [])))]
 pub async fn create_employer(
     State(s): State<AppState>,
     Authed(actor): Authed,
@@ -549,7 +552,7 @@ pub async fn login(
 
 #[utoipa::path(put, path = "/self/query-password", tag = "self-service", params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = QueryPasswordRequest,
     description = "Changes the query password: 8-64 characters with a letter and a digit. Every other session of the person ends. The transaction passwords can never be set or read online.",
-    responses((status = 200, body = OkResponse), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = OkResponse), (status = 409, body = ErrorBody, description = "idempotency_key_reused"), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn change_query_password(
     State(s): State<AppState>,
     Authed(actor): Authed,

@@ -169,8 +169,8 @@ pub async fn card_applications(
 
 #[utoipa::path(post, path = "/employers/{id}/payments", tag = "employers", params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 64 printable ASCII characters: a repeat under the same key answers as the first request did and changes nothing; the same key with another request → 409 idempotency_key_reused")), request_body = PaymentRequest,
     description = "The tax bureau's record of a payment (R-EM-1, R-EM-4). Paid on or before the due day, it shows the month was paid on time (no unit lock for it); its data reaches the bureau 45 working days after `paid_on`, and only then is the month credited.",
-    responses((status = 201, body = EmployerDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "receipt_conflict"),
-        (status = 422, body = ErrorBody, description = "invalid_month, invalid_amount, invalid_date")),
+    responses((status = 201, body = EmployerDetail), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "receipt_conflict, idempotency_key_reused"),
+        (status = 422, body = ErrorBody, description = "invalid_month, invalid_amount, invalid_date, invalid_idempotency_key")),
     security(("bearer" = [])))]
 pub async fn record_payment(
     State(s): State<AppState>,
