@@ -81,25 +81,25 @@ pub async fn make_codes(
     Ok(codes)
 }
 
-/// Full load (closed loop) of purchases by `codes`, each paid once, from the pharmacy `token`
-/// over `connections` connections against `api`, for at most `max_time`; request numbers
-/// (client transaction ids `c{n}`) start at `first`. Only 201 counts.
+/// Full load (closed loop) of purchases by `codes`, each paid once, one connection per pharmacy
+/// of `tokens`, against `api`, for at most `max_time`; request numbers (client transaction ids
+/// `c{n}`) start at `first`. Only 201 counts.
 pub async fn pay_codes(
     api: &str,
-    token: &str,
+    tokens: &[String],
     codes: Vec<String>,
     password: &str,
-    connections: usize,
     first: u64,
     max_time: Duration,
 ) -> StrictResult {
     let total = codes.len() as u64;
     let codes = Arc::new(codes);
-    let mut prepared: Vec<Connection> = (0..connections.max(1))
-        .map(|_| {
+    let mut prepared: Vec<Connection> = tokens
+        .iter()
+        .map(|token| {
             let (codes, password) = (codes.clone(), password.to_owned());
             Connection::new(
-                token.to_owned(),
+                token.clone(),
                 Box::new(move |n| {
                     let code = usize::try_from(n - first)
                         .ok()

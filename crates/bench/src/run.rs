@@ -13,7 +13,9 @@
 //! - **card present**: the same purchases from PSAM terminals (one per connection, request
 //!   MAC and counter, the card chip's cryptogram and counter), with the same count, time and
 //!   concurrency as the plain ones and interleaved with them, and their ratio to them
-//!   (issue 14: ≥ 0.9);
+//!   (issue 14: ≥ 0.9); the plain and by-code full-load purchases come from one bearer-token
+//!   pharmacy per connection likewise, so the three differ only in how card and terminal are
+//!   proven;
 //! - **electronic card**: purchases by single-use payment code (`ecard_code` instead of
 //!   `card_no`), one holder and card per code, the codes made by the holders (`POST
 //!   /self/ecard/code`) just before each timed segment and not timed, and their ratio to
@@ -496,6 +498,25 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             return Err(e.context("preparing the PSAM terminals"));
         }
     };
+    // Plain and by-code purchases come from one bearer-token pharmacy per connection, as the
+    // card-present ones come from one PSAM pharmacy per connection: the three differ only in
+    // how the card and the terminal are proven (each pharmacy's settlement keys are its own
+    // run of the index, so one pharmacy for all connections would favour plain purchases).
+    let mut pharmacies = Vec::with_capacity(options.connections);
+    for k in 0..options.connections {
+        let answer: Value = client
+            .post(format!("{api}/admin/actors"))
+            .bearer_auth(BENCH_ADMIN)
+            .json(&json!({"role": "pharmacy", "name": format!("bench pharmacy {k}")}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = answer["token"]
+            .as_str()
+            .with_context(|| format!("creating bench pharmacy {k}: {answer}"))?;
+        pharmacies.push(token.to_owned());
+    }
     let mut offset = 0u64;
     for (name, make) in [("purchases", purchase), ("password verifications", verify)] {
         let mut card_present = None;
@@ -526,21 +547,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 // after seeding, and whichever half ran first paid for it (a first plain half
                 // at 6 673 /s, the last at 11 903 /s in one run).
                 eprintln!("[bench] warm-up: purchases over HTTP (not measured)");
-                let warm: MakeRequest = {
-                    let make = make.clone();
-                    let base = offset;
-                    Arc::new(move |i| make(base + i))
-                };
-                let w = load(
-                    &api,
-                    Some(&pharmacy),
-                    warm,
-                    options.connections,
-                    half_count,
-                    half_time,
-                    None,
-                )
-                .await;
+                let w =
+                    one_per_pharmacy(&api, &pharmacies, &make, offset, half_count, half_time).await;
                 offset += half_count;
                 segments.push(format!("warm-up plain {:.0} (not counted)", w.throughput()));
                 let round = [
@@ -587,10 +595,9 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                         let n = codes.len() as u64;
                         let r = crate::ecard::pay_codes(
                             &api,
-                            &pharmacy,
+                            &pharmacies,
                             codes,
                             BENCH_PASSWORD,
-                            options.connections,
                             code_requests,
                             half_time,
                         )
@@ -610,19 +617,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                     let before = CpuUse::now(server.child.id());
                     if segment == "plain" {
                         eprintln!("[bench] purchases over HTTP, full load (a segment)");
-                        let shifted: MakeRequest = {
-                            let make = make.clone();
-                            let base = offset;
-                            Arc::new(move |i| make(base + i))
-                        };
-                        let r = load(
+                        let r = one_per_pharmacy(
                             &api,
-                            Some(&pharmacy),
-                            shifted,
-                            options.connections,
+                            &pharmacies,
+                            &make,
+                            offset,
                             half_count,
                             half_time,
-                            None,
                         )
                         .await;
                         offset += half_count;
@@ -781,7 +782,7 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                     "HTTP purchases by electronic-card code, full load",
                     per_s(r.throughput()),
                     format!(
-                        "{} × 201, {} other{unexpected}; {} connections, one pharmacy, one code per holder and card, codes made just before each segment (not timed: {}); p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms",
+                        "{} × 201, {} other{unexpected}; {} connections, one bearer-token pharmacy each, one code per holder and card, codes made just before each segment (not timed: {}); p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms",
                         r.ok,
                         r.errors,
                         options.connections,
@@ -805,6 +806,19 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                 ));
             }
         }
+    }
+    // The server's own view of its commits over the HTTP runs (GET /metrics): how many, how
+    // many jobs each carried, and how many took long (what a half-load p99 waits behind).
+    match reqwest::get(format!("{}/metrics", server.base)).await {
+        Ok(resp) => match resp.text().await {
+            Ok(text) => rows.push(row(
+                "server commits during the HTTP runs",
+                commit_summary(&text).0,
+                commit_summary(&text).1,
+            )),
+            Err(e) => eprintln!("[bench] reading /metrics: {e}"),
+        },
+        Err(e) => eprintln!("[bench] GET /metrics: {e}"),
     }
     let rss = server.peak_rss();
     server.stop();
@@ -977,4 +991,95 @@ fn round_ratios(per_segment: &[(&str, f64)], kind: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// From the Prometheus text of `GET /metrics`: the number of commits, and how they went
+/// (mean jobs per commit, commits that took 10 ms or more, 100 ms or more).
+fn commit_summary(text: &str) -> (String, String) {
+    // `NAME{labels} VALUE` or `NAME_bucket{…,le="X"} VALUE`: the sample's value, if the line
+    // is the series asked for.
+    let value = |line: &str, series: &str, le: Option<&str>| -> Option<f64> {
+        let (head, v) = line.rsplit_once(' ')?;
+        if !head.starts_with(series) {
+            return None;
+        }
+        if let Some(le) = le
+            && !head.contains(&format!("le=\"{le}\""))
+        {
+            return None;
+        }
+        v.parse().ok()
+    };
+    let sum_of = |series: &str, le: Option<&str>| -> f64 {
+        text.lines().filter_map(|l| value(l, series, le)).sum()
+    };
+    let commits = sum_of("shebao_commit_seconds_count", None);
+    let jobs = sum_of("shebao_write_batch_jobs_sum", None);
+    let under_10ms = sum_of("shebao_commit_seconds_bucket", Some("0.01"));
+    let under_100ms = sum_of("shebao_commit_seconds_bucket", Some("0.1"));
+    let seconds = sum_of("shebao_commit_seconds_sum", None);
+    (
+        format!("{commits:.0}"),
+        format!(
+            "{:.1} jobs per commit; commit time mean {:.2} ms; {:.0} commits took ≥ 10 ms, {:.0} ≥ 100 ms (the server's histogram, over every run on it)",
+            jobs / commits.max(1.0),
+            seconds * 1e3 / commits.max(1.0),
+            commits - under_10ms,
+            commits - under_100ms
+        ),
+    )
+}
+
+/// Full load (closed loop) of `make`'s requests numbered from `first`, one connection per
+/// pharmacy of `tokens`, `count` requests or `max_time`; only 201 counts.
+async fn one_per_pharmacy(
+    api: &str,
+    tokens: &[String],
+    make: &MakeRequest,
+    first: u64,
+    count: u64,
+    max_time: Duration,
+) -> LoadResult {
+    let mut connections: Vec<crate::load::Connection> = tokens
+        .iter()
+        .map(|token| {
+            let make = make.clone();
+            crate::load::Connection::new(
+                token.clone(),
+                Box::new(move |i| {
+                    let (path, body) = make(i);
+                    let body = serde_json::to_vec(&body).map_err(|e| format!("body: {e}"))?;
+                    Ok(crate::load::Prepared {
+                        path,
+                        body,
+                        headers: Vec::new(),
+                    })
+                }),
+            )
+        })
+        .collect();
+    let r = crate::load::load_connections(api, &mut connections, 201, first, count, max_time).await;
+    // Every answer but 201 is an error of the run, as `load` counts them.
+    r.load
+}
+
+#[cfg(test)]
+mod commit_summary_tests {
+    use super::commit_summary;
+
+    #[test]
+    fn reads_the_commit_histograms_of_the_prometheus_text() {
+        let text = "# TYPE shebao_commit_seconds histogram\n\
+            shebao_commit_seconds_bucket{engine=\"sqlite\",le=\"0.005\"} 70\n\
+            shebao_commit_seconds_bucket{engine=\"sqlite\",le=\"0.01\"} 90\n\
+            shebao_commit_seconds_bucket{engine=\"sqlite\",le=\"0.1\"} 99\n\
+            shebao_commit_seconds_bucket{engine=\"sqlite\",le=\"+Inf\"} 100\n\
+            shebao_commit_seconds_sum{engine=\"sqlite\"} 0.5\n\
+            shebao_commit_seconds_count{engine=\"sqlite\"} 100\n\
+            shebao_write_batch_jobs_sum{engine=\"sqlite\"} 1234\n\
+            shebao_write_batch_jobs_count{engine=\"sqlite\"} 100\n";
+        let (count, how) = commit_summary(text);
+        assert_eq!(count, "100");
+        assert!(how.starts_with("12.3 jobs per commit; commit time mean 5.00 ms; 10 commits took ≥ 10 ms, 1 ≥ 100 ms"), "{how}");
+    }
 }
