@@ -228,7 +228,16 @@ struct Connection {
     statements: HashMap<&'static str, Statement>,
     backoff: Duration,
     retry_at: Option<Instant>,
+    /// When the connection last served a job: one idle longer than [`IDLE_PROBE_AFTER`] is
+    /// probed before its next job.
+    used_at: Instant,
 }
+
+/// A connection idle this long is probed (an empty query, [`PROBE_TIMEOUT`]) before it takes
+/// a job: a failover while the server was quiet cut it without anyone noticing, and a job,
+/// which cannot be run twice, would otherwise be the one to find out (and answer 503).
+const IDLE_PROBE_AFTER: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Connection {
     fn new(url: &str, client: Client) -> Connection {
@@ -239,6 +248,7 @@ impl Connection {
             statements: HashMap::new(),
             backoff: RECONNECT_BACKOFF_MIN,
             retry_at: None,
+            used_at: Instant::now(),
         }
     }
 
@@ -255,6 +265,15 @@ impl Connection {
         StoreError,
     > {
         if self.client.as_ref().is_some_and(|(c, _)| c.is_closed()) {
+            self.lost();
+        }
+        let idle = self.used_at.elapsed() >= IDLE_PROBE_AFTER;
+        self.used_at = Instant::now();
+        if idle
+            && let Some((client, _)) = self.client.as_mut()
+            && let Err(e) = client.is_valid(PROBE_TIMEOUT)
+        {
+            tracing::info!(error = %e, "an idle PostgreSQL connection is gone; opening a new one");
             self.lost();
         }
         if self.client.is_none() {

@@ -123,6 +123,38 @@ async fn lost_connections_are_replaced_without_a_restart() {
     );
 }
 
+// A failover while the server is quiet cuts its connections without anyone noticing. The next
+// requests must not pay for finding out: a connection idle for a second is probed before it
+// takes a job, and replaced if it is gone, so no answer is 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_cut_while_idle_cost_no_request() {
+    let app = TestApp::spawn(Engine::Postgres).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let card = app.funded_card(&clerk, &nth_id(1), 5_000).await;
+    assert_eq!(
+        purchase(&app, &pharmacy, &card, "before").await.0,
+        StatusCode::CREATED
+    );
+    sql(
+        &app,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    // Longer than the idle bound (1 s) of every connection.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for i in 0..12 {
+        let (s, _, v) = purchase(&app, &pharmacy, &card, &format!("after-{i}")).await;
+        assert_eq!(s, StatusCode::CREATED, "purchase {i}: {v}");
+        let (s, v) = app.get(&format!("/cards/{card}"), &clerk).await;
+        assert_eq!(s, StatusCode::OK, "read {i}: {v}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM ledger WHERE kind = 'purchase'"),
+        13
+    );
+}
+
 // API.md "Running on a cluster", CLUSTER.md pitfalls: a commit that does not answer within the
 // bound (here a deferred trigger that sleeps at commit, as a synchronous standby that never
 // confirms would) is answered 503 `unavailable` with Retry-After within about the bound, not
