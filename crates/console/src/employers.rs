@@ -17,6 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use shebao_service::model::Actor;
+use shebao_service::request_key::RequestKey;
 use shebao_service::views::lock_message;
 use shebao_service::{CardApplications, EmployerView, LockReason, NewPayment, ServiceError};
 
@@ -73,6 +74,7 @@ pub async fn find(Query(q): Query<FindQuery>, clerk: ClerkSession) -> Response {
         employer: None,
         applied: None,
         id_numbers: String::new(),
+        form_key: form_key(),
     })
 }
 
@@ -128,7 +130,15 @@ async fn show_employer(
         applied: applied.filter(|_| employer.is_some()),
         employer,
         id_numbers,
+        form_key: form_key(),
     })
+}
+
+/// A fresh key for a form whose double submission must not record twice (32 hex digits).
+fn form_key() -> String {
+    shebao_service::keys::random_bytes::<16>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        .unwrap_or_default()
 }
 
 /// The service's view as the page shows it (yuan, Shanghai times, the holders' words).
@@ -381,12 +391,18 @@ pub async fn payment(
     let Some(back) = employer_path(&id) else {
         return see_other("/console/employers", &[]);
     };
-    let flash = match payment_row(&fields, 1, "record_no") {
-        None => form_refusal("emp.no_rows", None, t),
-        Some(Err((_, key))) => form_refusal(key, None, t),
-        Some(Ok(row)) => match console
+    // The form's key (a page rendered before the key existed sends none).
+    let key = match fields.get("request_key") {
+        "" => Ok(None),
+        text => RequestKey::parse(text).map(Some),
+    };
+    let flash = match (payment_row(&fields, 1, "record_no"), key) {
+        (_, Err(e)) => error_flash(&e, lang),
+        (None, _) => form_refusal("emp.no_rows", None, t),
+        (Some(Err((_, key))), _) => form_refusal(key, None, t),
+        (Some(Ok(row)), Ok(key)) => match console
             .service
-            .record_tax_payment(&actor, &id, row, None)
+            .record_tax_payment(&actor, &id, row, key)
             .await
         {
             Ok(_) => Flash {

@@ -264,6 +264,9 @@ pub struct EmployerPage {
     pub applied: Option<AppliedBox>,
     /// The bulk application's text as typed, kept when the form is refused.
     pub id_numbers: String,
+    /// The payment form's `Idempotency-Key` (issue 16): fresh on every rendering, so a form
+    /// submitted twice (a double click, a resubmitted page) records its payment once.
+    pub form_key: String,
 }
 
 /// A bulk card application's outcome (R-ID-3): the cards issued, and who was skipped, why.

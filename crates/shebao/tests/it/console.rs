@@ -711,23 +711,36 @@ async fn the_employer_screen_shows_the_lock_and_receipts_lift_it(engine: Engine)
     // R-EM-4: the tax bureau's record of June's payment, on time, typed in through the other
     // form: paid on time and counted as tax bureau data (what crediting waits for).
     let csrf = b.csrf.clone();
-    let (s, to) = b
-        .post(
-            &format!("/console/employers/{e}/payments"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("month_1", "2026-06"),
-                ("amount_1", "480.00"),
-                ("paid_on_1", "2026-06-01"),
-                ("record_no_1", ""),
-            ],
-        )
-        .await;
-    assert_eq!(
-        (s, to.as_str()),
-        (StatusCode::SEE_OTHER, page_path.as_str())
-    );
-    assert!(b.flash(&page_path).await.contains("缴费记录已录入"));
+    // The form carries a fresh Idempotency-Key: submitted twice (a double click, a resubmitted
+    // page), it records the payment once (issue 16).
+    let (_, page) = b.get(&page_path).await;
+    let form_key = page
+        .split("name=\"request_key\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the payment form's key")
+        .to_owned();
+    assert_eq!(form_key.len(), 32, "{form_key}");
+    for _ in 0..2 {
+        let (s, to) = b
+            .post(
+                &format!("/console/employers/{e}/payments"),
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("request_key", form_key.as_str()),
+                    ("month_1", "2026-06"),
+                    ("amount_1", "480.00"),
+                    ("paid_on_1", "2026-06-01"),
+                    ("record_no_1", ""),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (s, to.as_str()),
+            (StatusCode::SEE_OTHER, page_path.as_str())
+        );
+        assert!(b.flash(&page_path).await.contains("缴费记录已录入"));
+    }
     let (_, v) = app.get(&format!("/employers/{e}"), &clerk).await;
     let june = v["months"]
         .as_array()
