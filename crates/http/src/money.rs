@@ -263,8 +263,8 @@ pub struct JobParams {
     pub batch_rows: Option<u32>,
 }
 
-#[utoipa::path(post, path = "/admin/jobs/{name}/run", tag = "admin", params(("name" = String, Path, description = "monthly-deadline or crediting"), JobParams),
-    description = "Runs a batch job to the end and returns its record. `monthly-deadline` assesses new months and records unit locks that fell; `crediting` credits every month whose payment data has arrived, exactly once. Both are idempotent and safe to run any number of times, on any number of servers at once.",
+#[utoipa::path(post, path = "/admin/jobs/{name}/run", tag = "admin", params(("name" = String, Path, description = "monthly-deadline, crediting or request-keys"), JobParams),
+    description = "Runs a batch job to the end and returns its record. `monthly-deadline` assesses new months and records unit locks that fell; `crediting` credits every month whose payment data has arrived, exactly once; `request-keys` forgets the `Idempotency-Key` records older than 30 days. All are idempotent and safe to run any number of times, on any number of servers at once.",
     responses((status = 200, body = JobRunView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "job_running"), (status = 422, body = ErrorBody, description = "invalid_batch_rows")),
     security(("bearer" = [])))]
 pub async fn run_job(

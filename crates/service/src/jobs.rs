@@ -1,4 +1,4 @@
-//! Batch jobs by name (`monthly-deadline`, `crediting`), run from HTTP or the CLI, with the
+//! Batch jobs by name (`monthly-deadline`, `crediting`, `request-keys`), run from HTTP or the CLI, with the
 //! last run kept for `GET /admin/jobs/{name}`. One job runs at a time per server; each job is
 //! idempotent and safe to interrupt, so a second server running one too costs time, not money.
 
@@ -8,10 +8,11 @@ use crate::error::ServiceError;
 use crate::meter;
 use crate::model::{Actor, JobRun, JobStatus};
 use crate::model::{AuditAction, Outcome};
+use crate::request_key::REQUEST_KEY_DAYS;
 use crate::support::{Audit, require_role};
 use shebao_domain::Role;
 
-pub const JOB_NAMES: [&str; 2] = ["monthly-deadline", "crediting"];
+pub const JOB_NAMES: [&str; 3] = ["monthly-deadline", "crediting", "request-keys"];
 
 /// Cards named in a summary at most (the rest are counted).
 const OVER_CEILING_NAMED_MAX: usize = 20;
@@ -34,6 +35,19 @@ fn over_ceiling_note(cards: &[String]) -> String {
             String::new()
         }
     )
+}
+
+impl Service {
+    /// The `request-keys` job: forgets the `Idempotency-Key` records older than
+    /// [`REQUEST_KEY_DAYS`] at `now` (a repeat after that is not a retry).
+    async fn forget_request_keys(&self, now: jiff::Timestamp) -> Result<u64, ServiceError> {
+        let before = now
+            .checked_sub(jiff::SignedDuration::from_hours(24 * REQUEST_KEY_DAYS))
+            .unwrap_or(now);
+        self.db
+            .write(move |tx| Ok(tx.forget_request_keys(before)?))
+            .await
+    }
 }
 
 fn known(name: &str) -> Result<&'static str, ServiceError> {
@@ -88,6 +102,14 @@ impl Service {
                         s.employers, s.months_assessed, s.people_assessed, s.newly_locked, s.locked
                     ),
                     s.people_assessed,
+                )
+            }),
+            "request-keys" => self.forget_request_keys(started_at).await.map(|n| {
+                (
+                    format!(
+                        "{n} Idempotency-Keys older than {REQUEST_KEY_DAYS} days forgotten"
+                    ),
+                    n,
                 )
             }),
             _ => self

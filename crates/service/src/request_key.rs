@@ -21,6 +21,10 @@ use crate::model::RequestKeyRecord;
 use crate::store::Tx;
 use jiff::Timestamp;
 
+/// How long a key is kept (the `request-keys` job forgets older ones): a repeat is a client's
+/// retry, minutes or hours after the first request; a month covers a batch rerun.
+pub const REQUEST_KEY_DAYS: i64 = 30;
+
 /// Longest key accepted: a UUID is 36 characters; a terminal's own scheme may need more.
 pub const REQUEST_KEY_CHARS_MAX: usize = 64;
 

@@ -329,6 +329,8 @@ pub trait RequestKeys {
     ) -> Result<Option<RequestKeyRecord>, StoreError>;
     /// A second record under the same actor and key is `StoreError::Duplicate`.
     fn insert_request_key(&mut self, record: &RequestKeyRecord) -> Result<(), StoreError>;
+    /// Forgets the records made before `before`; answers how many.
+    fn forget_request_keys(&mut self, before: Timestamp) -> Result<u64, StoreError>;
 }
 
 /// Batch jobs' last runs.

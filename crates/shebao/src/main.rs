@@ -228,7 +228,7 @@ enum JobsAction {
     Run {
         #[command(flatten)]
         common: Common,
-        /// monthly-deadline or crediting.
+        /// monthly-deadline, crediting or request-keys.
         name: String,
         /// Crediting: accounts per transaction.
         #[arg(long, default_value_t = shebao_service::CREDIT_BATCH_ROWS_DEFAULT)]

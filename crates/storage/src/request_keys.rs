@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use crate::sql::{Row, SqlConn};
+use jiff::Timestamp;
 use shebao_service::model::RequestKeyRecord;
 use shebao_service::store::*;
 
@@ -44,5 +45,12 @@ impl<C: SqlConn> RequestKeys for SqlTx<'_, C> {
             ],
         )?;
         Ok(())
+    }
+
+    fn forget_request_keys(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        self.0.exec(
+            "DELETE FROM request_keys WHERE created_at < $1",
+            &[before.into()],
+        )
     }
 }

@@ -16,6 +16,7 @@ on_both_engines!(
     an_actor_created_twice_under_one_key_is_one_actor_with_one_working_token,
     a_password_change_repeated_under_its_key_counts_no_wrong_try,
     a_query_password_change_repeated_under_its_key_is_not_throttled,
+    the_request_keys_job_forgets_keys_after_30_days,
 );
 
 async fn keyed(
@@ -337,4 +338,51 @@ async fn a_query_password_change_repeated_under_its_key_is_not_throttled(engine:
         )
         .await;
     assert_eq!(s, StatusCode::OK, "no failure was counted: {v}");
+}
+
+async fn the_request_keys_job_forgets_keys_after_30_days(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let keys = || app.count("SELECT COUNT(*) FROM request_keys");
+    let (s, v) = keyed(
+        &app,
+        Method::POST,
+        "/employers",
+        &clerk,
+        "old",
+        json!({"name": "甲厂"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.advance("P2D").await;
+    let (s, v) = keyed(
+        &app,
+        Method::POST,
+        "/employers",
+        &clerk,
+        "new",
+        json!({"name": "乙厂"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    app.advance("P29D").await; // "old" is 31 days old, "new" 29.
+    let (s, v) = app
+        .post("/admin/jobs/request-keys/run", ADMIN, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ok", "{v}");
+    assert_eq!(v["rows"], 1, "{v}");
+    assert_eq!(keys(), 1);
+    // The younger key still answers its repeat.
+    let (s, again) = keyed(
+        &app,
+        Method::POST,
+        "/employers",
+        &clerk,
+        "new",
+        json!({"name": "乙厂"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM employers"), 2);
 }
