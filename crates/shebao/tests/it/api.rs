@@ -51,6 +51,23 @@ async fn openapi_lists_the_contract(engine: Engine) {
             .get("delete")
             .is_some()
     );
+    // Issue 16: the writes a repeat would do twice document their Idempotency-Key header.
+    for (path, method) in [
+        ("/employers", "post"),
+        ("/employers/{id}/payments", "post"),
+        ("/admin/actors", "post"),
+        ("/cards/{card_no}/ss-password", "put"),
+        ("/cards/{card_no}/fin-password", "put"),
+        ("/self/query-password", "put"),
+    ] {
+        let params = paths[path][method]["parameters"].as_array();
+        assert!(
+            params.is_some_and(|ps| ps
+                .iter()
+                .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")),
+            "{method} {path}: no Idempotency-Key header in the OpenAPI document"
+        );
+    }
     let (s, h) = app.call(Method::GET, "/health", None, None).await;
     assert_eq!((s, h), (StatusCode::OK, json!({"status": "ok"})));
     // Issue 16: the metrics are documented as Prometheus text, not JSON.
