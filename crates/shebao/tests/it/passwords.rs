@@ -714,6 +714,8 @@ async fn a_server_without_the_verifiers_pin_key_counts_nothing(engine: Engine) {
     lagging.pin_keys = Some(K1.into());
     let app = TestApp::start(engine, lagging).await;
     let verify = format!("/cards/{card}/ss-password/verify");
+    let purchase =
+        json!({"client_txn_id": "k-1", "card_no": card, "amount_fen": 100, "password": "583920"});
     for _ in 0..4 {
         let (s, v) = app
             .post(&verify, &pharmacy, json!({"password": "583920"}))
@@ -724,13 +726,7 @@ async fn a_server_without_the_verifiers_pin_key_counts_nothing(engine: Engine) {
             "{v}"
         );
     }
-    let (s, v) = app
-        .post(
-            "/purchases",
-            &pharmacy,
-            json!({"client_txn_id": "k-1", "card_no": card, "amount_fen": 100, "password": "583920"}),
-        )
-        .await;
+    let (s, v) = app.post("/purchases", &pharmacy, purchase.clone()).await;
     assert_eq!(
         (s, code(&v)),
         (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
@@ -749,13 +745,7 @@ async fn a_server_without_the_verifiers_pin_key_counts_nothing(engine: Engine) {
         .post(&verify, &pharmacy, json!({"password": "583920"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = app
-        .post(
-            "/purchases",
-            &pharmacy,
-            json!({"client_txn_id": "k-1", "card_no": card, "amount_fen": 100, "password": "583920"}),
-        )
-        .await;
+    let (s, v) = app.post("/purchases", &pharmacy, purchase.clone()).await;
     assert_eq!(
         s,
         StatusCode::CREATED,

@@ -37,6 +37,15 @@ async fn keyed(
     .await
 }
 
+/// 409 `idempotency_key_reused`: the key was used for another request.
+fn assert_reused(s: StatusCode, v: &Value) {
+    assert_eq!(
+        (s, code(v)),
+        (StatusCode::CONFLICT, Some("idempotency_key_reused")),
+        "{v}"
+    );
+}
+
 async fn an_employer_registered_twice_under_one_key_is_one_employer(engine: Engine) {
     let app = TestApp::spawn(engine).await;
     let clerk = app.actor("clerk").await;
@@ -61,11 +70,7 @@ async fn an_employer_registered_twice_under_one_key_is_one_employer(engine: Engi
     // The same key with another request changes nothing.
     let other = json!({"name": "兰州第二机床厂", "prev_year_avg_wage_fen": 712_345});
     let (s, v) = keyed(&app, Method::POST, "/employers", &clerk, key, other.clone()).await;
-    assert_eq!(
-        (s, code(&v)),
-        (StatusCode::CONFLICT, Some("idempotency_key_reused")),
-        "{v}"
-    );
+    assert_reused(s, &v);
     assert_eq!(app.count("SELECT COUNT(*) FROM employers"), 1);
 
     // A key is its sender's own: another clerk's request under it is another request.
@@ -123,11 +128,7 @@ async fn a_payment_record_repeated_under_its_key_is_counted_once(engine: Engine)
 
     let changed = json!({"month": "2026-03", "amount_fen": 60_000, "paid_on": "2026-03-02"});
     let (s, v) = keyed(&app, Method::POST, &path, &clerk, "pay-1", changed).await;
-    assert_eq!(
-        (s, code(&v)),
-        (StatusCode::CONFLICT, Some("idempotency_key_reused")),
-        "{v}"
-    );
+    assert_reused(s, &v);
     // A second payment of the same amount is a new key: it is recorded.
     let (s, v) = keyed(&app, Method::POST, &path, &clerk, "pay-2", body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -140,26 +141,21 @@ async fn an_actor_created_twice_under_one_key_is_one_actor_with_one_working_toke
     let body = json!({"role": "pharmacy", "name": "东岗药房"});
     let actors = || app.count("SELECT COUNT(*) FROM actors");
     let before = actors();
-    let (s, first) = keyed(
-        &app,
-        Method::POST,
-        "/admin/actors",
-        ADMIN,
-        "act-1",
-        body.clone(),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{first}");
-    let (s, again) = keyed(
-        &app,
-        Method::POST,
-        "/admin/actors",
-        ADMIN,
-        "act-1",
-        body.clone(),
-    )
-    .await;
-    assert_eq!(s, StatusCode::CREATED, "{again}");
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let (s, v) = keyed(
+            &app,
+            Method::POST,
+            "/admin/actors",
+            ADMIN,
+            "act-1",
+            body.clone(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        answers.push(v);
+    }
+    let (first, again) = (&answers[0], &answers[1]);
     assert_eq!(again["id"], first["id"], "no second actor");
     assert_eq!(actors(), before + 1);
     let (old, new) = (
@@ -192,11 +188,7 @@ async fn an_actor_created_twice_under_one_key_is_one_actor_with_one_working_toke
         json!({"role": "hospital", "name": "东岗药房"}),
     )
     .await;
-    assert_eq!(
-        (s, code(&v)),
-        (StatusCode::CONFLICT, Some("idempotency_key_reused")),
-        "{v}"
-    );
+    assert_reused(s, &v);
 
     // Revoked since: the repeat does not bring it back.
     let id = first["id"].as_str().unwrap();
@@ -272,11 +264,7 @@ async fn a_password_change_repeated_under_its_key_counts_no_wrong_try(engine: En
         change,
     )
     .await;
-    assert_eq!(
-        (s, code(&v)),
-        (StatusCode::CONFLICT, Some("idempotency_key_reused")),
-        "{v}"
-    );
+    assert_reused(s, &v);
 
     // The bank's financial password, which always asks for the old one (R-LK-3).
     let bank = app.actor("bank").await;
