@@ -190,9 +190,6 @@ pub struct StrictResult {
     pub unexpected: std::collections::BTreeMap<String, u64>,
     /// The first unexpected answer (status and the start of its body, or the error).
     pub sample: Option<String>,
-    /// Time the connections spent preparing requests during the run (signing included),
-    /// summed; requests made ahead are not in it.
-    pub prepare: Duration,
     /// Requests made during the run because a connection had used up those made ahead.
     pub made_during_run: u64,
     /// Requests made ahead of the runs, and the time that took (not timed in the runs).
@@ -219,7 +216,6 @@ impl StrictResult {
             load: LoadResult::empty(),
             unexpected: std::collections::BTreeMap::new(),
             sample: None,
-            prepare: Duration::ZERO,
             made_during_run: 0,
             made_ahead: (0, Duration::ZERO),
         }
@@ -234,7 +230,6 @@ impl StrictResult {
         if self.sample.is_none() {
             self.sample = other.sample;
         }
-        self.prepare += other.prepare;
         self.made_during_run += other.made_during_run;
         self.made_ahead.0 += other.made_ahead.0;
         self.made_ahead.1 += other.made_ahead.1;
@@ -279,7 +274,6 @@ pub async fn load_connections(
             let (mut ok, mut errors) = (0u64, 0u64);
             let mut unexpected: BTreeMap<String, u64> = BTreeMap::new();
             let mut sample: Option<String> = None;
-            let mut preparing = Duration::ZERO;
             let mut made_during_run = 0u64;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -291,7 +285,6 @@ pub async fn load_connections(
                     Some(p) => Ok(p),
                     None => {
                         let p = prepare_next(first + i);
-                        preparing += began.elapsed();
                         made_during_run += 1;
                         p
                     }
@@ -349,7 +342,7 @@ pub async fn load_connections(
                 latencies,
                 unexpected,
                 sample,
-                (preparing, made_during_run),
+                made_during_run,
                 connection,
             )
         }));
@@ -357,7 +350,7 @@ pub async fn load_connections(
     let mut result = StrictResult::empty();
     for task in tasks {
         match task.await {
-            Ok((ok, errors, latencies, unexpected, sample, (preparing, made), connection)) => {
+            Ok((ok, errors, latencies, unexpected, sample, made, connection)) => {
                 connections.push(connection);
                 result.load.ok += ok;
                 result.load.errors += errors;
@@ -368,7 +361,6 @@ pub async fn load_connections(
                 if result.sample.is_none() {
                     result.sample = sample;
                 }
-                result.prepare += preparing;
                 result.made_during_run += made;
             }
             Err(e) => {

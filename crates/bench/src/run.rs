@@ -811,11 +811,10 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     // many jobs each carried, and how many took long (what a half-load p99 waits behind).
     match reqwest::get(format!("{}/metrics", server.base)).await {
         Ok(resp) => match resp.text().await {
-            Ok(text) => rows.push(row(
-                "server commits during the HTTP runs",
-                commit_summary(&text).0,
-                commit_summary(&text).1,
-            )),
+            Ok(text) => {
+                let (commits, how) = commit_summary(&text);
+                rows.push(row("server commits during the HTTP runs", commits, how));
+            }
             Err(e) => eprintln!("[bench] reading /metrics: {e}"),
         },
         Err(e) => eprintln!("[bench] GET /metrics: {e}"),
