@@ -121,11 +121,16 @@ mod two_servers {
         // Both servers share the database; each has its own simulated clock.
         a.set_clock("2026-05-15T02:00:00Z").await;
         b.set_clock("2026-05-15T02:00:00Z").await;
-        let run = |app: &TestApp| {
+        // A few accounts per transaction, so the two runs interleave, a's batches of two
+        // and b's of three: b's batch holding the held row overlaps a's only in part, so b
+        // credits the row beyond a's batch and must leave a's two alone.
+        let run = |app: &TestApp, batch_rows: u32| {
             let (client, url) = (
                 app.client.clone(),
-                // One account per transaction, so the two runs interleave row by row.
-                format!("{}/admin/jobs/crediting/run?batch_rows=1", app.base),
+                format!(
+                    "{}/admin/jobs/crediting/run?batch_rows={batch_rows}",
+                    app.base
+                ),
             );
             tokio::spawn(async move {
                 let resp = client
@@ -165,7 +170,7 @@ mod two_servers {
         });
         is_locked.recv().unwrap();
         let credits = "SELECT count(*) FROM ledger WHERE kind = 'contribution_credit'";
-        let ra = run(&a);
+        let ra = run(&a, 2);
         let started = std::time::Instant::now();
         while a.count(credits) < 30 {
             assert!(
@@ -174,7 +179,7 @@ mod two_servers {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let rb = run(&b);
+        let rb = run(&b, 3);
         // Two sessions waiting for a row lock: a and b, both on the held row (nothing else
         // is locked). Only then is the overlap certain.
         let waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
