@@ -224,7 +224,7 @@ mod two_servers {
             rb.1["rows"].as_i64().unwrap(),
         );
         // Each row credited by exactly one of them; which one is a race (PostgreSQL usually
-        // hands the held row to its first waiter, a, and b trails a row behind from there).
+        // hands the held row to its first waiter, a, and b trails a batch behind from there).
         assert_eq!(by_a + by_b, 60, "{ra:?} {rb:?}");
         assert!(by_a >= 30, "a credited the 30 before the held row: {ra:?}");
         let mut sold = 0;
