@@ -12,6 +12,7 @@
 
 pub mod city;
 pub mod ecard;
+pub mod engine;
 pub mod load;
 pub mod raw;
 pub mod run;

@@ -34,7 +34,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The admin token of the benchmark's own server.
@@ -45,9 +44,9 @@ const SETTLE: Duration = Duration::from_secs(5);
 
 const BENCH_ADMIN: &str = "shb_bench_admin_token_0123456789abcdef";
 /// Fixed PIN keys for the benchmark's throwaway data.
-const BENCH_PIN_KEYS: &str =
+pub const BENCH_PIN_KEYS: &str =
     "bench 5c0f3a9e1b7d2c4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b";
-const BENCH_PASSWORD: &str = "583920";
+pub const BENCH_PASSWORD: &str = "583920";
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -840,74 +839,22 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
 
     // 3. Engine only: purchases through the service, no HTTP.
     eprintln!("[bench] purchases, engine only");
-    let engine_rate = {
+    let engine_run = {
         let runtime = Runtime::open(&dir, url.as_deref(), BENCH_PIN_KEYS).await?;
-        let service = runtime.service.clone();
-        let actor = service
-            .create_actor_unchecked(
-                None,
-                shebao_service::NewActor {
-                    role: "pharmacy".into(),
-                    name: "engine bench".into(),
-                    region: None,
-                    employer_id: None,
-                    psam_no: None,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .0;
-        let total = options.requests;
-        let next = Arc::new(AtomicU64::new(0));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..256 {
-            let (service, actor, next) = (service.clone(), actor.clone(), next.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut ok = 0u64;
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total {
-                        break;
-                    }
-                    let done = service
-                        .purchase(
-                            &actor,
-                            shebao_service::NewPurchase {
-                                client_txn_id: format!("g{i}"),
-                                card_no: Some(format!(
-                                    "S{:08}",
-                                    (i.wrapping_mul(7_919) % accounts) + 1
-                                )),
-                                ecard_code: None,
-                                amount_fen: 1,
-                                password: Some(zeroize::Zeroizing::new(BENCH_PASSWORD.to_owned())),
-                                card_auth: None,
-                            },
-                        )
-                        .await;
-                    if done.is_ok() {
-                        ok += 1;
-                    }
-                }
-                ok
-            }));
-        }
-        let mut ok = 0;
-        for t in tasks {
-            ok += t.await.unwrap_or(0);
-        }
-        let elapsed = start.elapsed();
-        drop(service);
+        let run =
+            crate::engine::purchases(&runtime, accounts, options.requests, BENCH_PASSWORD).await;
         runtime.close().await;
-        ok as f64 / elapsed.as_secs_f64().max(1e-9)
+        run?
     };
+    let engine_rate = engine_run.rate();
     rows.push(row(
         "engine only: purchases (service, no HTTP)",
         per_s(engine_rate),
         format!(
-            "{} purchases from 256 tasks; ratio to raw ledger inserts {:.2} (target ≥ 0.2, issue 17)",
-            options.requests,
+            "{} purchases ok, {} failed, from {} tasks; ratio to raw ledger inserts {:.2} (target ≥ 0.2, issue 17)",
+            engine_run.ok,
+            engine_run.failed,
+            crate::engine::TASKS,
             engine_rate / raw_insert.max(1e-9)
         ),
     ));
