@@ -599,3 +599,47 @@ fn backup_refuses_a_postgresql_server() {
     );
     assert!(!dest.exists());
 }
+
+fn page_size(database: &Path) -> i64 {
+    let db =
+        rusqlite::Connection::open_with_flags(database, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the database read-only");
+    db.query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("read the page size")
+}
+
+// The embedded engine creates a database with its measured page size
+// (`shebao_storage::sqlite::PAGE_SIZE`), and a database made before, with SQLite's default
+// 4096-byte pages, keeps its own: it is migrated and serves as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_database_gets_the_page_size_and_an_older_one_keeps_its_own() {
+    let fresh = config(Engine::Sqlite, "national");
+    let app = TestApp::start(Engine::Sqlite, fresh.clone()).await;
+    let clerk = app.actor("clerk").await;
+    app.card_for(&clerk, &nth_id(1), json!({})).await;
+    app.stop().await;
+    assert_eq!(
+        page_size(&fresh.data_dir.join("shebao.sqlite")),
+        i64::from(shebao_storage::sqlite::PAGE_SIZE)
+    );
+
+    let older = config(Engine::Sqlite, "national");
+    std::fs::create_dir_all(&older.data_dir).expect("data dir");
+    let database = older.data_dir.join("shebao.sqlite");
+    {
+        let db = rusqlite::Connection::open(&database).expect("create the older database");
+        db.execute_batch(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE made_before (x);",
+        )
+        .expect("an older database with 4096-byte pages");
+    }
+    assert_eq!(page_size(&database), 4096);
+    let app = TestApp::start(Engine::Sqlite, older.clone()).await;
+    let clerk = app.actor("clerk").await;
+    let card = app.card_for(&clerk, &nth_id(2), json!({})).await;
+    let (status, body) = app.get(&format!("/cards/{card}"), &clerk).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["card_no"], card.as_str());
+    app.stop().await;
+    assert_eq!(page_size(&database), 4096);
+}
