@@ -127,6 +127,9 @@ fn ledger(config: &shebao::Config) -> Vec<(String, i64, i64, Option<String>)> {
 async fn a_killed_server_loses_no_acknowledged_purchase(engine: Engine) {
     const CARDS: usize = 8;
     const TERMINALS: usize = 16;
+    // Each round is killed only after this many purchases of its own were acknowledged, so that
+    // four rounds acknowledge more than the 100 the recount asks for.
+    const PER_ROUND_MIN: usize = 30;
     let config = config(engine, "national");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -225,7 +228,19 @@ async fn a_killed_server_loses_no_acknowledged_purchase(engine: Engine) {
                 }
             }));
         }
+        // Kill at a random moment under load, but only once this round has had some load to
+        // lose: on a busy machine (CI runs the whole suite on 2 cores) the first purchases of a
+        // round can take longer than the random delay alone.
+        let before = acknowledged.lock().unwrap().len();
         tokio::time::sleep(Duration::from_millis(300 + random_below(900))).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().len() < before + PER_ROUND_MIN {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: fewer than {PER_ROUND_MIN} purchases acknowledged in 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         running.kill();
         for task in load {
             task.await.unwrap();
