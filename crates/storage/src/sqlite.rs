@@ -155,7 +155,8 @@ impl SqlConn for SqliteConn {
 /// much per purchase. Measured with `shebao-bench engine` at 1 M accounts (docs/BENCHMARKS.md,
 /// "Fourth session of 2026-12-02"): engine-only purchases about 30 % faster than with 4096,
 /// crediting about 10 % slower at 1 M (more pages per sequential pass) but faster at 10 M
-/// (97.9 s against 118.6 s); 1024 bought no more purchases and cost crediting more. (The bench's raw limits keep SQLite's default, as before.)
+/// (97.9 s against 118.6 s); 1024 bought no more purchases and cost crediting more. (The
+/// bench's raw limits keep SQLite's default, as before.)
 pub const PAGE_SIZE: u32 = 2048;
 
 fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {

@@ -359,9 +359,10 @@ fn find_in(haystack: &[u8], secrets: &[String], what: &str) {
 }
 
 /// A six-digit password also turns up by chance inside numbers the system writes for its own
-/// reasons: the microseconds of a log line's timestamp (`07:43:12.357913Z`, about one run in
-/// fifty with this test's log) and the digits of a longer number (an instant in microseconds,
-/// a card number). A digit-only secret counts only where it stands as a number of its own,
+/// reasons: the microseconds of a log line's timestamp (`07:43:12.357913Z`: a one-in-a-million
+/// match per line and password, and the log has thousands of lines and the test nine
+/// passwords) and the digits of a longer number (an instant in microseconds in the PostgreSQL
+/// dump, a card number). A digit-only secret counts only where it stands as a number of its own,
 /// and not as a timestamp's fraction.
 fn by_chance(haystack: &[u8], at: usize, needle: &[u8]) -> bool {
     if !needle.iter().all(u8::is_ascii_digit) {
