@@ -102,10 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let Cli { which, options } = Cli::parse();
     match which {
         None => {
-            let temporary = options.work_dir.is_none();
-            let work_dir = options.work_dir.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("shebao-bench-{}", std::process::id()))
-            });
+            let (work_dir, temporary) = scratch_dir(options.work_dir.clone())?;
             let result = shebao_bench::run::run(shebao_bench::run::BenchOptions {
                 accounts: options.accounts,
                 big_accounts: options.big_accounts,

@@ -705,7 +705,12 @@ async fn a_region_switches_to_the_2021_reform_on_a_date(engine: Engine) {
         "{}\n[[crediting]]\nfrom = \"2026-04\"\nrules = \"reform_2021\"\nemployee_bp = 200\nretiree_fixed_fen = 8000\n",
         national.replace("name = \"national\"", "name = \"reform-2026\"")
     );
-    let file = std::env::temp_dir().join(format!("shebao-reform-{}.toml", nth_id(7)));
+    // One file per test process: the two engines' runs of this test go at the same time, and
+    // the first to finish removes its file.
+    let file = std::env::temp_dir().join(format!(
+        "shebao-reform-{}-{engine:?}.toml",
+        std::process::id()
+    ));
     std::fs::write(&file, reform).unwrap();
     let app = TestApp::spawn_with(engine, file.to_str().unwrap()).await;
     let clerk = app.actor("clerk").await;
