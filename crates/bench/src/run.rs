@@ -813,6 +813,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             Ok(text) => {
                 let (commits, how) = commit_summary(&text);
                 rows.push(row("server commits during the HTTP runs", commits, how));
+                if let Some((runs, how)) = checkpoint_summary(&text) {
+                    rows.push(row(
+                        "server WAL checkpoints during the HTTP runs",
+                        runs,
+                        how,
+                    ));
+                }
             }
             Err(e) => eprintln!("[bench] reading /metrics: {e}"),
         },
@@ -939,12 +946,10 @@ fn round_ratios(per_segment: &[(&str, f64)], kind: &str) -> String {
         .join(", ")
 }
 
-/// From the Prometheus text of `GET /metrics`: the number of commits, and how they went
-/// (mean jobs per commit, commits that took 10 ms or more, 100 ms or more).
-fn commit_summary(text: &str) -> (String, String) {
-    // `NAME{labels} VALUE` or `NAME_bucket{…,le="X"} VALUE`: the sample's value, if the line
-    // is the series asked for.
-    let value = |line: &str, series: &str, le: Option<&str>| -> Option<f64> {
+/// From the Prometheus text of `GET /metrics`: the sum of a series over its label sets (of
+/// one bucket, with `le`). Lines are `NAME{labels} VALUE` or `NAME_bucket{…,le="X"} VALUE`.
+fn metric_sum(text: &str, series: &str, le: Option<&str>) -> f64 {
+    let value = |line: &str| -> Option<f64> {
         let (head, v) = line.rsplit_once(' ')?;
         if !head.starts_with(series) {
             return None;
@@ -956,14 +961,17 @@ fn commit_summary(text: &str) -> (String, String) {
         }
         v.parse().ok()
     };
-    let sum_of = |series: &str, le: Option<&str>| -> f64 {
-        text.lines().filter_map(|l| value(l, series, le)).sum()
-    };
-    let commits = sum_of("shebao_commit_seconds_count", None);
-    let jobs = sum_of("shebao_write_batch_jobs_sum", None);
-    let under_10ms = sum_of("shebao_commit_seconds_bucket", Some("0.01"));
-    let under_100ms = sum_of("shebao_commit_seconds_bucket", Some("0.1"));
-    let seconds = sum_of("shebao_commit_seconds_sum", None);
+    text.lines().filter_map(value).sum()
+}
+
+/// From `GET /metrics`: the number of commits, and how they went (mean jobs per commit,
+/// commits that took 10 ms or more, 100 ms or more).
+fn commit_summary(text: &str) -> (String, String) {
+    let commits = metric_sum(text, "shebao_commit_seconds_count", None);
+    let jobs = metric_sum(text, "shebao_write_batch_jobs_sum", None);
+    let under_10ms = metric_sum(text, "shebao_commit_seconds_bucket", Some("0.01"));
+    let under_100ms = metric_sum(text, "shebao_commit_seconds_bucket", Some("0.1"));
+    let seconds = metric_sum(text, "shebao_commit_seconds_sum", None);
     (
         format!("{commits:.0}"),
         format!(
@@ -974,6 +982,29 @@ fn commit_summary(text: &str) -> (String, String) {
             commits - under_100ms
         ),
     )
+}
+
+/// From `GET /metrics` of the embedded engine: its checkpoints that copied pages back, how
+/// long they took, and the WAL's size at the last one; `None` on PostgreSQL (no such series).
+fn checkpoint_summary(text: &str) -> Option<(String, String)> {
+    let runs = metric_sum(text, "shebao_checkpoint_seconds_count", None);
+    if runs == 0.0 {
+        return None;
+    }
+    let seconds = metric_sum(text, "shebao_checkpoint_seconds_sum", None);
+    let under_10ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", Some("0.01"));
+    let under_100ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", Some("0.1"));
+    let wal = metric_sum(text, "shebao_wal_frames", None);
+    Some((
+        format!("{runs:.0}"),
+        format!(
+            "time mean {:.2} ms; {:.0} took ≥ 10 ms, {:.0} ≥ 100 ms; {wal:.0} pages in the WAL at the last one (its file holds at least that many, {:.0} MB); while a checkpoint writes the database file back, commits wait behind its random writes (docs/BENCHMARKS.md)",
+            seconds * 1e3 / runs,
+            runs - under_10ms,
+            runs - under_100ms,
+            wal * f64::from(shebao_storage::sqlite::PAGE_SIZE + 24) / 1e6
+        ),
+    ))
 }
 
 /// Full load (closed loop) of `make`'s requests numbered from `first`, one connection per
@@ -1011,7 +1042,27 @@ async fn one_per_pharmacy(
 
 #[cfg(test)]
 mod commit_summary_tests {
-    use super::commit_summary;
+    use super::{checkpoint_summary, commit_summary};
+
+    #[test]
+    fn reads_the_checkpoint_histogram_and_the_wal_gauge() {
+        let text = "shebao_checkpoint_seconds_bucket{engine=\"sqlite\",le=\"0.01\"} 40\n\
+            shebao_checkpoint_seconds_bucket{engine=\"sqlite\",le=\"0.1\"} 48\n\
+            shebao_checkpoint_seconds_bucket{engine=\"sqlite\",le=\"+Inf\"} 50\n\
+            shebao_checkpoint_seconds_sum{engine=\"sqlite\"} 1.0\n\
+            shebao_checkpoint_seconds_count{engine=\"sqlite\"} 50\n\
+            shebao_wal_frames{engine=\"sqlite\"} 1000\n";
+        let (runs, how) = checkpoint_summary(text).expect("checkpoints");
+        assert_eq!(runs, "50");
+        assert!(
+            how.starts_with("time mean 20.00 ms; 10 took ≥ 10 ms, 2 ≥ 100 ms; 1000 pages in the WAL at the last one (its file holds at least that many, 2 MB)"),
+            "{how}"
+        );
+        // PostgreSQL has no checkpoint series of ours: no row.
+        assert!(
+            checkpoint_summary("shebao_commit_seconds_count{engine=\"postgres\"} 3\n").is_none()
+        );
+    }
 
     #[test]
     fn reads_the_commit_histograms_of_the_prometheus_text() {

@@ -23,6 +23,11 @@ pub const JOB_SECONDS: &str = "shebao_job_duration_seconds";
 pub const WRITE_BATCH_JOBS: &str = "shebao_write_batch_jobs";
 /// How long a storage engine's commit took (histogram, seconds), by `engine`.
 pub const COMMIT_SECONDS: &str = "shebao_commit_seconds";
+/// How long a WAL checkpoint of the embedded engine took (histogram, seconds), by `engine`:
+/// one that copied pages back into the database file (an idle one is not counted).
+pub const CHECKPOINT_SECONDS: &str = "shebao_checkpoint_seconds";
+/// Pages in the embedded engine's WAL at its last checkpoint (gauge), by `engine`.
+pub const WAL_FRAMES: &str = "shebao_wal_frames";
 /// Connections to the database a storage engine opened again after losing one (counter), by
 /// `engine`.
 pub const DB_RECONNECTS_TOTAL: &str = "shebao_db_reconnects_total";
@@ -45,11 +50,12 @@ pub const HISTOGRAMS: &[(&str, &[f64])] = &[
     (JOB_SECONDS, JOB_SECONDS_BUCKETS),
     (WRITE_BATCH_JOBS, BATCH_JOBS_BUCKETS),
     (COMMIT_SECONDS, SECONDS_BUCKETS),
+    (CHECKPOINT_SECONDS, SECONDS_BUCKETS),
 ];
 
 /// Says what each metric is (the `# HELP` lines). Call once the recorder is installed.
 pub fn describe() {
-    use metrics::{Unit, describe_counter, describe_histogram};
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!(
         HTTP_REQUESTS_TOTAL,
         Unit::Count,
@@ -84,6 +90,16 @@ pub fn describe() {
         COMMIT_SECONDS,
         Unit::Seconds,
         "Time a storage commit took, by engine."
+    );
+    describe_histogram!(
+        CHECKPOINT_SECONDS,
+        Unit::Seconds,
+        "Time a WAL checkpoint that copied pages back into the database file took, by engine."
+    );
+    describe_gauge!(
+        WAL_FRAMES,
+        Unit::Count,
+        "Pages in the WAL at the last checkpoint, by engine: rising without falling back means the WAL has not restarted from its start (sustained writes), and its file grows."
     );
     describe_counter!(
         DB_RECONNECTS_TOTAL,
@@ -146,6 +162,15 @@ pub fn commit(engine: &'static str, jobs: usize, seconds: f64) {
     metrics::histogram!(COMMIT_SECONDS, "engine" => engine).record(seconds);
 }
 
+/// The embedded engine's checkpointer ran: `wal_frames` pages were in the WAL, and when it had
+/// pages to copy back, it took `seconds`.
+pub fn checkpoint(engine: &'static str, wal_frames: i64, seconds: Option<f64>) {
+    metrics::gauge!(WAL_FRAMES, "engine" => engine).set(wal_frames as f64);
+    if let Some(seconds) = seconds {
+        metrics::histogram!(CHECKPOINT_SECONDS, "engine" => engine).record(seconds);
+    }
+}
+
 /// A storage engine opened a database connection again after losing one.
 pub fn db_reconnected(engine: &'static str) {
     metrics::counter!(DB_RECONNECTS_TOTAL, "engine" => engine).increment(1);
@@ -175,6 +200,7 @@ mod tests {
             JOB_SECONDS,
             WRITE_BATCH_JOBS,
             COMMIT_SECONDS,
+            CHECKPOINT_SECONDS,
         ] {
             assert!(HISTOGRAMS.iter().any(|(n, _)| *n == name), "{name}");
         }

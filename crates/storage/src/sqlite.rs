@@ -366,11 +366,34 @@ const CHECKPOINT_COMMITS: u32 = 64;
 /// never blocks it). Wakes on the writer's tick; ends when the writer has gone.
 fn checkpointer_loop(conn: &Connection, ticks: &std::sync::mpsc::Receiver<()>) {
     use std::sync::mpsc::RecvTimeoutError;
+    // Pages copied back by the last checkpoint, as it reported them (a WAL that restarted
+    // starts again below it).
+    let mut backfilled = 0i64;
     loop {
         match ticks.recv_timeout(std::time::Duration::from_millis(500)) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {
-                if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+                let started = std::time::Instant::now();
+                // (busy, pages in the WAL, pages copied back in all, this one included)
+                let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                });
+                match done {
+                    Ok((_, wal, copied)) => {
+                        let copied_now = copied > 0 && copied != backfilled;
+                        backfilled = copied;
+                        shebao_service::meter::checkpoint(
+                            "sqlite",
+                            wal,
+                            copied_now.then(|| started.elapsed().as_secs_f64()),
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+                    }
                 }
             }
             Err(RecvTimeoutError::Disconnected) => return,

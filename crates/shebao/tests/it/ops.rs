@@ -216,6 +216,59 @@ async fn metrics_count_routes_locks_and_jobs_without_raw_paths() {
     app.stop().await;
 }
 
+// Issue 17: the embedded engine's checkpointer shows in /metrics: how long its checkpoints
+// took (a histogram, counted only when it copied pages back) and how many pages the WAL held at
+// the last one (a gauge), so an operator sees a WAL that keeps growing under sustained writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_sqlite_checkpoints_and_the_wal() {
+    let app = TestApp::spawn(Engine::Sqlite).await;
+    let clerk = app.actor("clerk").await;
+    let card = app
+        .card_with_ss_password(&clerk, &nth_id(2), "583920")
+        .await;
+    app.card(&clerk, &card).await;
+    let client = reqwest::Client::new();
+    // The checkpointer runs when the writer has been idle for half a second.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let text = client
+            .get(format!("{}/metrics", origin(&app)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let runs = sample(
+            &text,
+            "shebao_checkpoint_seconds_count",
+            &[("engine", "sqlite")],
+        );
+        if runs.is_some_and(|n| n >= 1.0) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        text.contains("# TYPE shebao_checkpoint_seconds histogram"),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "shebao_checkpoint_seconds_count",
+            &[("engine", "sqlite")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "a checkpoint that copied the card's pages back: {text}"
+    );
+    assert!(
+        sample(&text, "shebao_wal_frames", &[("engine", "sqlite")]).is_some_and(|n| n >= 1.0),
+        "the WAL held the card's pages at that checkpoint: {text}"
+    );
+    app.stop().await;
+}
+
 /// A `shebao serve` process whose log (stderr) goes to a file, and its root URL.
 struct Served {
     child: Child,
