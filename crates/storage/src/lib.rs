@@ -44,6 +44,10 @@ pub struct EngineLimits {
     /// PostgreSQL only: how long a commit may take before its jobs are answered 503, outcome
     /// unknown (a synchronous standby that never confirms must not hang a terminal).
     pub pg_commit_timeout: std::time::Duration,
+    /// SQLite only: the WAL's size, in bytes, at which the writer makes the WAL start again
+    /// from its beginning (see `sqlite::WalProgress`). Under writes without a pause the WAL
+    /// would otherwise grow for as long as they last.
+    pub sqlite_wal_restart_bytes: u64,
 }
 
 impl Default for EngineLimits {
@@ -55,6 +59,7 @@ impl Default for EngineLimits {
             reader_threads: 2,
             pg_writer_connections: 4,
             pg_commit_timeout: std::time::Duration::from_secs(5),
+            sqlite_wal_restart_bytes: 1 << 30,
         }
     }
 }

@@ -288,6 +288,11 @@ pub fn start(
         .execute_batch("PRAGMA cache_size = -512")
         .map_err(db_err)?;
     let (checkpoint_tick, checkpoint_ticks) = std::sync::mpsc::channel::<()>();
+    let progress = Arc::new(WalProgress::default());
+    let checkpointer_progress = progress.clone();
+    let frame_bytes = u64::from(PAGE_SIZE) + 24;
+    let wal_restart_frames =
+        i64::try_from(limits.sqlite_wal_restart_bytes / frame_bytes).unwrap_or(i64::MAX);
     let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
     let (reads, read_queue) = mpsc::channel::<Job>(limits.read_queue_max);
     let mut threads = Vec::new();
@@ -301,6 +306,8 @@ pub fn start(
                     write_queue,
                     batch_max,
                     checkpoint_tick,
+                    progress,
+                    wal_restart_frames,
                 )
             })
             .map_err(|e| StoreError::Database(e.to_string()))?,
@@ -308,7 +315,9 @@ pub fn start(
     threads.push(
         std::thread::Builder::new()
             .name("sqlite-checkpointer".into())
-            .spawn(move || checkpointer_loop(&checkpoint_conn, &checkpoint_ticks))
+            .spawn(move || {
+                checkpointer_loop(&checkpoint_conn, &checkpoint_ticks, &checkpointer_progress)
+            })
             .map_err(|e| StoreError::Database(e.to_string()))?,
     );
     let read_queue = Arc::new(Mutex::new(read_queue));
@@ -362,9 +371,39 @@ fn run_in_savepoint(conn: &mut SqliteConn, job: Job) -> Reply {
 /// Commits between two checkpoints, at most (a checkpoint also runs when the writer idles).
 const CHECKPOINT_COMMITS: u32 = 64;
 
+/// What the checkpointer tells the writer: how many checkpoints it has finished, and how
+/// many pages the WAL held at the last one.
+///
+/// SQLite starts the WAL again from its beginning only when the writer begins a transaction
+/// after a checkpoint has copied all of it back. Under writes without a pause the writer's next
+/// transaction always begins before the background checkpoint is done, so the WAL never
+/// restarts: it grew to 1.5 GB in the bench's 35 s of verifications (docs/BENCHMARKS.md,
+/// "Second session of 2026-12-03"). Past `sqlite_wal_restart_bytes`, the writer therefore
+/// runs one checkpoint itself, between two batches, right after a background one finished:
+/// it copies back only what was committed meanwhile, and its next transaction restarts the
+/// WAL. It costs the writer a pause (14 to 117 ms measured, mostly the database file's
+/// fsync), so it is kept rare: 1 GiB by default, some seconds of sustained load here.
+#[derive(Default)]
+struct WalProgress {
+    checkpoints: std::sync::atomic::AtomicU64,
+    wal_frames: std::sync::atomic::AtomicI64,
+}
+
+/// Runs a `PASSIVE` checkpoint on `conn`: (pages in the WAL, pages copied back in all).
+fn checkpoint_passive(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    })
+}
+
 /// Copies the WAL back into the database file while the writer keeps committing (`PASSIVE`
 /// never blocks it). Wakes on the writer's tick; ends when the writer has gone.
-fn checkpointer_loop(conn: &Connection, ticks: &std::sync::mpsc::Receiver<()>) {
+fn checkpointer_loop(
+    conn: &Connection,
+    ticks: &std::sync::mpsc::Receiver<()>,
+    progress: &WalProgress,
+) {
+    use std::sync::atomic::Ordering;
     use std::sync::mpsc::RecvTimeoutError;
     // Pages copied back by the last checkpoint, as it reported them (a WAL that restarted
     // starts again below it).
@@ -373,16 +412,10 @@ fn checkpointer_loop(conn: &Connection, ticks: &std::sync::mpsc::Receiver<()>) {
         match ticks.recv_timeout(std::time::Duration::from_millis(500)) {
             Ok(()) | Err(RecvTimeoutError::Timeout) => {
                 let started = std::time::Instant::now();
-                // (busy, pages in the WAL, pages copied back in all, this one included)
-                let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                });
-                match done {
-                    Ok((_, wal, copied)) => {
+                match checkpoint_passive(conn) {
+                    Ok((wal, copied)) => {
+                        progress.wal_frames.store(wal, Ordering::Relaxed);
+                        progress.checkpoints.fetch_add(1, Ordering::Release);
                         let copied_now = copied > 0 && copied != backfilled;
                         backfilled = copied;
                         shebao_service::meter::checkpoint(
@@ -406,8 +439,13 @@ fn writer_loop(
     mut queue: mpsc::Receiver<Job>,
     batch_max: usize,
     checkpoint: std::sync::mpsc::Sender<()>,
+    progress: Arc<WalProgress>,
+    wal_restart_frames: i64,
 ) {
+    use std::sync::atomic::Ordering;
     let mut commits = 0u32;
+    // The background checkpoints seen when the writer last ran one itself.
+    let mut seen_checkpoints = 0u64;
     while let Some(first) = queue.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < batch_max {
@@ -443,6 +481,21 @@ fn writer_loop(
         conn.counters_settled(failure.is_none());
         for reply in replies {
             reply(failure.clone().map(StoreError::Database));
+        }
+        let checkpoints = progress.checkpoints.load(Ordering::Acquire);
+        if checkpoints > seen_checkpoints
+            && progress.wal_frames.load(Ordering::Relaxed) >= wal_restart_frames
+        {
+            seen_checkpoints = checkpoints;
+            let started = std::time::Instant::now();
+            match checkpoint_passive(&conn.conn) {
+                Ok((wal, _)) => shebao_service::meter::checkpoint(
+                    "sqlite",
+                    wal,
+                    Some(started.elapsed().as_secs_f64()),
+                ),
+                Err(e) => tracing::warn!(error = %e, "the writer's WAL checkpoint failed"),
+            }
         }
         commits += 1;
         if commits >= CHECKPOINT_COMMITS {
