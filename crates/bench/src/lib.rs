@@ -5,12 +5,14 @@
 //!   and HTTP purchases and verifications against a real `shebao serve` child process (both
 //!   driven by [`load`]), card-present purchases from PSAM terminals ([`terminals`]),
 //!   purchases through the service alone, crediting, memory and bytes;
+//! - [`disk`]: what the data directory's disk did during a run (`/proc/diskstats`);
 //! - [`city`]: the generated city (employers, employees, activated cards) and the crediting
 //!   timings (`shebao-bench crediting`);
 //! - [`runtime`]: the bench's own service on a fresh database, with a second handle on the same
 //!   storage engine for bulk seeding.
 
 pub mod city;
+pub mod disk;
 pub mod ecard;
 pub mod engine;
 pub mod load;

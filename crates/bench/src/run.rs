@@ -692,6 +692,12 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             let base = offset;
             Arc::new(move |i| make(base + i))
         };
+        let metrics_before = metrics_text(&server.base).await;
+        // The disk of the SQLite file (PostgreSQL's data directory may be elsewhere).
+        let disk = url
+            .is_none()
+            .then(|| crate::disk::Sampler::start(&dir))
+            .flatten();
         let half = load(
             &api,
             Some(&pharmacy),
@@ -702,7 +708,23 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             Some(half_rate),
         )
         .await;
+        let disk = disk.and_then(crate::disk::Sampler::finish);
+        let metrics_after = metrics_text(&server.base).await;
         offset += options.requests;
+        let half_detail = match (&metrics_before, &metrics_after) {
+            (Some(before), Some(after)) => {
+                let route = if name == "purchases" {
+                    [r#"route="/api/v1/purchases""#, r#"status="201""#]
+                } else {
+                    [
+                        r#"route="/api/v1/cards/{card_no}/ss-password/verify""#,
+                        r#"status="200""#,
+                    ]
+                };
+                Some(half_load_detail(before, after, &route, disk.as_ref()))
+            }
+            _ => None,
+        };
         for (label, r) in [("full load", &full), ("half load", &half)] {
             rows.push(row(
                 format!("HTTP {name}, {label}"),
@@ -715,6 +737,13 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
                     r.percentile_ms(0.99),
                     r.percentile_ms(0.999)
                 ),
+            ));
+        }
+        if let Some((share, how)) = half_detail {
+            rows.push(row(
+                format!("HTTP {name}, half load: the server and the disk"),
+                share,
+                how,
             ));
         }
         if name == "purchases" {
@@ -808,22 +837,16 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     }
     // The server's own view of its commits over the HTTP runs (GET /metrics): how many, how
     // many jobs each carried, and how many took long (what a half-load p99 waits behind).
-    match reqwest::get(format!("{}/metrics", server.base)).await {
-        Ok(resp) => match resp.text().await {
-            Ok(text) => {
-                let (commits, how) = commit_summary(&text);
-                rows.push(row("server commits during the HTTP runs", commits, how));
-                if let Some((runs, how)) = checkpoint_summary(&text) {
-                    rows.push(row(
-                        "server WAL checkpoints during the HTTP runs",
-                        runs,
-                        how,
-                    ));
-                }
-            }
-            Err(e) => eprintln!("[bench] reading /metrics: {e}"),
-        },
-        Err(e) => eprintln!("[bench] GET /metrics: {e}"),
+    if let Some(text) = metrics_text(&server.base).await {
+        let (commits, how) = commit_summary(&text);
+        rows.push(row("server commits during the HTTP runs", commits, how));
+        if let Some((runs, how)) = checkpoint_summary(&text) {
+            rows.push(row(
+                "server WAL checkpoints during the HTTP runs",
+                runs,
+                how,
+            ));
+        }
     }
     let rss = server.peak_rss();
     server.stop();
@@ -946,17 +969,13 @@ fn round_ratios(per_segment: &[(&str, f64)], kind: &str) -> String {
         .join(", ")
 }
 
-/// From the Prometheus text of `GET /metrics`: the sum of a series over its label sets (of
-/// one bucket, with `le`). Lines are `NAME{labels} VALUE` or `NAME_bucket{…,le="X"} VALUE`.
-fn metric_sum(text: &str, series: &str, le: Option<&str>) -> f64 {
+/// From the Prometheus text of `GET /metrics`: the sum of a series over its label sets whose
+/// labels contain each of `labels` (e.g. `le="0.01"`). Lines are `NAME{labels} VALUE`.
+fn metric_sum(text: &str, series: &str, labels: &[&str]) -> f64 {
     let value = |line: &str| -> Option<f64> {
         let (head, v) = line.rsplit_once(' ')?;
-        if !head.starts_with(series) {
-            return None;
-        }
-        if let Some(le) = le
-            && !head.contains(&format!("le=\"{le}\""))
-        {
+        let rest = head.strip_prefix(series)?;
+        if !(rest.is_empty() || rest.starts_with('{')) || !labels.iter().all(|l| rest.contains(l)) {
             return None;
         }
         v.parse().ok()
@@ -964,14 +983,69 @@ fn metric_sum(text: &str, series: &str, le: Option<&str>) -> f64 {
     text.lines().filter_map(value).sum()
 }
 
+/// The server's `GET /metrics` text, or `None` (said on stderr) when it cannot be read.
+async fn metrics_text(base: &str) -> Option<String> {
+    match reqwest::get(format!("{base}/metrics")).await {
+        Ok(resp) => resp
+            .text()
+            .await
+            .inspect_err(|e| eprintln!("[bench] reading /metrics: {e}"))
+            .ok(),
+        Err(e) => {
+            eprintln!("[bench] GET /metrics: {e}");
+            None
+        }
+    }
+}
+
+/// What the server's own histograms (between `before` and `after`, for the requests whose
+/// labels contain `route`) and the disk saw during a half-load run: the share of requests
+/// that took 10 ms or more by the server's clock, and the rest in words.
+fn half_load_detail(
+    before: &str,
+    after: &str,
+    route: &[&str],
+    disk: Option<&crate::disk::DiskSummary>,
+) -> (String, String) {
+    let delta = |series: &str, labels: &[&str]| {
+        metric_sum(after, series, labels) - metric_sum(before, series, labels)
+    };
+    let requests = delta("shebao_http_request_duration_seconds_count", route);
+    let mut fast_labels = route.to_vec();
+    fast_labels.push(r#"le="0.01""#);
+    let slow = requests - delta("shebao_http_request_duration_seconds_bucket", &fast_labels);
+    let checkpoints = delta("shebao_checkpoint_seconds_count", &[]);
+    let long_checkpoints =
+        checkpoints - delta("shebao_checkpoint_seconds_bucket", &[r#"le="0.1""#]);
+    let disk = match disk {
+        Some(d) => format!(
+            "; disk {}: {:.0} writes/s, {:.1} MB/s, 100 ms windows: median {} writes, largest {}, {} of {} above 3 × the median",
+            d.device,
+            d.writes_per_s,
+            d.mb_per_s,
+            d.median_window,
+            d.max_window,
+            d.burst_windows,
+            d.windows
+        ),
+        None => String::new(),
+    };
+    (
+        format!("{:.1} % ≥ 10 ms", 100.0 * slow / requests.max(1.0)),
+        format!(
+            "by the server's own histogram: {slow:.0} of {requests:.0} took ≥ 10 ms; checkpoints during the run: {checkpoints:.0}, {long_checkpoints:.0} of them ≥ 100 ms{disk}"
+        ),
+    )
+}
+
 /// From `GET /metrics`: the number of commits, and how they went (mean jobs per commit,
 /// commits that took 10 ms or more, 100 ms or more).
 fn commit_summary(text: &str) -> (String, String) {
-    let commits = metric_sum(text, "shebao_commit_seconds_count", None);
-    let jobs = metric_sum(text, "shebao_write_batch_jobs_sum", None);
-    let under_10ms = metric_sum(text, "shebao_commit_seconds_bucket", Some("0.01"));
-    let under_100ms = metric_sum(text, "shebao_commit_seconds_bucket", Some("0.1"));
-    let seconds = metric_sum(text, "shebao_commit_seconds_sum", None);
+    let commits = metric_sum(text, "shebao_commit_seconds_count", &[]);
+    let jobs = metric_sum(text, "shebao_write_batch_jobs_sum", &[]);
+    let under_10ms = metric_sum(text, "shebao_commit_seconds_bucket", &[r#"le="0.01""#]);
+    let under_100ms = metric_sum(text, "shebao_commit_seconds_bucket", &[r#"le="0.1""#]);
+    let seconds = metric_sum(text, "shebao_commit_seconds_sum", &[]);
     (
         format!("{commits:.0}"),
         format!(
@@ -987,14 +1061,14 @@ fn commit_summary(text: &str) -> (String, String) {
 /// From `GET /metrics` of the embedded engine: its checkpoints that copied pages back, how
 /// long they took, and the WAL's size at the last one; `None` on PostgreSQL (no such series).
 fn checkpoint_summary(text: &str) -> Option<(String, String)> {
-    let runs = metric_sum(text, "shebao_checkpoint_seconds_count", None);
+    let runs = metric_sum(text, "shebao_checkpoint_seconds_count", &[]);
     if runs == 0.0 {
         return None;
     }
-    let seconds = metric_sum(text, "shebao_checkpoint_seconds_sum", None);
-    let under_10ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", Some("0.01"));
-    let under_100ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", Some("0.1"));
-    let wal = metric_sum(text, "shebao_wal_frames", None);
+    let seconds = metric_sum(text, "shebao_checkpoint_seconds_sum", &[]);
+    let under_10ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", &[r#"le="0.01""#]);
+    let under_100ms = metric_sum(text, "shebao_checkpoint_seconds_bucket", &[r#"le="0.1""#]);
+    let wal = metric_sum(text, "shebao_wal_frames", &[]);
     Some((
         format!("{runs:.0}"),
         format!(
@@ -1042,7 +1116,33 @@ async fn one_per_pharmacy(
 
 #[cfg(test)]
 mod commit_summary_tests {
-    use super::{checkpoint_summary, commit_summary};
+    use super::{checkpoint_summary, commit_summary, half_load_detail};
+
+    #[test]
+    fn a_half_load_runs_share_of_slow_requests_is_the_histograms_difference() {
+        let at = |count: u32, fast: u32, other: u32, checkpoints: u32, short: u32| {
+            format!(
+                "shebao_http_request_duration_seconds_bucket{{method=\"POST\",route=\"/api/v1/purchases\",status=\"201\",le=\"0.01\"}} {fast}\n\
+                 shebao_http_request_duration_seconds_count{{method=\"POST\",route=\"/api/v1/purchases\",status=\"201\"}} {count}\n\
+                 shebao_http_request_duration_seconds_count{{method=\"POST\",route=\"/api/v1/purchases\",status=\"422\"}} {other}\n\
+                 shebao_checkpoint_seconds_bucket{{engine=\"sqlite\",le=\"0.1\"}} {short}\n\
+                 shebao_checkpoint_seconds_count{{engine=\"sqlite\"}} {checkpoints}\n"
+            )
+        };
+        // 1 000 purchases answered 201 during the run, 950 of them under 10 ms; the 422s and
+        // what came before do not count.
+        let (share, how) = half_load_detail(
+            &at(500, 480, 7, 10, 10),
+            &at(1500, 1430, 70, 25, 23),
+            &[r#"route="/api/v1/purchases""#, r#"status="201""#],
+            None,
+        );
+        assert_eq!(share, "5.0 % ≥ 10 ms");
+        assert_eq!(
+            how,
+            "by the server's own histogram: 50 of 1000 took ≥ 10 ms; checkpoints during the run: 15, 2 of them ≥ 100 ms"
+        );
+    }
 
     #[test]
     fn reads_the_checkpoint_histogram_and_the_wal_gauge() {
