@@ -1014,9 +1014,14 @@ fn half_load_detail(
     let mut fast_labels = route.to_vec();
     fast_labels.push(r#"le="0.01""#);
     let slow = requests - delta("shebao_http_request_duration_seconds_bucket", &fast_labels);
-    let checkpoints = delta("shebao_checkpoint_seconds_count", &[]);
-    let long_checkpoints =
-        checkpoints - delta("shebao_checkpoint_seconds_bucket", &[r#"le="0.1""#]);
+    // Only the embedded engine has checkpoints of its own (PostgreSQL: no such series).
+    let checkpoints = if metric_sum(after, "shebao_checkpoint_seconds_count", &[]) > 0.0 {
+        let runs = delta("shebao_checkpoint_seconds_count", &[]);
+        let long = runs - delta("shebao_checkpoint_seconds_bucket", &[r#"le="0.1""#]);
+        format!("; checkpoints during the run: {runs:.0}, {long:.0} of them ≥ 100 ms")
+    } else {
+        String::new()
+    };
     let disk = match disk {
         Some(d) => format!(
             "; disk {}: {:.0} writes/s, {:.1} MB/s, 100 ms windows: median {} writes, largest {}, {} of {} above 3 × the median",
@@ -1033,7 +1038,7 @@ fn half_load_detail(
     (
         format!("{:.1} % ≥ 10 ms", 100.0 * slow / requests.max(1.0)),
         format!(
-            "by the server's own histogram: {slow:.0} of {requests:.0} took ≥ 10 ms; checkpoints during the run: {checkpoints:.0}, {long_checkpoints:.0} of them ≥ 100 ms{disk}"
+            "by the server's own histogram: {slow:.0} of {requests:.0} took ≥ 10 ms{checkpoints}{disk}"
         ),
     )
 }
@@ -1076,7 +1081,9 @@ fn checkpoint_summary(text: &str) -> Option<(String, String)> {
             seconds * 1e3 / runs,
             runs - under_10ms,
             runs - under_100ms,
-            wal * f64::from(shebao_storage::sqlite::PAGE_SIZE + 24) / 1e6
+            wal * f64::from(
+                shebao_storage::sqlite::PAGE_SIZE + shebao_storage::sqlite::WAL_FRAME_HEADER_BYTES
+            ) / 1e6
         ),
     ))
 }
@@ -1142,6 +1149,21 @@ mod commit_summary_tests {
             how,
             "by the server's own histogram: 50 of 1000 took ≥ 10 ms; checkpoints during the run: 15, 2 of them ≥ 100 ms"
         );
+        // PostgreSQL: no checkpoint series, so no checkpoint clause.
+        let pg = |count: u32, fast: u32| {
+            format!(
+                "shebao_http_request_duration_seconds_bucket{{route=\"/api/v1/purchases\",status=\"201\",le=\"0.01\"}} {fast}\n\
+                 shebao_http_request_duration_seconds_count{{route=\"/api/v1/purchases\",status=\"201\"}} {count}\n"
+            )
+        };
+        let (share, how) = half_load_detail(
+            &pg(0, 0),
+            &pg(200, 190),
+            &[r#"route="/api/v1/purchases""#, r#"status="201""#],
+            None,
+        );
+        assert_eq!(share, "5.0 % ≥ 10 ms");
+        assert_eq!(how, "by the server's own histogram: 10 of 200 took ≥ 10 ms");
     }
 
     #[test]

@@ -159,6 +159,9 @@ impl SqlConn for SqliteConn {
 /// bench's raw limits keep SQLite's default, as before.)
 pub const PAGE_SIZE: u32 = 2048;
 
+/// Bytes of a WAL frame's header: a frame is this header and one page.
+pub const WAL_FRAME_HEADER_BYTES: u32 = 24;
+
 fn open(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -290,7 +293,12 @@ pub fn start(
     let (checkpoint_tick, checkpoint_ticks) = std::sync::mpsc::channel::<()>();
     let progress = Arc::new(WalProgress::default());
     let checkpointer_progress = progress.clone();
-    let frame_bytes = u64::from(PAGE_SIZE) + 24;
+    // A database keeps the page size it was made with: the bound is counted in its frames.
+    let page_size: i64 = writer_conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(db_err)?;
+    let frame_bytes = u64::try_from(page_size).unwrap_or(u64::from(PAGE_SIZE))
+        + u64::from(WAL_FRAME_HEADER_BYTES);
     let wal_restart_frames =
         i64::try_from(limits.sqlite_wal_restart_bytes / frame_bytes).unwrap_or(i64::MAX);
     let (writes, write_queue) = mpsc::channel::<Job>(limits.write_queue_max);
