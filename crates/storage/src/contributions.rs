@@ -219,16 +219,16 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
     }
 
     /// R-CR-1, R-EM-4: applies up to `limit` credits of one month with set-based statements:
-    /// claim the range's uncredited assessments under a fresh claim id (`UPDATE … WHERE
-    /// credited_at IS NULL`: a concurrent run on another server waits on these rows and then finds
-    /// them claimed), add every claimed credit to its holder's current card in one `UPDATE … FROM`,
-    /// and append the ledger rows with the balances after in one `INSERT … SELECT` — all in the
-    /// caller's transaction, so a crash leaves a batch wholly done or not at all. People without a
-    /// usable card are left for a later run.
+    /// one `UPDATE … WHERE credited_at IS NULL` claims the range's uncredited assessments under a
+    /// fresh claim id and marks each credited to its holder's current card (a concurrent run on
+    /// another server waits on these rows and then finds them credited), one `UPDATE … FROM` adds
+    /// every credit of the claim to its card, and one `INSERT … SELECT` appends the ledger rows
+    /// with the balances after — all in the caller's transaction, so a crash leaves a batch
+    /// wholly done or not at all. People without a usable card are left for a later run.
     ///
-    /// D-14: a credit that would take its card above `balance_max` is not made: the claim lets go
-    /// of that row (it stays due, named in the batch, and is tried again on the next run), so the
-    /// addition in SQL can never pass the ceiling, let alone overflow 64 bits.
+    /// D-14: a credit that would take its card above `balance_max` is not made: the claim leaves
+    /// that row due (named in the batch, and tried again on the next run), so the addition in
+    /// SQL can never pass the ceiling, let alone overflow 64 bits.
     #[allow(clippy::too_many_arguments)]
     fn credit_assessments(
         &mut self,
@@ -264,12 +264,18 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
             after.into(),
             upper.as_str().into(),
         ];
-        // Claim the range and find each holder's current card with one lookup per row, then mark
-        // the claimed rows that have a card as credited (those without wait for a later run).
+        // One pass claims the range, finds each holder's current card (one lookup per row) and
+        // marks the row credited to it, unless D-14 forbids: a credit that would take the card
+        // above the ceiling leaves the row as it was but for the claim (it stays due, and is
+        // tried again on the next run). `$7 - credit_fen` cannot overflow: the ceiling is at
+        // most 10^12 and credits are positive. A row whose holder has no usable card stays due
+        // the same way.
         c.exec(
             concat!(
-                "UPDATE assessments SET credit_claim = $5, credited_card_no = \
-                 (SELECT c.card_no FROM cards c WHERE c.id_number = assessments.id_number AND ",
+                "UPDATE assessments SET credit_claim = $5, (credited_card_no, credited_at) = \
+                 (SELECT CASE WHEN assessments.credit_fen <= 0 OR c.balance_fen <= $7 - assessments.credit_fen \
+                 THEN c.card_no END, CASE WHEN assessments.credit_fen <= 0 OR c.balance_fen <= $7 - assessments.credit_fen \
+                 THEN CAST($6 AS BIGINT) END FROM cards c WHERE c.id_number = assessments.id_number AND ",
                 current_card!("c"),
                 " ORDER BY c.issued_at DESC LIMIT 1) \
                  WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 AND credited_at IS NULL"
@@ -280,80 +286,67 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                 range[2].clone(),
                 range[3].clone(),
                 claim.into(),
-            ],
-        )?;
-        // D-14: credits that would pass the ceiling let go of their card before anything moves.
-        // `$6 - credit_fen` cannot overflow: the ceiling is at most 10^12 and credits are positive.
-        let over = c.query(
-            "SELECT a.credited_card_no FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
-             WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-             AND a.credit_claim = $5 AND a.credit_fen > 0 AND c.balance_fen > $6 - a.credit_fen ORDER BY a.id_number",
-            &[
-                range[0].clone(),
-                range[1].clone(),
-                range[2].clone(),
-                range[3].clone(),
-                claim.into(),
+                at.into(),
                 balance_max.into(),
             ],
         )?;
-        let over_ceiling = over
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !over_ceiling.is_empty() {
-            c.exec(
-                "UPDATE assessments SET credited_card_no = NULL WHERE employer_id = $1 AND month = $2 \
-                 AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credit_fen > 0 \
-                 AND (SELECT c.balance_fen FROM cards c WHERE c.card_no = assessments.credited_card_no) > $6 - credit_fen",
-                &[
-                    range[0].clone(),
-                    range[1].clone(),
-                    range[2].clone(),
-                    range[3].clone(),
-                    claim.into(),
-                    balance_max.into(),
-                ],
-            )?;
-        }
-        let claimed = c.exec(
-            "UPDATE assessments SET credited_at = $5 \
-             WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
-             AND credit_claim = $6 AND credited_card_no IS NOT NULL",
+        let claimed_range: [Value; 5] = [
+            range[0].clone(),
+            range[1].clone(),
+            range[2].clone(),
+            range[3].clone(),
+            claim.into(),
+        ];
+        // What the claim left due: the holder's current card where the ceiling kept the credit
+        // back (D-14: named in the batch), none where the holder has no usable card yet.
+        let left = c.query(
+            concat!(
+                "SELECT (SELECT CASE WHEN a.credit_fen > 0 AND c.balance_fen > $6 - a.credit_fen THEN c.card_no END \
+                 FROM cards c WHERE c.id_number = a.id_number AND ",
+                current_card!("c"),
+                " ORDER BY c.issued_at DESC LIMIT 1) FROM assessments a \
+                 WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
+                 AND a.credit_claim = $5 AND a.credited_at IS NULL ORDER BY a.id_number"
+            ),
             &[
-                range[0].clone(),
-                range[1].clone(),
-                range[2].clone(),
-                range[3].clone(),
-                at.into(),
-                claim.into(),
+                claimed_range[0].clone(),
+                claimed_range[1].clone(),
+                claimed_range[2].clone(),
+                claimed_range[3].clone(),
+                claimed_range[4].clone(),
+                balance_max.into(),
             ],
         )?;
-        let waiting = c.query(
-            "SELECT count(*) FROM assessments WHERE employer_id = $1 AND month = $2 AND id_number > $3 \
-             AND id_number <= $4 AND credited_at IS NULL",
-            &range,
+        let mut over_ceiling = Vec::new();
+        let mut waiting = 0u64;
+        for row in &left {
+            match row.opt_text(0)? {
+                Some(card_no) => over_ceiling.push(card_no),
+                None => waiting += 1,
+            }
+        }
+        let tally = c.query(
+            "SELECT count(*), CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments \
+             WHERE employer_id = $1 AND month = $2 AND id_number > $3 AND id_number <= $4 \
+             AND credit_claim = $5 AND credited_at IS NOT NULL",
+            &claimed_range,
         )?;
-        let waiting = u64::try_from(waiting.first().map_or(Ok(0), |r| r.int(0))?).unwrap_or(0);
-        let over_count = u64::try_from(over_ceiling.len()).unwrap_or(u64::MAX);
-        let mut batch = CreditBatch {
+        let (claimed, amount) = match tally.first() {
+            Some(r) => (u64::try_from(r.int(0)?).unwrap_or(0), Fen(r.int(1)?)),
+            None => (0, Fen::ZERO),
+        };
+        let batch = CreditBatch {
             rows: claimed,
-            amount: Fen::ZERO,
-            waiting_for_card: waiting.saturating_sub(over_count),
+            amount,
+            waiting_for_card: waiting,
             over_ceiling,
         };
         if claimed > 0 {
-            let claimed_range: [Value; 5] = [
-                range[0].clone(),
-                range[1].clone(),
-                range[2].clone(),
-                range[3].clone(),
-                claim.into(),
-            ];
             c.exec(
                 "UPDATE cards SET balance_fen = cards.balance_fen + a.credit_fen FROM assessments a \
                  WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-                 AND a.credit_claim = $5 AND a.credit_fen > 0 AND cards.card_no = a.credited_card_no",
+                 AND a.credit_claim = $5 AND a.credit_fen > 0 AND a.credited_at IS NOT NULL \
+                 AND cards.card_no = a.credited_card_no",
                 &claimed_range,
             )?;
             let reference = format!("{employer_id}/{month}");
@@ -362,7 +355,7 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                  SELECT a.credited_card_no, a.id_number, CAST($6 AS BIGINT), CAST($8 AS TEXT), a.credit_fen, c.balance_fen, CAST($7 AS TEXT) \
                  FROM assessments a JOIN cards c ON c.card_no = a.credited_card_no \
                  WHERE a.employer_id = $1 AND a.month = $2 AND a.id_number > $3 AND a.id_number <= $4 \
-                 AND a.credit_claim = $5 AND a.credit_fen > 0 ORDER BY a.id_number",
+                 AND a.credit_claim = $5 AND a.credit_fen > 0 AND a.credited_at IS NOT NULL ORDER BY a.id_number",
                 &[
                     claimed_range[0].clone(),
                     claimed_range[1].clone(),
@@ -374,12 +367,6 @@ impl<C: SqlConn> EmployerMonths for SqlTx<'_, C> {
                     LedgerKind::ContributionCredit.as_str().into(),
                 ],
             )?;
-            let sum = c.query(
-                "SELECT CAST(coalesce(sum(credit_fen), 0) AS BIGINT) FROM assessments WHERE employer_id = $1 AND month = $2 \
-                 AND id_number > $3 AND id_number <= $4 AND credit_claim = $5 AND credited_card_no IS NOT NULL",
-                &claimed_range,
-            )?;
-            batch.amount = Fen(sum.first().map_or(Ok(0), |r| r.int(0))?);
         }
         Ok((batch, upto))
     }
