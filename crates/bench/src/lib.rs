@@ -17,8 +17,10 @@ pub mod ecard;
 pub mod engine;
 pub mod load;
 pub mod raw;
+pub mod recovery;
 pub mod run;
 pub mod runtime;
+pub mod server;
 pub mod terminals;
 
 use anyhow::Context;

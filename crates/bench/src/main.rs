@@ -88,6 +88,23 @@ enum BenchWhich {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Start-up and recovery alone (SQLite): a city of N activated accounts with a password,
+    /// then `shebao serve` started on it (time to `/ready`), purchase load, kill -9, the
+    /// restart (time to `/ready`) and every acknowledged purchase checked after it.
+    Recovery {
+        /// Accounts to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        /// Seconds of purchase load before the kill.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Concurrent clients of the purchase load.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Where the SQLite file goes (default: a fresh temporary directory, removed after).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -127,6 +144,12 @@ async fn main() -> anyhow::Result<()> {
             runs,
             data_dir,
         }) => engine(accounts, requests, runs, data_dir).await,
+        Some(BenchWhich::Recovery {
+            accounts,
+            seconds,
+            connections,
+            data_dir,
+        }) => recovery(accounts, seconds, connections, data_dir).await,
         Some(which) => crediting(which).await,
     }
 }
@@ -304,6 +327,74 @@ async fn engine(
             r.elapsed.as_secs_f64(),
             r.rate() / raw.max(1e-9)
         );
+    }
+    Ok(())
+}
+
+// The benchmark measures wall time on purpose; no rule reads it.
+#[allow(clippy::disallowed_methods)]
+async fn recovery(
+    accounts: u64,
+    seconds: u64,
+    connections: usize,
+    data_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use shebao_bench::run::{BENCH_ADMIN, BENCH_PASSWORD, BENCH_PIN_KEYS};
+    let (dir, temporary) = scratch_dir(data_dir)?;
+    std::fs::create_dir_all(&dir)?;
+    let runtime = Runtime::open(&dir, None, BENCH_PIN_KEYS).await?;
+    eprintln!("[bench] seeding {accounts} accounts");
+    let start = std::time::Instant::now();
+    let seeded = shebao_bench::city::seed(
+        &runtime,
+        accounts,
+        1_000,
+        shebao_domain::Fen(100_000_000),
+        Some(BENCH_PASSWORD),
+        &|_| {},
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"));
+    let seed_time = start.elapsed();
+    runtime.close().await;
+    let result = match seeded {
+        Ok(_) => {
+            eprintln!("[bench] start-up, and recovery after kill -9 under purchase load");
+            let serve = || shebao_bench::run::serve_command(&dir, None);
+            shebao_bench::recovery::run(
+                &serve,
+                &dir,
+                BENCH_ADMIN,
+                accounts,
+                BENCH_PASSWORD,
+                connections,
+                std::time::Duration::from_secs(seconds),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let db_bytes = shebao_bench::run::dir_bytes(&dir);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let r = result?;
+    println!(
+        "shebao bench recovery — {} — engine: sqlite",
+        shebao_bench::machine_description()
+    );
+    println!("| measure | value | how |");
+    println!("|---|---:|---|");
+    println!(
+        "| seed people + activated cards | {:.1} s | {accounts} accounts; database {:.0} MB after the run |",
+        seed_time.as_secs_f64(),
+        db_bytes as f64 / 1e6
+    );
+    for (what, value, how) in r.rows(accounts) {
+        println!("| {what} | {value} | {how} |");
+    }
+    if r.lost > 0 {
+        anyhow::bail!("{} acknowledged purchases lost", r.lost);
     }
     Ok(())
 }

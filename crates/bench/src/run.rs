@@ -28,11 +28,10 @@
 
 use crate::load::{LoadResult, MakeRequest, StrictResult, load};
 use crate::runtime::Runtime;
+use crate::server::{ChildServer, shebao_command};
 use anyhow::Context;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,10 @@ use std::time::{Duration, Instant};
 /// checkpointer runs when the writer idles, so no half inherits the WAL of the phase before it
 /// (the codes made in a burst just before a code half, above all). Every half gets the same.
 const SETTLE: Duration = Duration::from_secs(5);
+/// Purchase load before the recovery run's kill -9.
+const RECOVERY_LOAD: Duration = Duration::from_secs(5);
 
-const BENCH_ADMIN: &str = "shb_bench_admin_token_0123456789abcdef";
+pub const BENCH_ADMIN: &str = "shb_bench_admin_token_0123456789abcdef";
 /// Fixed PIN keys for the benchmark's throwaway data.
 pub const BENCH_PIN_KEYS: &str =
     "bench 5c0f3a9e1b7d2c4f6081a3c5e7092b4d6f8a1c3e5f7092b4d6f8a1c3e5f7092b";
@@ -63,73 +64,24 @@ pub struct BenchOptions {
     pub work_dir: PathBuf,
 }
 
-/// A child process that printed `… http://ADDR` on a line of its stdout.
-struct ChildServer {
-    child: Child,
-    base: String,
-}
-
-impl ChildServer {
-    fn spawn(mut command: Command) -> anyhow::Result<ChildServer> {
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-        let mut child = command.spawn().context("starting a child process")?;
-        let stdout = child.stdout.take().context("child stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .context("the child ended before it listened")??;
-            if let Some(at) = line.find("http://") {
-                break line[at..].trim().to_owned();
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Ok(ChildServer { child, base })
+/// `shebao serve` on the seeded city in `dir` (or on PostgreSQL at `url`). The city lives in
+/// February 2026: the server's clock starts there too, so no month is due and no unit lock
+/// stands (purchases are measured, not refusals).
+pub fn serve_command(dir: &Path, url: Option<&str>) -> anyhow::Result<std::process::Command> {
+    let mut c = shebao_command()?;
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--sim-clock",
+        "2026-02-03T01:00:00Z",
+        "--data-dir",
+    ])
+    .arg(dir);
+    if let Some(u) = url {
+        c.args(["--database-url", u]);
     }
-
-    /// Peak resident memory of the child (VmHWM), in bytes.
-    fn peak_rss(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .map_or(0, |kib| kib * 1024)
-    }
-
-    fn stop(mut self) {
-        // SIGTERM: the server drains and closes its storage.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-/// `shebao`, next to this executable (cargo builds both into the same `target/<profile>/`).
-fn shebao_command() -> anyhow::Result<Command> {
-    let exe = crate::sibling_executable("shebao")?;
-    if !exe.is_file() {
-        anyhow::bail!(
-            "the bench starts `shebao serve` from {}, which is missing: build it with `cargo build --release -p shebao`",
-            exe.display()
-        );
-    }
-    let mut command = Command::new(exe);
-    command
-        .env("SHEBAO_ADMIN_TOKEN", BENCH_ADMIN)
-        .env("SHEBAO_PIN_KEYS", BENCH_PIN_KEYS)
-        .env("SHEBAO_LOG", "warn")
-        .env_remove("SHEBAO_DATABASE_URL")
-        // The city keys are the ones the server creates in its data dir, which the
-        // card-present run signs with.
-        .env_remove("SHEBAO_KEY_FILE")
-        .env_remove("SHEBAO_REQUIRE_PSAM");
-    Ok(command)
+    Ok(c)
 }
 
 /// Bytes of the files directly in `dir` (the SQLite file, its WAL and keys).
@@ -346,7 +298,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         format!("{raw_rows} accounts: load a stage table, one UPDATE … FROM and one INSERT … SELECT per 100 000"),
     ));
     let echo = ChildServer::spawn({
-        let mut c = Command::new(std::env::current_exe().context("locating shebao-bench")?);
+        let mut c =
+            std::process::Command::new(std::env::current_exe().context("locating shebao-bench")?);
         c.arg("echo-server").env("SHEBAO_LOG", "warn");
         c
     })?;
@@ -434,24 +387,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         took
     };
     eprintln!("[bench] seeded in {:.1} s", seeded_in.as_secs_f64());
-    let server = ChildServer::spawn({
-        let mut c = shebao_command()?;
-        // The seeded city lives in February 2026: the server's clock starts there too, so no
-        // month is due and no unit lock stands (purchases are measured, not refusals).
-        c.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--sim-clock",
-            "2026-02-03T01:00:00Z",
-            "--data-dir",
-        ])
-        .arg(&dir);
-        if let Some(u) = &url {
-            c.args(["--database-url", u]);
-        }
-        c
-    })?;
+    let serve = || serve_command(&dir, url.as_deref());
+    let server = ChildServer::spawn(serve()?)?;
     let api = format!("{}/api/v1", server.base);
     let client = reqwest::Client::new();
     let pharmacy: Value = client
@@ -865,6 +802,29 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             format!("{:.0} B", bytes as f64 / options.accounts as f64),
             "SQLite file + WAL after the runs, people, cards, ledger and audit included",
         ));
+    }
+
+    // Start-up and recovery on the same city: a clean start, then a kill -9 under purchase
+    // load and the restart, and every acknowledged purchase checked after it.
+    eprintln!("[bench] start-up, and recovery after kill -9 under purchase load");
+    let recovery = crate::recovery::run(
+        &serve,
+        &dir,
+        BENCH_ADMIN,
+        accounts,
+        BENCH_PASSWORD,
+        options.connections,
+        RECOVERY_LOAD,
+    )
+    .await?;
+    if recovery.lost > 0 {
+        eprintln!(
+            "[bench] LOST: {} acknowledged purchases not found after the restart",
+            recovery.lost
+        );
+    }
+    for (what, value, how) in recovery.rows(options.accounts) {
+        rows.push(row(what, value, how));
     }
 
     // 3. Engine only: purchases through the service, no HTTP.
