@@ -198,10 +198,8 @@ pub async fn run(
         let admin = admin.to_owned();
         let (queue, lost) = (queue.clone(), lost.clone());
         tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(one) = queue.lock().ok().and_then(|mut q| q.pop()) else {
-                    break;
-                };
+            // The guard is the closure's and gone before the body runs.
+            while let Some(one) = queue.lock().ok().and_then(|mut q| q.pop()) {
                 // Each card is bought once in this run, so its balance now is the one the
                 // acknowledgement named if the purchase survived, one fen more if it did not.
                 let card_no = one.body["card_no"].as_str().unwrap_or_default().to_owned();
@@ -254,4 +252,31 @@ pub async fn run(
         lost: lost.load(Ordering::Relaxed),
         replay,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Recovery;
+    use std::time::Duration;
+
+    #[test]
+    fn the_rows_name_the_times_the_wal_and_the_losses() {
+        let r = Recovery {
+            start: Duration::from_millis(1_250),
+            load: Duration::from_secs(5),
+            acknowledged: 41_138,
+            wal_bytes: 330_000_000,
+            restart: Duration::from_millis(250),
+            lost: 0,
+            replay: Duration::from_millis(4_900),
+        };
+        let [start, restart] = r.rows(1_000_000);
+        assert_eq!(start.0, "start-up: `shebao serve` to /ready, 1000000 cards");
+        assert_eq!(start.1, "1.25 s");
+        assert_eq!(restart.1, "0.25 s");
+        assert_eq!(
+            restart.2,
+            "killed after 5.0 s of purchases with 330 MB in the WAL; 41138 purchases acknowledged before the kill, 0 lost (each sent again: its first answer, no money moved; 4.9 s)"
+        );
+    }
 }
