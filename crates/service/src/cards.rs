@@ -192,8 +192,12 @@ impl Service {
                     tx.update_card(&card)?;
                 }
                 let person = load_person(tx, &card.id_number, Lock::Read)?;
-                let lock =
-                    crate::months::unit_lock_for_care(tx, &policy, &person, business_date(now))?;
+                let lock = crate::months::unit_lock_for_care(
+                    tx,
+                    &policy,
+                    crate::months::insured_employer(&person),
+                    business_date(now),
+                )?;
                 Ok(CardView::new(card, &person, &policy, now).with_unit_lock(lock))
             })
             .await

@@ -189,11 +189,16 @@ pub(crate) fn lock_state(
     person: &Person,
     today: Date,
 ) -> Result<LockState, ServiceError> {
-    let insured = matches!(
-        person.kind,
-        shebao_domain::PersonKind::Employee | shebao_domain::PersonKind::Retiree
-    );
-    let Some(employer_id) = person.employer_id.as_ref().filter(|_| insured) else {
+    employer_lock_state(tx, insured_employer(person), today)
+}
+
+/// [`lock_state`] for the employer a holder is insured through (`None`: no unit lock).
+fn employer_lock_state(
+    tx: &mut dyn Tx,
+    employer: Option<&str>,
+    today: Date,
+) -> Result<LockState, ServiceError> {
+    let Some(employer_id) = employer else {
         return Ok(LockState {
             months_current: true,
             lock: None,
@@ -213,19 +218,32 @@ pub(crate) fn lock_state(
 /// The unit lock for fund-paid care and for a card view that may write: if a month is missing
 /// (nobody has looked since it began), the employer's row is locked and the months rolled
 /// forward first, so a month not yet assessed still counts.
+///
+/// `employer` is the one the holder is insured through ([`insured_employer`]; the card row
+/// carries it, so fund-paid care reads no person for it).
 pub(crate) fn unit_lock_for_care(
     tx: &mut dyn Tx,
     policy: &Policy,
-    person: &Person,
+    employer: Option<&str>,
     today: Date,
 ) -> Result<Option<UnitLock>, ServiceError> {
-    let state = lock_state(tx, person, today)?;
+    let state = employer_lock_state(tx, employer, today)?;
     if state.months_current {
         return Ok(state.lock);
     }
-    if let Some(employer_id) = &person.employer_id {
+    if let Some(employer_id) = employer {
         let employer = load_employer(tx, employer_id, Lock::ForUpdate)?;
         roll_forward(tx, policy, &employer, today)?;
     }
-    Ok(lock_state(tx, person, today)?.lock)
+    Ok(employer_lock_state(tx, employer, today)?.lock)
+}
+
+/// The employer whose months can lock a person's cards: employees' and retirees' (R-EM-2),
+/// nobody else's.
+pub(crate) fn insured_employer(person: &Person) -> Option<&str> {
+    let insured = matches!(
+        person.kind,
+        shebao_domain::PersonKind::Employee | shebao_domain::PersonKind::Retiree
+    );
+    person.employer_id.as_deref().filter(|_| insured)
 }

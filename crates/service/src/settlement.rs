@@ -28,8 +28,8 @@ use crate::months::unit_lock_for_care;
 use crate::store::Committed;
 use crate::store::Lock;
 use crate::support::{
-    Account, Audit, check_resident_channel, count_lock, load_card, load_person, migrate_legacy,
-    require_role, require_usable, settle, ss_attempt,
+    Account, Audit, check_resident_channel, count_lock, load_card_for_care, load_person,
+    migrate_legacy, require_role, require_usable, settle, ss_attempt,
 };
 use jiff::civil::Date;
 use shebao_domain::settlement::{split_purchase, split_visit};
@@ -145,19 +145,20 @@ where
 /// the card exists (404), is settled to `now`, is not replaced (409) or lost (423 `loss`), is
 /// collected if it is a replacement (409 `not_collected`), and its holder's employer holds no
 /// unit lock (423 `employer_arrears`, R-EM-2, D-13). Returns the
-/// card, locked for the change, and its holder. Before any of that tells a terminal what
+/// card, locked for the change. Before any of that tells a terminal what
 /// state the card is in, a PSAM terminal proves the card is present (R-KM-1: 422
-/// `card_auth_required` / `bad_card_auth` / `card_replayed`).
+/// `card_auth_required` / `bad_card_auth` / `card_replayed`). The employer the unit lock
+/// looks at comes with the card's row (the column follows the person), so no person is read.
 fn card_for_care(
     tx: &mut dyn crate::store::Tx,
     card: &CardRef,
     now: jiff::Timestamp,
     policy: &shebao_domain::Policy,
     present: Presence<'_>,
-) -> Result<(shebao_domain::Card, shebao_domain::Person), ServiceError> {
-    let mut card = match card {
+) -> Result<shebao_domain::Card, ServiceError> {
+    let (mut card, employer) = match card {
         CardRef::Number(card_no) => {
-            let mut card = load_card(tx, card_no, Lock::ForUpdate)?;
+            let (mut card, employer) = load_card_for_care(tx, card_no, Lock::ForUpdate)?;
             check_card_auth(
                 present.keys,
                 present.actor,
@@ -165,17 +166,18 @@ fn card_for_care(
                 present.auth,
                 present.usage,
             )?;
-            card
+            (card, employer)
         }
         // R-KM-2, D-16: a code stands in for the chip; it reaches the holder's current card,
-        // whose electronic form must be active.
+        // whose electronic form must be active. Every card of a person carries the same
+        // employer, so the first card's is the current card's.
         CardRef::Code { id, expires } => {
             require_fresh(*expires, now)?;
             let card_no = card_of_code(tx, id)?;
-            let first = load_card(tx, &card_no, Lock::ForUpdate)?;
+            let (first, employer) = load_card_for_care(tx, &card_no, Lock::ForUpdate)?;
             let card = follow_replacements(tx, first)?;
             require_ecard(&card)?;
-            card
+            (card, employer)
         }
     };
     settle(tx, &mut card, now, policy)?;
@@ -185,11 +187,10 @@ fn card_for_care(
     if !card.is_collected() {
         return Err(ServiceError::not_collected());
     }
-    let person = load_person(tx, &card.id_number, Lock::Read)?;
-    if unit_lock_for_care(tx, policy, &person, business_date(now))?.is_some() {
+    if unit_lock_for_care(tx, policy, employer.as_deref(), business_date(now))?.is_some() {
         return Err(ServiceError::unit_locked());
     }
-    Ok((card, person))
+    Ok(card)
 }
 
 /// Which card a purchase or visit is for (API.md: exactly one of `card_no` and `ecard_code`).
@@ -322,7 +323,7 @@ impl Service {
                     amount_fen: Some(amount.0),
                 },
             };
-            let (mut card, _holder) = card_for_care(tx, &card_ref, now, &policy, present)?;
+            let mut card = card_for_care(tx, &card_ref, now, &policy, present)?;
             if !card.ss.is_active() {
                 return Err(ServiceError::ss_not_activated());
             }
@@ -482,7 +483,8 @@ impl Service {
                         amount_fen: Some(cost.0),
                     },
                 };
-                let (mut card, person) = card_for_care(tx, &card_ref, now, &policy, present)?;
+                let mut card = card_for_care(tx, &card_ref, now, &policy, present)?;
+                let person = load_person(tx, &card.id_number, Lock::Read)?;
                 let mut audit = Audit::new(AuditAction::Visit).card(&card);
                 if !card.ss.is_active() {
                     // R-ACT-3: the first use at a designated hospital activates the account —

@@ -143,6 +143,14 @@ pub trait PersonStore {
 pub trait CardStore {
     fn insert_card(&mut self, card: &Card) -> Result<(), StoreError>;
     fn card(&mut self, card_no: &CardNo, lock: Lock) -> Result<Option<Card>, StoreError>;
+    /// The card and the employer its holder is insured through (employees and retirees;
+    /// `None` for anyone else): all a purchase or a visit needs for the unit lock, in one
+    /// read (R-EM-2, D-13).
+    fn card_for_care(
+        &mut self,
+        card_no: &CardNo,
+        lock: Lock,
+    ) -> Result<Option<(Card, Option<String>)>, StoreError>;
     /// The card with this 32-character identification code (the `K<serial>` SMS, R-ACT-3).
     fn card_by_serial(&mut self, serial: &str) -> Result<Option<Card>, StoreError>;
     fn update_card(&mut self, card: &Card) -> Result<(), StoreError>;

@@ -57,6 +57,17 @@ pub(crate) fn load_card(
         .ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
 }
 
+/// Loads a card for fund-paid care with the employer its holder is insured through: 404 if
+/// unknown.
+pub(crate) fn load_card_for_care(
+    tx: &mut dyn Tx,
+    card_no: &CardNo,
+    lock: Lock,
+) -> Result<(Card, Option<String>), ServiceError> {
+    tx.card_for_care(card_no, lock)?
+        .ok_or_else(|| ServiceError::not_found(format!("no card {card_no}")))
+}
+
 /// Card status comes right after existence in the contract's precedence (STYLE 10).
 pub(crate) fn require_usable(card: &Card) -> Result<(), ServiceError> {
     match card.status {

@@ -11,11 +11,16 @@ use shebao_service::store::*;
 /// The card columns, in the order `card_from` reads and `card_values` writes them.
 macro_rules! card_select {
     ($tail:literal) => {
+        card_select!("", $tail)
+    };
+    ($more:literal, $tail:literal) => {
         concat!(
             "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
             "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
             "fin_locked_until, balance_fen, loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, ",
-            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter FROM cards ",
+            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter",
+            $more,
+            " FROM cards ",
             $tail
         )
     };
@@ -141,9 +146,10 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             "INSERT INTO cards (card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ss_activation_at, \
              ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen, \
              loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, repl_replaces, repl_reason, repl_ready_on, \
-             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter) \
+             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter, holder_employer_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-             $24, $25, $26, $27, $28, $29)",
+             $24, $25, $26, $27, $28, $29, \
+             (SELECT p.employer_id FROM persons p WHERE p.id_number = $2 AND p.kind IN ('employee', 'retiree')))",
             &card_values(c),
         )?;
         Ok(())
@@ -162,6 +168,28 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             )?,
             card_from,
         )
+    }
+
+    fn card_for_care(
+        &mut self,
+        card_no: &CardNo,
+        lock: Lock,
+    ) -> Result<Option<(Card, Option<String>)>, StoreError> {
+        // The card's columns, then the holder's employer (column 29).
+        const PLAIN: &str = card_select!(", holder_employer_id", "WHERE card_no = $1");
+        const FOR_UPDATE: &str =
+            card_select!(", holder_employer_id", "WHERE card_no = $1 FOR UPDATE");
+        let rows = self.0.query(
+            match lock {
+                Lock::Read => PLAIN,
+                Lock::ForUpdate => FOR_UPDATE,
+            },
+            &[card_no.as_str().into()],
+        )?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => Ok(Some((card_from(row)?, row.opt_text(29)?))),
+        }
     }
 
     fn card_by_serial(&mut self, serial: &str) -> Result<Option<Card>, StoreError> {

@@ -368,6 +368,17 @@ CREATE TABLE request_keys (
 );
 ";
 
+/// V11 (issue 17: one B-tree fewer per purchase): each card carries the employer its holder
+/// is insured through (employees and retirees; none for others), the one thing the unit lock
+/// (R-EM-2, D-13) needs from the person. Kept with the person by `insert_card` and
+/// `update_person`; filled for the cards already issued. On a city of 10 M cards this rewrites
+/// every card row once, at the first start after the upgrade.
+const V11_HOLDER_EMPLOYER: &str = "
+ALTER TABLE cards ADD COLUMN holder_employer_id TEXT;
+UPDATE cards SET holder_employer_id = (SELECT p.employer_id FROM persons p
+    WHERE p.id_number = cards.id_number AND p.kind IN ('employee', 'retiree'));
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -420,6 +431,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "request_keys",
             vec![V10_REQUEST_KEYS],
             vec![V10_REQUEST_KEYS],
+        ),
+        (
+            11,
+            "holder_employer",
+            vec![V11_HOLDER_EMPLOYER],
+            vec![V11_HOLDER_EMPLOYER],
         ),
     ]
 }

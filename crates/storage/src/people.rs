@@ -106,7 +106,16 @@ impl<C: SqlConn> PersonStore for SqlTx<'_, C> {
              query_password_hash = $12, created_at = $13 WHERE id_number = $1",
             &person_values(p),
         )?;
-        expect_one_row(changed, "update person")
+        expect_one_row(changed, "update person")?;
+        // The unit lock's employer on the person's cards (V11) follows the person.
+        let insured = matches!(p.kind, PersonKind::Employee | PersonKind::Retiree);
+        let employer = p.employer_id.as_deref().filter(|_| insured);
+        self.0.exec(
+            "UPDATE cards SET holder_employer_id = $2 WHERE id_number = $1 \
+             AND holder_employer_id IS DISTINCT FROM $2",
+            &[p.id_number.as_str().into(), employer.into()],
+        )?;
+        Ok(())
     }
 
     fn insured_of(

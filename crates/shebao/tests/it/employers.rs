@@ -18,6 +18,7 @@ on_both_engines!(
     crediting_waits_45_working_days_and_credits_once,
     a_region_switches_to_the_2021_reform_on_a_date,
     crediting_reads_every_page_of_months,
+    every_card_carries_the_employer_its_holder_is_insured_through,
 );
 
 /// An employer with a previous-year average monthly wage of 7 123.45 yuan.
@@ -795,4 +796,71 @@ async fn crediting_reads_every_page_of_months(engine: Engine) {
             "{card}"
         );
     }
+}
+
+// R-EM-2, D-13 (issue 17: the purchase reads no person): each card row carries the employer
+// whose months lock it, the employer of an employee or a retiree and nobody's for a resident,
+// filled by `insert_card` for every new card.
+async fn every_card_carries_the_employer_its_holder_is_insured_through(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let e = employer(&app, &clerk).await;
+    let cards = staff(&app, &clerk, &e).await;
+    let resident = id_number("19800101", 21);
+    let resident_card = app
+        .card_for(&clerk, &resident, json!({"kind": "resident"}))
+        .await;
+    let carried = |card: &str| {
+        app.count(&format!(
+            "SELECT count(*) FROM cards WHERE card_no = '{card}' AND holder_employer_id = '{e}'"
+        ))
+    };
+    for card in &cards {
+        assert_eq!(carried(card), 1, "{card}");
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM cards WHERE card_no = '{resident_card}' AND holder_employer_id IS NULL"
+        )),
+        1
+    );
+}
+
+// V11 on a database made before it: the migration fills every card's employer, and the unit
+// lock reaches every card as before (R-EM-2, D-13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_issued_before_the_employer_column_are_unit_locked_after_the_migration() {
+    let config = config(Engine::Sqlite, "national");
+    let app = TestApp::start(Engine::Sqlite, config.clone()).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let e = employer(&app, &clerk).await;
+    let cards = staff(&app, &clerk, &e).await;
+    app.stop().await;
+    {
+        // The database as V10 left it: no column, no record of V11.
+        let db = rusqlite::Connection::open(config.data_dir.join("shebao.sqlite")).unwrap();
+        db.execute_batch(
+            "ALTER TABLE cards DROP COLUMN holder_employer_id; \
+             DELETE FROM schema_migrations WHERE version = 11;",
+        )
+        .unwrap();
+    }
+    let app = TestApp::start(Engine::Sqlite, config).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM cards WHERE holder_employer_id = '{e}'"
+        )),
+        3
+    );
+    app.set_clock("2026-03-31T16:00:00Z").await; // April 1: March unpaid
+    for card in &cards {
+        let (s, v) = purchase(&app, &pharmacy, &format!("after-{card}"), card, 100).await;
+        assert_eq!(
+            (s, v["error"]["reason"].as_str()),
+            (StatusCode::LOCKED, Some("employer_arrears")),
+            "{card}: {v}"
+        );
+    }
+    app.stop().await;
 }
