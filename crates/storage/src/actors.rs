@@ -148,9 +148,9 @@ fn actor_from(row: &Row) -> Result<Actor, StoreError> {
     let source = row.text(6)?;
     Ok(Actor {
         id: row.text(0)?,
-        role: role(&row.text(1)?)?,
+        role: role(row.str(1)?)?,
         name: row.text(2)?,
-        region: row.opt_text(3)?.as_deref().map(region).transpose()?,
+        region: row.opt_str(3)?.map(region).transpose()?,
         employer_id: row.opt_text(4)?,
         id_number: None,
         must_change_password: false,
@@ -181,7 +181,7 @@ impl<C: SqlConn> ActorStore for SqlTx<'_, C> {
                 a.role.as_str().into(),
                 a.name.as_str().into(),
                 a.region.as_ref().map(|r| r.as_str()).into(),
-                a.employer_id.clone().into(),
+                a.employer_id.as_deref().into(),
                 a.created_at.into(),
                 token_digest.into(),
                 a.source.as_str().into(),

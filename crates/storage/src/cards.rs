@@ -37,11 +37,11 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
         u32::try_from(row.int(i)?).map_err(|_| corrupt("failure count"))
     };
     Ok(Card {
-        card_no: CardNo::parse(&row.text(0)?).ok_or_else(|| corrupt("stored card number"))?,
-        id_number: id_number(&row.text(1)?)?,
+        card_no: CardNo::parse(row.str(0)?).ok_or_else(|| corrupt("stored card number"))?,
+        id_number: id_number(row.str(1)?)?,
         serial: row.text(2)?,
         bank_card_no: row.text(3)?,
-        status: CardStatus::parse(&row.text(4)?).ok_or_else(|| corrupt("card status"))?,
+        status: CardStatus::parse(row.str(4)?).ok_or_else(|| corrupt("card status"))?,
         issued_at: row.time(5)?,
         ss: SsAccount {
             activation: ss_activation,
@@ -78,7 +78,7 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
             Some(replaces) => Some(Replacement {
                 replaces: CardNo::parse(&replaces)
                     .ok_or_else(|| corrupt("replaced card number"))?,
-                reason: ReplacementReason::parse(&row.text(22)?)
+                reason: ReplacementReason::parse(row.str(22)?)
                     .ok_or_else(|| corrupt("replacement reason"))?,
                 ready_on: row.text(23)?.parse().map_err(|_| corrupt("ready_on"))?,
                 fee: Fen(row.int(24)?),
@@ -94,7 +94,7 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
     })
 }
 
-fn card_values(c: &Card) -> Vec<Value> {
+fn card_values(c: &Card) -> Vec<Value<'_>> {
     let (activation, activation_at) = match c.ss.activation {
         SsActivation::Inactive => ("inactive", None),
         SsActivation::Pending { at } => ("pending", Some(at)),

@@ -59,7 +59,7 @@ fn assessment_from(r: &Row) -> Result<AssessmentRecord, StoreError> {
         employer_id: r.text(0)?,
         month: r.month(1)?,
         id_number: r.id_number(2)?,
-        kind: PersonKind::parse(&r.text(3)?).ok_or_else(|| corrupt("assessment kind"))?,
+        kind: PersonKind::parse(r.str(3)?).ok_or_else(|| corrupt("assessment kind"))?,
         base: r.opt_int(4)?.map(Fen),
         assessment: Assessment {
             contribution: r.fen(5)?,
@@ -79,7 +79,7 @@ fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
         month: r.month(2)?,
         amount: r.fen(3)?,
         paid_on: r.date(4)?,
-        source: PaymentSource::parse(&r.text(5)?).ok_or_else(|| corrupt("payment source"))?,
+        source: PaymentSource::parse(r.str(5)?).ok_or_else(|| corrupt("payment source"))?,
         reference: r.opt_text(6)?,
         recorded_at: r.time(7)?,
     })
@@ -385,7 +385,7 @@ impl<C: SqlConn> Payments for SqlTx<'_, C> {
                 p.amount.into(),
                 p.paid_on.into(),
                 p.source.as_str().into(),
-                p.reference.clone().into(),
+                p.reference.as_deref().into(),
                 p.recorded_at.into(),
             ],
         )?;

@@ -13,7 +13,7 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
     fn lock_counts(&mut self, now: Timestamp) -> Result<shebao_service::LockCounts, StoreError> {
         // One statement per figure keeps each one plain SQL on both engines.
         let count =
-            |conn: &mut C, sql: &'static str, params: &[Value]| -> Result<u64, StoreError> {
+            |conn: &mut C, sql: &'static str, params: &[Value<'_>]| -> Result<u64, StoreError> {
                 let rows = conn.query(sql, params)?;
                 let n = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
                 u64::try_from(n).map_err(|_| corrupt("negative count"))
@@ -58,7 +58,7 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
         )?;
         for row in &rows {
             let n = u64::try_from(row.int(1)?).map_err(|_| corrupt("negative count"))?;
-            match LossKind::parse(&row.text(0)?) {
+            match LossKind::parse(row.str(0)?) {
                 Some(LossKind::Pre) => counts.pre_loss = n,
                 Some(LossKind::Temporary) => counts.temporary_loss = n,
                 Some(LossKind::Formal) => counts.formal_loss = n,
@@ -135,7 +135,7 @@ impl<C: SqlConn> Dashboard for SqlTx<'_, C> {
             .map(|r| {
                 Ok(LockEventCount {
                     day_number: r.int(0)?,
-                    action: vocabulary(&r.text(1)?, AuditAction::parse, "audit action")?,
+                    action: vocabulary(r.str(1)?, AuditAction::parse, "audit action")?,
                     count: u64::try_from(r.int(2)?).map_err(|_| corrupt("negative count"))?,
                 })
             })

@@ -10,8 +10,8 @@ use shebao_service::store::*;
 fn code_from(row: &Row) -> Result<EcardCodeRecord, StoreError> {
     Ok(EcardCodeRecord {
         code_id: row.text(0)?,
-        id_number: id_number(&row.text(1)?)?,
-        card_no: CardNo::parse(&row.text(2)?).ok_or_else(|| corrupt("stored card number"))?,
+        id_number: id_number(row.str(1)?)?,
+        card_no: CardNo::parse(row.str(2)?).ok_or_else(|| corrupt("stored card number"))?,
         issued_at: row.time(3)?,
         expires_at: row.time(4)?,
         used_at: row.opt_time(5)?,

@@ -20,7 +20,7 @@ fn employer_from(r: &Row) -> Result<Employer, StoreError> {
     Ok(Employer {
         id: r.text(0)?,
         name: r.text(1)?,
-        region: region(&r.text(2)?)?,
+        region: region(r.str(2)?)?,
         prev_year_avg_wage: r.opt_int(3)?.map(Fen),
         created_at: r.time(4)?,
     })

@@ -19,7 +19,7 @@ impl<C: SqlConn> Jobs for SqlTx<'_, C> {
                     name: r.text(0)?,
                     started_at: r.time(1)?,
                     finished_at: r.opt_time(2)?,
-                    status: vocabulary(&r.text(3)?, JobStatus::parse, "job status")?,
+                    status: vocabulary(r.str(3)?, JobStatus::parse, "job status")?,
                     summary: r.text(4)?,
                     rows: r.int(5)?,
                 })

@@ -14,7 +14,7 @@ fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
         Some(holder_present) => Some(Evidence {
             holder_present,
             holder_id_checked: row.bool(10)?,
-            agent_id_number: row.opt_text(11)?.as_deref().map(id_number).transpose()?,
+            agent_id_number: row.opt_str(11)?.map(id_number).transpose()?,
             power_of_attorney: row.bool(12)?,
             employer_letter: row.bool(13)?,
             pickup_certificate: row.opt_bool(17)?.unwrap_or(false),
@@ -24,14 +24,14 @@ fn audit_from(row: &Row) -> Result<AuditRecord, StoreError> {
         seq: Some(row.int(0)?),
         at: row.time(1)?,
         actor_id: row.text(2)?,
-        actor_role: role(&row.text(3)?)?,
+        actor_role: role(row.str(3)?)?,
         actor_region: row.opt_text(4)?,
         channel: row.text(5)?,
-        action: vocabulary(&row.text(6)?, AuditAction::parse, "audit action")?,
+        action: vocabulary(row.str(6)?, AuditAction::parse, "audit action")?,
         card_no: row.opt_card_no(7)?,
         id_number: row.opt_id_number(8)?,
         evidence,
-        outcome: vocabulary(&row.text(14)?, Outcome::parse, "audit outcome")?,
+        outcome: vocabulary(row.str(14)?, Outcome::parse, "audit outcome")?,
         authorised_by: row
             .opt_text(16)?
             .map(|t| vocabulary(&t, Authorisation::parse, "authorisation"))
@@ -46,7 +46,7 @@ fn ledger_from(row: &Row) -> Result<LedgerEntry, StoreError> {
         card_no: row.card_no(1)?,
         id_number: row.id_number(2)?,
         at: row.time(3)?,
-        kind: vocabulary(&row.text(4)?, LedgerKind::parse, "ledger kind")?,
+        kind: vocabulary(row.str(4)?, LedgerKind::parse, "ledger kind")?,
         amount: Fen(row.int(5)?),
         balance_after: Fen(row.int(6)?),
         reference: row.opt_text(7)?,
@@ -65,7 +65,7 @@ impl<C: SqlConn> AuditLog for SqlTx<'_, C> {
                 a.at.into(),
                 a.actor_id.as_str().into(),
                 a.actor_role.as_str().into(),
-                a.actor_region.clone().into(),
+                a.actor_region.as_deref().into(),
                 a.channel.as_str().into(),
                 a.action.as_str().into(),
                 a.card_no.as_ref().into(),
@@ -76,7 +76,7 @@ impl<C: SqlConn> AuditLog for SqlTx<'_, C> {
                 ev.map(|e| i64::from(e.power_of_attorney)).into(),
                 ev.map(|e| i64::from(e.employer_letter)).into(),
                 a.outcome.as_str().into(),
-                a.detail.clone().into(),
+                a.detail.as_deref().into(),
                 a.authorised_by.map(|x| x.as_str()).into(),
                 ev.map(|e| i64::from(e.pickup_certificate)).into(),
             ],
@@ -135,7 +135,7 @@ impl<C: SqlConn> Ledger for SqlTx<'_, C> {
                 e.kind.as_str().into(),
                 e.amount.into(),
                 e.balance_after.into(),
-                e.reference.clone().into(),
+                e.reference.as_deref().into(),
             ],
         )?;
         Ok(())

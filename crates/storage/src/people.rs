@@ -34,16 +34,16 @@ fn person_from(row: &Row) -> Result<Person, StoreError> {
         }),
     };
     Ok(Person {
-        id_number: id_number(&row.text(0)?)?,
+        id_number: id_number(row.str(0)?)?,
         name: row.text(1)?,
         phone: row
             .opt_text(2)?
             .as_deref()
             .map(|p| Phone::parse(p).ok_or_else(|| corrupt("stored phone")))
             .transpose()?,
-        kind: PersonKind::parse(&row.text(3)?).ok_or_else(|| corrupt("stored person kind"))?,
+        kind: PersonKind::parse(row.str(3)?).ok_or_else(|| corrupt("stored person kind"))?,
         employer_id: row.opt_text(4)?,
-        region: region(&row.text(5)?)?,
+        region: region(row.str(5)?)?,
         contribution_base: row.opt_int(6)?.map(Fen),
         legacy_card,
         query_password_hash: row.opt_text(11)?,
@@ -51,14 +51,14 @@ fn person_from(row: &Row) -> Result<Person, StoreError> {
     })
 }
 
-fn person_values(p: &Person) -> Vec<Value> {
+fn person_values(p: &Person) -> Vec<Value<'_>> {
     let legacy = p.legacy_card.as_ref();
     vec![
         p.id_number.as_str().into(),
         p.name.as_str().into(),
         p.phone.as_ref().map(|x| x.as_str()).into(),
         p.kind.as_str().into(),
-        p.employer_id.clone().into(),
+        p.employer_id.as_deref().into(),
         p.region.as_str().into(),
         p.contribution_base.map(|f| f.0).into(),
         legacy.map(|l| l.number.clone()).into(),
@@ -68,7 +68,7 @@ fn person_values(p: &Person) -> Vec<Value> {
             .map(verifier_text)
             .into(),
         legacy.and_then(|l| l.migrated_at).into(),
-        p.query_password_hash.clone().into(),
+        p.query_password_hash.as_deref().into(),
         p.created_at.into(),
     ]
 }

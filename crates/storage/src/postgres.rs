@@ -64,27 +64,27 @@ impl PgConn<'_, '_> {
     }
 }
 
-fn bind(params: &[Value]) -> Vec<Box<dyn ToSql + Sync>> {
+fn bind<'a>(params: &'a [Value<'_>]) -> Vec<Box<dyn ToSql + Sync + 'a>> {
     params
         .iter()
-        .map(|v| -> Box<dyn ToSql + Sync> {
+        .map(|v| -> Box<dyn ToSql + Sync + 'a> {
             match v {
                 Value::Int(x) => Box::new(*x),
-                Value::Text(x) => Box::new(x.clone()),
+                Value::Text(x) => Box::new(x.as_deref()),
             }
         })
         .collect()
 }
 
 impl SqlConn for PgConn<'_, '_> {
-    fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
+    fn exec(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, StoreError> {
         let stmt = self.statement(sql)?;
         let bound = bind(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
         self.tx.execute(&stmt, &refs).map_err(db_err)
     }
 
-    fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql)?;
         let bound = bind(params);
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|b| b.as_ref()).collect();
@@ -97,7 +97,11 @@ impl SqlConn for PgConn<'_, '_> {
                     values.push(if *t == Type::INT8 {
                         Value::Int(row.try_get::<_, Option<i64>>(i).map_err(db_err)?)
                     } else if *t == Type::TEXT || *t == Type::VARCHAR {
-                        Value::Text(row.try_get::<_, Option<String>>(i).map_err(db_err)?)
+                        Value::Text(
+                            row.try_get::<_, Option<String>>(i)
+                                .map_err(db_err)?
+                                .map(std::borrow::Cow::Owned),
+                        )
                     } else {
                         return Err(StoreError::Corrupt(format!(
                             "column {} has type {t}",

@@ -112,7 +112,7 @@ impl<C: SqlConn> SessionStore for SqlTx<'_, C> {
                 _ => None,
             };
             Ok(ConsoleSession {
-                kind: vocabulary(&r.text(0)?, ConsoleKind::parse, "console session kind")?,
+                kind: vocabulary(r.str(0)?, ConsoleKind::parse, "console session kind")?,
                 token_digest: r.text(1)?,
                 created_at: r.time(2)?,
                 expires_at: r.time(3)?,

@@ -126,9 +126,8 @@ impl<C: SqlConn> Settlements for SqlTx<'_, C> {
                     id: r.text(0)?,
                     id_number: r.id_number(1)?,
                     filing: Filing {
-                        kind: FilingKind::parse(&r.text(2)?)
-                            .ok_or_else(|| corrupt("filing kind"))?,
-                        region: RegionCode::parse(&r.text(3)?)
+                        kind: FilingKind::parse(r.str(2)?).ok_or_else(|| corrupt("filing kind"))?,
+                        region: RegionCode::parse(r.str(3)?)
                             .ok_or_else(|| corrupt("filing region"))?,
                         filed_on: r.date(4)?,
                         admitted_on: r.opt_date(5)?,

@@ -32,11 +32,12 @@ fn db_err(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
-/// A connection plus the `$n` → `?n` rewrite of each statement, done once; the writer's
-/// also keeps the terminal counters.
+/// A connection plus the `$n` → `?n` rewrite of each statement, done once and found again
+/// by the statement's address (`sql_key`: hashing two words, not the text, once per
+/// statement run); the writer's also keeps the terminal counters.
 struct SqliteConn {
     conn: Connection,
-    rewritten: HashMap<&'static str, String>,
+    rewritten: HashMap<(usize, usize), String>,
     counters: Option<TerminalCounters>,
 }
 
@@ -79,12 +80,19 @@ impl SqliteConn {
     }
 }
 
+/// A statement's key in `SqliteConn::rewritten`: where its text lives and how long it is. The
+/// texts are `'static`, so one address and length always name the same text (two equal texts
+/// at two addresses just get two entries).
+fn sql_key(sql: &'static str) -> (usize, usize) {
+    (sql.as_ptr() as usize, sql.len())
+}
+
 /// `$n` → `?n`, and no `FOR UPDATE`: SQLite has one writer; row locks are meaningless there.
 fn rewrite(sql: &str) -> String {
     sql.trim_end_matches(" FOR UPDATE").replace('$', "?")
 }
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self {
             Value::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
@@ -107,8 +115,11 @@ impl SqliteConn {
 }
 
 impl SqlConn for SqliteConn {
-    fn exec(&mut self, sql: &'static str, params: &[Value]) -> Result<u64, StoreError> {
-        let sql = self.rewritten.entry(sql).or_insert_with(|| rewrite(sql));
+    fn exec(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, StoreError> {
+        let sql = self
+            .rewritten
+            .entry(sql_key(sql))
+            .or_insert_with(|| rewrite(sql));
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
         let n = stmt
             .execute(rusqlite::params_from_iter(params.iter()))
@@ -116,8 +127,11 @@ impl SqlConn for SqliteConn {
         Ok(n as u64)
     }
 
-    fn query(&mut self, sql: &'static str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let sql = self.rewritten.entry(sql).or_insert_with(|| rewrite(sql));
+    fn query(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<Vec<Row>, StoreError> {
+        let sql = self
+            .rewritten
+            .entry(sql_key(sql))
+            .or_insert_with(|| rewrite(sql));
         let mut stmt = self.conn.prepare_cached(sql).map_err(db_err)?;
         let columns = stmt.column_count();
         let mut rows = stmt
@@ -130,7 +144,9 @@ impl SqlConn for SqliteConn {
                 values.push(match row.get_ref(i).map_err(db_err)? {
                     ValueRef::Null => Value::Int(None),
                     ValueRef::Integer(v) => Value::Int(Some(v)),
-                    ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
+                    ValueRef::Text(t) => Value::Text(Some(std::borrow::Cow::Owned(
+                        String::from_utf8_lossy(t).into_owned(),
+                    ))),
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
                         return Err(StoreError::Corrupt(format!(
                             "column {i} has an unexpected type"
