@@ -80,7 +80,7 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
                     .ok_or_else(|| corrupt("replaced card number"))?,
                 reason: ReplacementReason::parse(row.str(22)?)
                     .ok_or_else(|| corrupt("replacement reason"))?,
-                ready_on: row.text(23)?.parse().map_err(|_| corrupt("ready_on"))?,
+                ready_on: row.str(23)?.parse().map_err(|_| corrupt("ready_on"))?,
                 fee: Fen(row.int(24)?),
                 collected_at: row.opt_time(25)?,
             }),

@@ -197,7 +197,10 @@ impl Row {
     }
 }
 
-/// A connection inside a transaction, as the shared queries see it.
+/// A connection inside a transaction, as the shared queries see it. A statement is a
+/// `&'static str` made once (a literal, or built once per process like
+/// `actors::take_counters_sql`): engines cache what they prepare by the text's address, so a
+/// text built per call would grow their caches.
 pub trait SqlConn {
     /// Runs a statement; returns the rows it changed.
     fn exec(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, StoreError>;
