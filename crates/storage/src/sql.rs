@@ -86,26 +86,22 @@ impl From<Option<shebao_domain::Fen>> for Value<'_> {
     }
 }
 
-impl<'a> From<&'a CardNo> for Value<'a> {
-    fn from(v: &'a CardNo) -> Self {
-        Value::Text(Some(Cow::Borrowed(v.as_str())))
-    }
+/// Domain strings bound as the text they already hold (`as_str`), with no copy.
+macro_rules! borrowed_text {
+    ($($t:ty),*) => {$(
+        impl<'a> From<&'a $t> for Value<'a> {
+            fn from(v: &'a $t) -> Self {
+                Value::Text(Some(Cow::Borrowed(v.as_str())))
+            }
+        }
+        impl<'a> From<Option<&'a $t>> for Value<'a> {
+            fn from(v: Option<&'a $t>) -> Self {
+                Value::Text(v.map(|c| Cow::Borrowed(c.as_str())))
+            }
+        }
+    )*};
 }
-impl<'a> From<Option<&'a CardNo>> for Value<'a> {
-    fn from(v: Option<&'a CardNo>) -> Self {
-        Value::Text(v.map(|c| Cow::Borrowed(c.as_str())))
-    }
-}
-impl<'a> From<&'a IdNumber> for Value<'a> {
-    fn from(v: &'a IdNumber) -> Self {
-        Value::Text(Some(Cow::Borrowed(v.as_str())))
-    }
-}
-impl<'a> From<Option<&'a IdNumber>> for Value<'a> {
-    fn from(v: Option<&'a IdNumber>) -> Self {
-        Value::Text(v.map(|c| Cow::Borrowed(c.as_str())))
-    }
-}
+borrowed_text!(CardNo, IdNumber);
 
 /// Instants are stored as microseconds since the Unix epoch: sortable and exact on both
 /// engines.
@@ -199,8 +195,8 @@ impl Row {
 
 /// A connection inside a transaction, as the shared queries see it. A statement is a
 /// `&'static str` made once (a literal, or built once per process like
-/// `actors::take_counters_sql`): engines cache what they prepare by the text's address, so a
-/// text built per call would grow their caches.
+/// `actors::take_counters_sql`): the SQLite engine keeps each statement's rewritten text by
+/// the text's address, so a text built per call would grow that map.
 pub trait SqlConn {
     /// Runs a statement; returns the rows it changed.
     fn exec(&mut self, sql: &'static str, params: &[Value<'_>]) -> Result<u64, StoreError>;
