@@ -874,7 +874,7 @@ pub(crate) mod tests {
     // its expiry and the seconds left, and a button for a new one, in both languages.
     #[test]
     fn the_code_page_shows_the_qr_image_the_text_and_the_time_left() {
-        let code = "EC1.0123456789ABCDEF0123.1772415660.A58F9B2C";
+        let code = "EC2.0123456789AB.00000001.1772415660.5E2B9A01.A58F9B2C";
         for (lang, title, left, new) in [
             (Lang::Zh, "付款码", "剩余", "换一个付款码"),
             (Lang::En, "Payment code", "Time left", "New code"),

@@ -33,7 +33,7 @@ mod tests {
     // text, no text of the code inside it, a square of whole modules with its quiet zone.
     #[test]
     fn the_code_is_an_inline_svg_of_modules_only() {
-        let code = "EC1.0123456789ABCDEF0123.1772415660.A58F9B2C";
+        let code = "EC2.0123456789AB.00000001.1772415660.5E2B9A01.A58F9B2C";
         let svg = qr_svg(code).unwrap();
         assert!(
             svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),

@@ -48,8 +48,10 @@ pub async fn deactivate_ecard(
 /// A single-use payment code for the holder's phone to show as a QR code.
 #[derive(Serialize, ToSchema)]
 pub struct EcardCodeResponse {
-    /// At most 64 printable ASCII characters: `EC1.<id>.<expires>.<mac>`, authenticated with
-    /// the city's `ecard` key. Pass it as `ecard_code` on `POST /purchases` or `POST /visits`.
+    /// At most 64 printable ASCII characters (54 today):
+    /// `EC2.<nonce>.<number>.<expires>.<masked card>.<mac>`, authenticated with the city's
+    /// `ecard` key. Pass it as `ecard_code` on `POST /purchases` or `POST /visits`. A payment
+    /// with a code uses up the holder's older codes too (409 `code_used` for them).
     pub code: String,
     /// When it stops working (RFC 3339): the policy's `ecard.code_seconds` after it was made.
     pub expires_at: String,
@@ -57,7 +59,7 @@ pub struct EcardCodeResponse {
 
 #[utoipa::path(post, path = "/self/ecard/code", tag = "ecard",
     description = "A one-time payment code for the holder's current card (D-16): valid for the policy's `ecard.code_seconds` (60 s by default), used up only by a payment that succeeds; after a replacement it reaches the new card. The electronic card must be active (409 not_activated).",
-    responses((status = 201, body = EcardCodeResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_activated")),
+    responses((status = 201, body = EcardCodeResponse), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "not_activated; codes_exhausted once a card has made 2³² − 1 codes")),
     security(("bearer" = [])))]
 pub async fn ecard_code(
     State(s): State<AppState>,

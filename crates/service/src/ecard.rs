@@ -4,10 +4,9 @@
 //! physical card goes through, its electronic form goes through at the same moment.
 
 use crate::Service;
-use crate::ecode::{code_record, make_code};
+use crate::ecode::make_code;
 use crate::error::ServiceError;
 use crate::input::parse_card_no;
-use crate::keys::random_bytes;
 use crate::model::{Actor, AuditAction};
 use crate::store::Lock;
 use crate::support::{
@@ -15,7 +14,7 @@ use crate::support::{
 };
 use crate::views::CardView;
 use jiff::Timestamp;
-use shebao_domain::{CardStatus, Role};
+use shebao_domain::Role;
 
 /// A payment code as the holder's phone shows it.
 #[derive(Debug, Clone)]
@@ -79,8 +78,9 @@ impl Service {
                     }
                     (false, true) => {
                         card.ecard_active_at = None;
-                        // Its codes stop working at once (API.md: 422 invalid_code).
-                        tx.drop_ecard_codes(&card.id_number, None)?;
+                        // Its codes stop working at once (API.md: 422 invalid_code), also
+                        // after it is activated again.
+                        card.ecard_codes.withdraw();
                         true
                     }
                     _ => false,
@@ -120,46 +120,36 @@ impl Service {
         let expires_at = now
             .checked_add(self.policy.ecard_code_validity)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        // Two codes of one microsecond share an id only if 24 random bits agree too: then the
-        // insert is refused as a duplicate and a new id is drawn.
-        for _ in 0..4 {
-            // The id orders by time (the microsecond it was made, then 24 random bits), so new
-            // codes and the payments that use them touch the newest pages of the codes' index
-            // rather than a random page each; the MAC, not the id, is what cannot be forged.
-            let random = random_bytes::<3>().map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let micros = u64::try_from(now.as_microsecond()).unwrap_or_default();
-            let id = format!("{micros:014X}{}", crate::support::hex_upper(&*random));
-            let code = make_code(&*self.city_keys, &id, expires_at)?;
-            let id_number = id_number.clone();
-            let made = self
-                .db
-                .write(move |tx| {
-                    let card = tx
-                        .cards_of(&id_number)?
-                        .into_iter()
-                        .find(|c| c.status.is_current())
-                        .ok_or_else(|| ServiceError::not_found("no current card"))?;
-                    if card.ecard_active_at.is_none() || card.status == CardStatus::Replaced {
-                        return Err(ServiceError::NotActivated(
-                            "the electronic card is not activated: activate it first".into(),
-                        ));
-                    }
-                    // Expired codes are forgotten as new ones are made.
-                    tx.drop_ecard_codes(&id_number, Some(now))?;
-                    tx.insert_ecard_code(&code_record(id, &card, now, expires_at))?;
-                    Ok(())
-                })
-                .await;
-            match made {
-                Err(ServiceError::Store(crate::error::StoreError::Duplicate(_))) => continue,
-                other => {
-                    other?;
-                    return Ok(EcardCode { code, expires_at });
+        let (card_no, number) = self
+            .db
+            .write(move |tx| {
+                let current = tx
+                    .cards_of(&id_number)?
+                    .into_iter()
+                    .find(|c| c.status.is_current())
+                    .ok_or_else(|| ServiceError::not_found("no current card"))?;
+                // Locked for the count: two servers making codes for one holder at once
+                // never hand out one number twice.
+                let mut card = load_card(tx, &current.card_no, Lock::ForUpdate)?;
+                if card.ecard_active_at.is_none() || !card.status.is_current() {
+                    return Err(ServiceError::NotActivated(
+                        "the electronic card is not activated: activate it first".into(),
+                    ));
                 }
-            }
-        }
-        Err(ServiceError::Internal(
-            "no free payment-code id in 4 draws".into(),
-        ))
+                // The code's number is counted on the card row (D-16): nothing is stored per
+                // code, and the payment that uses it updates that row anyway.
+                let number = card.ecard_codes.issue().ok_or_else(|| {
+                    ServiceError::conflict(
+                        "codes_exhausted",
+                        "this card has made every payment code it can: a clerk issues a new card",
+                    )
+                })?;
+                tx.update_card(&card)?;
+                Ok((card.card_no, number))
+            })
+            .await?;
+        // The MACs are made off the writer, once the number is durable.
+        let code = make_code(&*self.city_keys, &card_no, number, expires_at)?;
+        Ok(EcardCode { code, expires_at })
     }
 }

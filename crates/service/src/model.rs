@@ -390,19 +390,6 @@ pub struct SettlementRecord {
     pub at: Timestamp,
 }
 
-/// An electronic-card payment code as kept (R-KM-2, D-16): never the code's text, only its
-/// random id, whose holder and card it stands for, and whether a payment used it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcardCodeRecord {
-    pub code_id: String,
-    pub id_number: IdNumber,
-    /// The holder's current card when the code was made (a replacement since is followed).
-    pub card_no: CardNo,
-    pub issued_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub used_at: Option<Timestamp>,
-}
-
 /// A write carried out under a client's `Idempotency-Key` (issue 16): which actor sent it,
 /// the digest of what it asked for (never a password: those are left out of it), and what it
 /// made, so that its repeat answers as the first did and changes nothing.

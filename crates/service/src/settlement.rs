@@ -16,7 +16,7 @@
 use crate::Service;
 use crate::chip::{CardAuth, CardUse, check_card_auth};
 use crate::ecode::{
-    card_of_code, follow_replacements, genuine_code, require_ecard, require_fresh, use_code,
+    CodeRef, follow_replacements, genuine_code, require_fresh, require_usable_code,
 };
 use crate::error::ServiceError;
 use crate::input::{parse_card_no, parse_date, parse_id_number, parse_pin, parse_region};
@@ -171,12 +171,11 @@ fn card_for_care(
         // R-KM-2, D-16: a code stands in for the chip; it reaches the holder's current card,
         // whose electronic form must be active. Every card of a person carries the same
         // employer, so the first card's is the current card's.
-        CardRef::Code { id, expires } => {
+        CardRef::Code { code, expires } => {
             require_fresh(*expires, now)?;
-            let card_no = card_of_code(tx, id)?;
-            let (first, employer) = load_card_for_care(tx, &card_no, Lock::ForUpdate)?;
+            let (first, employer) = load_card_for_care(tx, &code.card_no, Lock::ForUpdate)?;
             let card = follow_replacements(tx, first)?;
-            require_ecard(&card)?;
+            require_usable_code(&card, code.number)?;
             (card, employer)
         }
     };
@@ -197,11 +196,12 @@ fn card_for_care(
 #[derive(Debug, Clone)]
 enum CardRef {
     Number(shebao_domain::CardNo),
-    /// The id of a genuine electronic-card payment code (R-KM-2), whose MAC is checked before
-    /// any database read, and the second it expires at (checked after the `client_txn_id`
-    /// lookup, so that a late repeat of a payment by code gets the first answer).
+    /// A genuine electronic-card payment code (R-KM-2): the card it was made for and its
+    /// number there, its MACs checked before any database read, and the second it expires at
+    /// (checked after the `client_txn_id` lookup, so that a late repeat of a payment by code
+    /// gets the first answer).
     Code {
-        id: String,
+        code: CodeRef,
         expires: i64,
     },
 }
@@ -215,8 +215,8 @@ impl CardRef {
         match (card_no, ecard_code) {
             (Some(no), None) => Ok(CardRef::Number(parse_card_no(no)?)),
             (None, Some(code)) => {
-                let (id, expires) = genuine_code(keys, code)?;
-                Ok(CardRef::Code { id, expires })
+                let (code, expires) = genuine_code(keys, code)?;
+                Ok(CardRef::Code { code, expires })
             }
             _ => Err(ServiceError::invalid(
                 "invalid_card_no",
@@ -229,19 +229,15 @@ impl CardRef {
     fn describe(&self) -> String {
         match self {
             CardRef::Number(no) => no.to_string(),
-            CardRef::Code { id, .. } => format!("ecard:{id}"),
+            CardRef::Code { code, .. } => format!("ecard:{}:{:08X}", code.card_no, code.number),
         }
     }
 
-    /// After a payment succeeded: a code is used up with it, in its transaction.
-    fn use_up(
-        &self,
-        tx: &mut dyn crate::store::Tx,
-        now: jiff::Timestamp,
-    ) -> Result<(), ServiceError> {
-        match self {
-            CardRef::Number(_) => Ok(()),
-            CardRef::Code { id, .. } => use_code(tx, id, now),
+    /// After a payment succeeded: a code is used up with it, on the card row the payment
+    /// updates (D-16); a refused payment never gets here, so it leaves the code usable.
+    fn use_up(&self, card: &mut shebao_domain::Card) {
+        if let CardRef::Code { code, .. } = self {
+            card.ecard_codes.use_up(code.number);
         }
     }
 
@@ -365,6 +361,7 @@ impl Service {
                 .balance
                 .checked_sub(paid)
                 .ok_or_else(|| ServiceError::Internal("balance underflow".into()))?;
+            card_ref.use_up(&mut card);
             tx.update_card(&card)?;
             if paid.0 > 0 {
                 tx.append_ledger(&LedgerEntry {
@@ -378,7 +375,6 @@ impl Service {
                     reference: Some(txn.clone()),
                 })?;
             }
-            card_ref.use_up(tx, now)?;
             tx.insert_settlement(&SettlementRecord {
                 actor_id: actor.id.clone(),
                 client_txn_id: txn.clone(),
@@ -549,8 +545,8 @@ impl Service {
                     }
                 }
                 let (fund, holder) = split_visit(&policy.settlement, kind, cost);
+                card_ref.use_up(&mut card);
                 tx.update_card(&card)?;
-                card_ref.use_up(tx, now)?;
                 let authorised_by = if card_ref.is_code() {
                     Authorisation::Ecard
                 } else {

@@ -12,8 +12,8 @@ use crate::error::ServiceError;
 pub use crate::error::StoreError;
 use crate::model::{
     Actor, ActorSource, AssessmentRecord, AuditAction, AuditQuery, AuditRecord, CreditBatch,
-    EcardCodeRecord, Employer, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry,
-    PaymentRecord, PaymentSource, RequestKeyRecord, Session, SettlementRecord,
+    Employer, EmployerMonthRecord, FilingRecord, JobRun, LedgerEntry, PaymentRecord, PaymentSource,
+    RequestKeyRecord, Session, SettlementRecord,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -60,7 +60,6 @@ pub trait Tx:
     + EmployerMonths
     + Payments
     + Settlements
-    + EcardCodes
     + RequestKeys
     + Jobs
     + CalendarStore
@@ -81,7 +80,6 @@ where
     T: EmployerMonths,
     T: Payments,
     T: Settlements,
-    T: EcardCodes,
     T: RequestKeys,
     T: Jobs,
     T: CalendarStore,
@@ -309,22 +307,6 @@ pub trait Settlements {
     fn insert_settlement(&mut self, record: &SettlementRecord) -> Result<(), StoreError>;
     fn insert_filing(&mut self, record: &FilingRecord) -> Result<(), StoreError>;
     fn filings_of(&mut self, id: &IdNumber) -> Result<Vec<FilingRecord>, StoreError>;
-}
-
-/// The electronic card's single-use payment codes (R-KM-2, D-16), by their random id.
-pub trait EcardCodes {
-    fn insert_ecard_code(&mut self, code: &EcardCodeRecord) -> Result<(), StoreError>;
-    fn ecard_code(&mut self, code_id: &str) -> Result<Option<EcardCodeRecord>, StoreError>;
-    /// Marks the code used at `at` if it is not yet; answers whether it was not (the one
-    /// payment that may use it). Serialises concurrent callers.
-    fn use_ecard_code(&mut self, code_id: &str, at: Timestamp) -> Result<bool, StoreError>;
-    /// Forgets a person's unused codes (the electronic card deactivated), or only those that
-    /// expired before `expired_before`; answers how many.
-    fn drop_ecard_codes(
-        &mut self,
-        id: &IdNumber,
-        expired_before: Option<Timestamp>,
-    ) -> Result<u64, StoreError>;
 }
 
 /// Writes carried out under a client's `Idempotency-Key`, recorded in the transaction of their

@@ -4,7 +4,7 @@ use crate::common::*;
 use crate::sql::{Row, SqlConn, Value};
 use shebao_domain::{
     Card, CardNo, CardStatus, Fen, FinAccount, IdNumber, SsAccount, SsActivation, SsPassword,
-    card::{Loss, LossKind, Replacement, ReplacementReason},
+    card::{EcardCodes, Loss, LossKind, Replacement, ReplacementReason},
 };
 use shebao_service::store::*;
 
@@ -18,7 +18,8 @@ macro_rules! card_select {
             "SELECT card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ",
             "ss_activation_at, ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, ",
             "fin_locked_until, balance_fen, loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, ",
-            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter",
+            "repl_replaces, repl_reason, repl_ready_on, repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter, ",
+            "ecard_codes_issued, ecard_codes_used, ecard_codes_withdrawn",
             $more,
             " FROM cards ",
             $tail
@@ -91,7 +92,16 @@ fn card_from(row: &Row) -> Result<Card, StoreError> {
             .transpose()?,
         ecard_active_at: row.opt_time(27)?,
         chip_counter: row.int(28)?,
+        ecard_codes: EcardCodes {
+            issued: code_number(row, 29)?,
+            used_through: code_number(row, 30)?,
+            withdrawn_through: code_number(row, 31)?,
+        },
     })
+}
+
+fn code_number(row: &Row, i: usize) -> Result<u32, StoreError> {
+    u32::try_from(row.int(i)?).map_err(|_| corrupt("payment-code number"))
 }
 
 fn card_values(c: &Card) -> Vec<Value<'_>> {
@@ -137,6 +147,9 @@ fn card_values(c: &Card) -> Vec<Value<'_>> {
         c.replaced_by.as_ref().map(|c| c.as_str()).into(),
         c.ecard_active_at.into(),
         c.chip_counter.into(),
+        i64::from(c.ecard_codes.issued).into(),
+        i64::from(c.ecard_codes.used_through).into(),
+        i64::from(c.ecard_codes.withdrawn_through).into(),
     ]
 }
 
@@ -146,9 +159,10 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
             "INSERT INTO cards (card_no, id_number, serial, bank_card_no, status, issued_at, ss_activation, ss_activation_at, \
              ss_password, ss_failures, ss_locked_at, fin_activated_at, fin_password, fin_failures, fin_locked_until, balance_fen, \
              loss_kind, loss_reported_at, loss_lapses_at, loss_channel, fin_lost_at, repl_replaces, repl_reason, repl_ready_on, \
-             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter, holder_employer_id) \
+             repl_fee_fen, repl_collected_at, replaced_by, ecard_active_at, chip_counter, ecard_codes_issued, ecard_codes_used, \
+             ecard_codes_withdrawn, holder_employer_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
-             $24, $25, $26, $27, $28, $29, \
+             $24, $25, $26, $27, $28, $29, $30, $31, $32, \
              (SELECT p.employer_id FROM persons p WHERE p.id_number = $2 AND p.kind IN ('employee', 'retiree')))",
             &card_values(c),
         )?;
@@ -175,7 +189,7 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
         card_no: &CardNo,
         lock: Lock,
     ) -> Result<Option<(Card, Option<String>)>, StoreError> {
-        // The card's columns, then the holder's employer (column 29).
+        // The card's columns, then the holder's employer (column 32).
         const PLAIN: &str = card_select!(", holder_employer_id", "WHERE card_no = $1");
         const FOR_UPDATE: &str =
             card_select!(", holder_employer_id", "WHERE card_no = $1 FOR UPDATE");
@@ -188,7 +202,7 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
         )?;
         match rows.first() {
             None => Ok(None),
-            Some(row) => Ok(Some((card_from(row)?, row.opt_text(29)?))),
+            Some(row) => Ok(Some((card_from(row)?, row.opt_text(32)?))),
         }
     }
 
@@ -209,7 +223,8 @@ impl<C: SqlConn> CardStore for SqlTx<'_, C> {
              ss_failures = $6, ss_locked_at = $7, fin_activated_at = $8, fin_password = $9, fin_failures = $10, \
              fin_locked_until = $11, balance_fen = $12, loss_kind = $13, loss_reported_at = $14, loss_lapses_at = $15, \
              loss_channel = $16, fin_lost_at = $17, repl_replaces = $18, repl_reason = $19, repl_ready_on = $20, \
-             repl_fee_fen = $21, repl_collected_at = $22, replaced_by = $23, ecard_active_at = $24, chip_counter = $25 WHERE card_no = $1",
+             repl_fee_fen = $21, repl_collected_at = $22, replaced_by = $23, ecard_active_at = $24, chip_counter = $25, \
+             ecard_codes_issued = $26, ecard_codes_used = $27, ecard_codes_withdrawn = $28 WHERE card_no = $1",
             &values,
         )?;
         expect_one_row(changed, "update card")

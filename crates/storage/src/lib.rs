@@ -15,7 +15,6 @@ pub mod backup;
 mod cards;
 mod contributions;
 mod dashboard;
-mod ecard;
 mod employers;
 mod jobs;
 mod journal;

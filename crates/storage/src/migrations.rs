@@ -379,6 +379,21 @@ UPDATE cards SET holder_employer_id = (SELECT p.employer_id FROM persons p
     WHERE p.id_number = cards.id_number AND p.kind IN ('employee', 'retiree'));
 ";
 
+/// V12 (issue 15: a payment by code at the cost of one by card number): the electronic card's
+/// payment codes become three numbers on the card row (issued, used through, withdrawn
+/// through; `shebao_domain::card::EcardCodes`), which every payment updates anyway, instead
+/// of a row per code that each payment read and marked used. Codes of the V8 form (`EC1.`)
+/// live at most `ecard.code_seconds` (≤ 600 s) and are not carried over: a holder who shows
+/// one across the upgrade gets 422 `invalid_code` and a new code; a terminal that repeats a
+/// payment made with one before the upgrade gets 422 `invalid_code` too instead of the first
+/// answer (the payment itself stands, once).
+const V12_ECARD_CODES_ON_THE_CARD: &str = "
+ALTER TABLE cards ADD COLUMN ecard_codes_issued BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cards ADD COLUMN ecard_codes_used BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cards ADD COLUMN ecard_codes_withdrawn BIGINT NOT NULL DEFAULT 0;
+DROP TABLE ecard_codes;
+";
+
 /// Each migration as (tables, engine-specific logs, indexes), concatenated per engine.
 pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
@@ -437,6 +452,12 @@ pub fn all() -> Vec<(i64, &'static str, Vec<&'static str>, Vec<&'static str>)> {
             "holder_employer",
             vec![V11_HOLDER_EMPLOYER],
             vec![V11_HOLDER_EMPLOYER],
+        ),
+        (
+            12,
+            "ecard_codes_on_the_card",
+            vec![V12_ECARD_CODES_ON_THE_CARD],
+            vec![V12_ECARD_CODES_ON_THE_CARD],
         ),
     ]
 }

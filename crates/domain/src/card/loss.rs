@@ -215,6 +215,7 @@ impl Card {
         card.replacement = Some(replacement);
         // D-16: the electronic card follows the holder onto the new card.
         card.ecard_active_at = old.ecard_active_at;
+        card.ecard_codes = old.ecard_codes;
         card
     }
 

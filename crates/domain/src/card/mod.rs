@@ -25,6 +25,8 @@ mod loss;
 pub use loss::{Loss, LossError, LossKind, Replacement, ReplacementReason};
 mod offers;
 pub use offers::Offers;
+mod codes;
+pub use codes::{CodeRefusal, EcardCodes};
 
 /// A card number as printed on the card: one letter and eight digits (e.g. `S00001234`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,6 +192,10 @@ pub struct Card {
     /// state of this one, so loss, locks and replacement reach it as they reach the plastic
     /// card. Set while it is active (since when).
     pub ecard_active_at: Option<Timestamp>,
+    /// The electronic card's payment codes: how many were issued, used up and withdrawn
+    /// (D-16), kept on the card row so that a payment by code costs no statement beyond the
+    /// payment's own update of the card.
+    pub ecard_codes: EcardCodes,
     /// The card chip's counter at its last use by a PSAM terminal (R-KM-1, card present): the
     /// next use must be above it. Kept on the card row, so advancing it costs no statement
     /// beyond the operation's own update of the card.
@@ -246,6 +252,7 @@ impl Card {
             replacement: None,
             replaced_by: None,
             ecard_active_at: None,
+            ecard_codes: EcardCodes::default(),
             chip_counter: 0,
         }
     }

@@ -17,6 +17,7 @@ on_both_engines!(
     the_electronic_card_follows_the_replacement,
     forged_withdrawn_and_ambiguous_codes_are_refused,
     a_code_is_accepted_at_most_once_however_payments_interleave,
+    a_code_that_pays_uses_up_the_older_ones,
 );
 
 /// A holder with an activated card holding 50 yuan, signed in to self-service.
@@ -469,6 +470,8 @@ async fn forged_withdrawn_and_ambiguous_codes_are_refused(engine: Engine) {
     let forged = String::from_utf8(forged).unwrap();
     for bad in [
         forged.as_str(),
+        // Well formed, but no MAC of ours; and a code of the form before V12.
+        "EC2.000000000000.00000001.9999999999.00000000.00000000",
         "EC1.00000000000000000000.9999999999.00000000",
         "hello",
         &"9".repeat(65),
@@ -534,6 +537,35 @@ async fn forged_withdrawn_and_ambiguous_codes_are_refused(engine: Engine) {
     let (s, v) = pay(&app, &pharmacy, "f6", &fresh, 100).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(balance(&app, &clerk, &h.card).await, 4_900);
+}
+
+// D-16: codes are counted on the card row and used up in order: a payment with one uses up the
+// codes made before it (a screenshot of an older code is dead), never the ones made after.
+async fn a_code_that_pays_uses_up_the_older_ones(engine: Engine) {
+    let app = TestApp::spawn(engine).await;
+    let clerk = app.actor("clerk").await;
+    let pharmacy = app.actor("pharmacy").await;
+    let h = holder(&app, &clerk, 10).await;
+    activate(&app, &h).await;
+    let (a, b) = (new_code(&app, &h).await, new_code(&app, &h).await);
+    assert_ne!(a, b);
+    let (s, v) = pay(&app, &pharmacy, "o1", &a, 100).await;
+    assert_eq!(s, StatusCode::CREATED, "the older code pays first: {v}");
+    let (s, v) = pay(&app, &pharmacy, "o2", &b, 100).await;
+    assert_eq!(s, StatusCode::CREATED, "the newer one still pays: {v}");
+    let (c, d) = (new_code(&app, &h).await, new_code(&app, &h).await);
+    let (s, v) = pay(&app, &pharmacy, "o3", &d, 100).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = pay(&app, &pharmacy, "o4", &c, 100).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, Some("code_used")),
+        "older than a code that paid: {v}"
+    );
+    // A repeat of a payment answers as the first did and moves nothing.
+    let (s, v) = pay(&app, &pharmacy, "o3", &d, 100).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(balance(&app, &clerk, &h.card).await, 4_700);
 }
 
 // D-16, property: however purchases and visits with one code interleave (several rounds of
